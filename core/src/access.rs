@@ -1,0 +1,65 @@
+//! The permission model: what a signed-in user may do. Every operation asks
+//! here, in core; the UI only hides what this would refuse anyway. A refusal
+//! is recorded as an `access.denied` event by `authorize`.
+//!
+//! Today there are two roles: admins may do everything; other users may
+//! do nothing yet. Per-host grants (view < operate < manage, plus the logs,
+//! terminal and secrets capabilities) arrive with hosts.
+
+use crate::events::{EventError, EventLog};
+use crate::model::{Actor, NewEvent, Outcome, User};
+use thiserror::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Read, filter, follow and export the event log.
+    ReadEvents,
+    /// Walk the hash chain on demand.
+    VerifyEvents,
+    /// Create and list users.
+    ManageUsers,
+}
+
+impl Permission {
+    fn describe(self) -> &'static str {
+        match self {
+            Permission::ReadEvents => "read the event log",
+            Permission::VerifyEvents => "verify the event log",
+            Permission::ManageUsers => "manage users",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum AccessError {
+    #[error("{0}")]
+    Denied(String),
+    #[error(transparent)]
+    Events(#[from] EventError),
+}
+
+/// Whether `user` may do `what`, without recording anything.
+pub fn allows(user: &User, what: Permission) -> bool {
+    match what {
+        Permission::ReadEvents | Permission::VerifyEvents | Permission::ManageUsers => user.is_admin(),
+    }
+}
+
+/// Checks `what` for `user`; a refusal is recorded, then returned.
+pub async fn authorize(
+    events: &EventLog,
+    user: &User,
+    what: Permission,
+    source: Option<String>,
+) -> Result<(), AccessError> {
+    if allows(user, what) {
+        return Ok(());
+    }
+    let message = format!("{} may not {}: that needs the admin role", user.name, what.describe());
+    let event = NewEvent::new("access.denied", Actor::user(user.name.clone()))
+        .source(source)
+        .outcome(Outcome::Denied(message.clone()))
+        .details(serde_json::json!({ "permission": what.describe() }));
+    events.append(event).await?;
+    Err(AccessError::Denied(message))
+}

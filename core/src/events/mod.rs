@@ -1,0 +1,183 @@
+//! The append-only, hash-chained event log.
+//!
+//! Appends from any task go through one channel to one writer thread, which
+//! commits whatever has queued up as a single redb transaction (group commit)
+//! and then wakes the callers that wait for durability and broadcasts the
+//! committed events to live viewers. Nothing here updates or deletes an event.
+//! Reading (`query`), checking (`verify`) and exporting live in submodules.
+
+mod codec;
+mod export;
+mod query;
+mod verify;
+mod writer;
+
+pub use export::{ExportFormat, csv_header, csv_row};
+pub use query::MAX_PAGE;
+
+use crate::model::{ChainStatus, Event, EventFilter, EventPage, EventSeq, NewEvent};
+use crate::store::{Store, StoreError};
+use std::sync::{Arc, RwLock};
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use writer::Msg;
+
+#[derive(Debug, Error)]
+pub enum EventError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the event log is shut down")]
+    Closed,
+    #[error("the event log could not commit: {0}")]
+    Commit(String),
+    #[error("event {0} is unreadable: the database is damaged; run `berth events verify`")]
+    Corrupt(u64),
+}
+
+pub type Result<T, E = EventError> = std::result::Result<T, E>;
+
+impl From<redb::StorageError> for EventError {
+    fn from(e: redb::StorageError) -> Self {
+        EventError::Store(e.into())
+    }
+}
+impl From<redb::TableError> for EventError {
+    fn from(e: redb::TableError) -> Self {
+        EventError::Store(e.into())
+    }
+}
+impl From<redb::TransactionError> for EventError {
+    fn from(e: redb::TransactionError) -> Self {
+        EventError::Store(e.into())
+    }
+}
+
+/// A handle on the log; cheap to clone, shared by every task.
+#[derive(Clone)]
+pub struct EventLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    tx: mpsc::UnboundedSender<Msg>,
+    live: broadcast::Sender<Arc<Event>>,
+    chain: RwLock<ChainStatus>,
+}
+
+impl EventLog {
+    /// Opens the log in `store` and starts its writer thread.
+    pub fn open(store: &Store) -> Result<EventLog> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (live, _) = broadcast::channel(4096);
+        writer::start(store.clone(), rx, live.clone())?;
+        let chain = ChainStatus { checked: 0, broken_at: None, problem: None, verified_at_ns: None };
+        Ok(EventLog { inner: Arc::new(Inner { store: store.clone(), tx, live, chain: RwLock::new(chain) }) })
+    }
+
+    /// Appends and waits until the event is durable on disk. For audited
+    /// actions, whose caller must not report success before the record exists.
+    pub async fn append(&self, event: NewEvent) -> Result<Event> {
+        let (done, wait) = oneshot::channel();
+        self.inner.tx.send(Msg::Append(event, Some(done))).map_err(|_| EventError::Closed)?;
+        wait.await.map_err(|_| EventError::Closed)?
+    }
+
+    /// Appends without waiting; the event is committed with the next batch.
+    pub fn record(&self, event: NewEvent) {
+        if self.inner.tx.send(Msg::Append(event, None)).is_err() {
+            tracing::error!("event log is closed; an event was not recorded");
+        }
+    }
+
+    /// Waits until everything sent before this call is committed.
+    pub async fn flush(&self) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.inner.tx.send(Msg::Flush(done)).map_err(|_| EventError::Closed)?;
+        wait.await.map_err(|_| EventError::Closed)
+    }
+
+    /// Committed events, in order, as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.live.subscribe()
+    }
+
+    /// The newest events matching `filter` that are older than `before`.
+    pub async fn query(&self, filter: EventFilter, before: Option<EventSeq>, limit: usize) -> Result<EventPage> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || query::page(store.db(), &filter, before, limit))
+            .await
+            .map_err(|e| EventError::Commit(e.to_string()))?
+    }
+
+    pub async fn get(&self, seq: EventSeq) -> Result<Option<Event>> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || query::get(store.db(), seq))
+            .await
+            .map_err(|e| EventError::Commit(e.to_string()))?
+    }
+
+    /// Every kind logged so far, for the viewer's filter.
+    pub async fn kinds(&self) -> Result<Vec<String>> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || query::kinds(store.db()))
+            .await
+            .map_err(|e| EventError::Commit(e.to_string()))?
+    }
+
+    /// Walks the whole chain now and remembers the result.
+    pub async fn verify(&self) -> Result<ChainStatus> {
+        let store = self.inner.store.clone();
+        let status = tokio::task::spawn_blocking(move || verify::walk(store.db()))
+            .await
+            .map_err(|e| EventError::Commit(e.to_string()))??;
+        *self.inner.chain.write().unwrap_or_else(|p| p.into_inner()) = status.clone();
+        Ok(status)
+    }
+
+    /// The result of the last `verify`.
+    pub fn chain_status(&self) -> ChainStatus {
+        self.inner.chain.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Streams every event matching `filter`, newest first, in pages, to
+    /// `sink`; stops early when `sink` returns false. Runs on a blocking thread.
+    pub fn export_blocking(&self, filter: &EventFilter, sink: impl FnMut(&Event) -> bool) -> Result<u64> {
+        export_store(&self.inner.store, filter, sink)
+    }
+}
+
+/// Walks the chain of the database at `store` (for the CLI, without a writer).
+pub fn verify_store(store: &Store) -> Result<ChainStatus> {
+    verify::walk(store.db())
+}
+
+/// Streams every event matching `filter`, newest first, to `sink`, reading
+/// the store directly (the CLI uses this without starting a writer).
+pub fn export_store(store: &Store, filter: &EventFilter, mut sink: impl FnMut(&Event) -> bool) -> Result<u64> {
+    let mut before = None;
+    let mut count = 0;
+    loop {
+        let page = query::page(store.db(), filter, before, MAX_PAGE)?;
+        for e in &page.events {
+            count += 1;
+            if !sink(e) {
+                return Ok(count);
+            }
+        }
+        match page.next_before {
+            Some(next) => before = Some(next),
+            None => return Ok(count),
+        }
+    }
+}
+
+pub(crate) fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

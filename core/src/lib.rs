@@ -1,0 +1,22 @@
+//! berth-core: everything berth does on the server that is not HTTP.
+//!
+//! `model` holds the types shared with the browser and compiles to wasm. The
+//! `engine` feature adds the parts that run on the server: the redb `store`,
+//! the tamper-evident `events` log, `auth` (users, sessions, throttling) and
+//! `access` (who may do what). Nothing here knows about Leptos or axum.
+
+pub mod model;
+
+#[cfg(feature = "engine")]
+pub mod access;
+#[cfg(feature = "engine")]
+pub mod auth;
+#[cfg(feature = "engine")]
+pub mod events;
+#[cfg(feature = "engine")]
+pub mod store;
+#[cfg(feature = "engine")]
+mod services;
+
+#[cfg(feature = "engine")]
+pub use services::Berth;

@@ -1,0 +1,14 @@
+//! Data shared by the server and the browser: ids, events, users, filters.
+//! Plain serde types only, so this module also compiles to wasm.
+
+mod event;
+mod filter;
+mod ids;
+mod time;
+mod user;
+
+pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
+pub use filter::{EventFilter, FilterError, OutcomeFilter};
+pub use ids::{EventSeq, UserId};
+pub use time::{format_ts, parse_ts, TsParseError};
+pub use user::{Role, User};
