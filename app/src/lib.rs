@@ -1,1 +1,56 @@
+//! berth's web UI: server-rendered Leptos pages that hydrate in the browser.
+//!
+//! `pages` are the routes of DESIGN.md, `components` the pieces they share,
+//! and `api` the server functions behind them. With the `ssr` feature this
+//! crate renders on the server; with `hydrate` it runs in the browser.
 
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+
+use components::layout::Layout;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="berth" href="/pkg/berth.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "berth".to_string() } else { format!("{page} · berth") }/>
+        <Router>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Route path=path!("/login") view=pages::login::LoginPage/>
+                <Route path=path!("/setup") view=pages::setup::SetupPage/>
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=pages::home::HomePage/>
+                    <Route path=path!("events") view=pages::events::EventsPage/>
+                    <Route path=path!("events/:seq") view=pages::event::EventPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,1 +1,7 @@
+//! The browser's entry point: hydrates the page the server rendered.
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(berth_app::App);
+}

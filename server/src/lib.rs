@@ -1,1 +1,13 @@
+//! The berth server: the CLI, configuration, the HTTP surface (Leptos pages,
+//! REST under /api/v1, websockets) and the background tasks, wired to the
+//! services of berth-core. `run` serves on a given listener until a shutdown
+//! signal, so tests can bind port 0 and stop it cleanly.
 
+pub mod cli;
+mod commands;
+pub mod config;
+mod http;
+mod serve;
+
+pub use config::Config;
+pub use serve::run;

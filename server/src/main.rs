@@ -1,1 +1,5 @@
-fn main(){}
+//! The `berth` binary: see `berth --help`.
+
+fn main() -> std::process::ExitCode {
+    berth_server::cli::main()
+}

@@ -9,7 +9,7 @@ mod throttle;
 mod tickets;
 mod users;
 
-pub use sessions::{RedbSessionStore, USER_ID_KEY, USER_NAME_KEY};
+pub use sessions::{RedbSessionStore, USER_ID_KEY, USER_NAME_KEY, session_user_id, sign_in};
 
 use crate::events::{EventError, EventLog, now_ns};
 use crate::model::{Actor, NewEvent, Outcome, Role, User, UserId};
@@ -232,7 +232,8 @@ impl Auth {
         let event = |kind: &str| {
             NewEvent::new(kind, Actor::user(key.clone())).source(source.clone()).target(format!("user:{key}"))
         };
-        if let Some(wait) = lock(&self.inner.throttle).check(&key, addr, Instant::now()) {
+        let wait = lock(&self.inner.throttle).check(&key, addr, Instant::now());
+        if let Some(wait) = wait {
             let secs = wait.as_secs().max(1);
             let result: Result<User> = Err(AuthError::Throttled(secs));
             self.finish(event("auth.login.throttled"), started, &result).await?;
@@ -275,6 +276,16 @@ impl Auth {
             .target(format!("user:{}", user.name));
         self.inner.events.append(e).await?;
         Ok(())
+    }
+
+    /// The user signed in on `session`: `None` when nobody is, or when the
+    /// account no longer exists.
+    pub async fn session_user(&self, session: &tower_sessions::Session) -> Result<Option<User>> {
+        let id = session_user_id(session).await.map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))?;
+        match id {
+            Some(id) => self.user(id).await,
+            None => Ok(None),
+        }
     }
 
     /// A one-time ticket for a websocket opened by `user` for `purpose`.

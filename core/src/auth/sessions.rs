@@ -174,3 +174,19 @@ impl ExpiredDeletion for RedbSessionStore {
         Ok(())
     }
 }
+
+/// Marks `session` as signed in by `user`, with a fresh session id so that
+/// an id planted before sign-in is worthless afterwards.
+pub async fn sign_in(session: &tower_sessions::Session, user: &crate::model::User) -> Result<()> {
+    let err = |e: tower_sessions::session::Error| Error::Backend(e.to_string());
+    session.cycle_id().await.map_err(err)?;
+    session.insert(USER_ID_KEY, user.id.0).await.map_err(err)?;
+    session.insert(USER_NAME_KEY, user.name.clone()).await.map_err(err)?;
+    Ok(())
+}
+
+/// The id of the user signed in on `session`, if any.
+pub async fn session_user_id(session: &tower_sessions::Session) -> Result<Option<crate::model::UserId>> {
+    let id: Option<u64> = session.get(USER_ID_KEY).await.map_err(|e| Error::Backend(e.to_string()))?;
+    Ok(id.map(crate::model::UserId))
+}

@@ -26,10 +26,12 @@ impl ActorKind {
         }
     }
 
+    #[cfg(feature = "engine")]
     pub(crate) fn code(self) -> u8 {
         self as u8
     }
 
+    #[cfg(feature = "engine")]
     pub(crate) fn from_code(code: u8) -> Option<ActorKind> {
         [
             ActorKind::User,

@@ -1,0 +1,68 @@
+//! Signing in and out, and the first admin's setup.
+
+use crate::error::AppError;
+use berth_core::model::User;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ssr::{auth_error, berth, current_user, fail, session, source};
+
+/// The signed-in user, or `None`.
+#[server]
+pub async fn me() -> Result<Option<User>, AppError> {
+    current_user().await
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetupStatus {
+    /// No user exists yet.
+    pub open: bool,
+}
+
+#[server]
+pub async fn setup_info() -> Result<SetupStatus, AppError> {
+    let berth = berth()?;
+    let users = berth.auth.user_count().await.map_err(auth_error)?;
+    Ok(SetupStatus { open: users == 0 })
+}
+
+#[cfg(feature = "ssr")]
+async fn sign_in(user: &User) -> Result<(), AppError> {
+    let session = session().await?;
+    berth_core::auth::sign_in(&session, user).await.map_err(|e| fail(AppError::Internal(e.to_string())))
+}
+
+#[server]
+pub async fn login(name: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let berth = berth()?;
+    let user = berth.auth.login(&name, &password, source().await).await.map_err(auth_error)?;
+    sign_in(&user).await?;
+    leptos_axum::redirect(&super::ssr::safe_next(next.as_deref()));
+    Ok(())
+}
+
+#[server]
+pub async fn logout() -> Result<(), AppError> {
+    let berth = berth()?;
+    if let Some(user) = current_user().await? {
+        berth.auth.logout(&user, source().await).await.map_err(auth_error)?;
+    }
+    let session = session().await?;
+    session.flush().await.map_err(|e| fail(AppError::Internal(e.to_string())))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Creates the first admin from the one-time setup link, then signs them in.
+#[server]
+pub async fn setup(token: String, name: String, password: String, confirm: String) -> Result<(), AppError> {
+    if password != confirm {
+        return Err(fail(AppError::Invalid("the two passwords differ; type the same one twice".into())));
+    }
+    let berth = berth()?;
+    let user = berth.auth.setup(&token, &name, &password, source().await).await.map_err(auth_error)?;
+    sign_in(&user).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

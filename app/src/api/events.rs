@@ -1,0 +1,144 @@
+//! The event log viewer's calls: pages, single events, kinds, the chain's
+//! status, verification on demand, and tickets for the live stream.
+
+use crate::error::AppError;
+use berth_core::model::{ChainStatus, Event, EventFilter, EventPage};
+#[cfg(feature = "ssr")]
+use berth_core::model::EventSeq;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ssr::{authorized, event_error, fail};
+#[cfg(feature = "ssr")]
+use berth_core::access::Permission;
+
+/// The viewer's filter as typed: text fields, checked on the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FilterForm {
+    pub kind: String,
+    pub actor: String,
+    pub host: String,
+    pub target: String,
+    pub outcome: String,
+    pub since: String,
+    pub until: String,
+}
+
+impl FilterForm {
+    pub const FIELDS: [&'static str; 7] = ["kind", "actor", "host", "target", "outcome", "since", "until"];
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        Some(match name {
+            "kind" => &self.kind,
+            "actor" => &self.actor,
+            "host" => &self.host,
+            "target" => &self.target,
+            "outcome" => &self.outcome,
+            "since" => &self.since,
+            "until" => &self.until,
+            _ => return None,
+        })
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> FilterForm {
+        let field = |n: &str| get(n).unwrap_or_default();
+        FilterForm {
+            kind: field("kind"),
+            actor: field("actor"),
+            host: field("host"),
+            target: field("target"),
+            outcome: field("outcome"),
+            since: field("since"),
+            until: field("until"),
+        }
+    }
+
+    pub fn parse(&self) -> Result<EventFilter, AppError> {
+        EventFilter::from_fields(|n| self.get(n)).map_err(|e| AppError::Invalid(e.to_string()))
+    }
+
+    /// `kind=..&actor=..` with only the non-empty fields, URL-encoded.
+    pub fn query_string(&self) -> String {
+        Self::FIELDS
+            .iter()
+            .filter_map(|n| self.get(n).filter(|v| !v.trim().is_empty()).map(|v| format!("{n}={}", encode(v.trim()))))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// This filter with one field replaced.
+    pub fn with(&self, name: &str, value: &str) -> FilterForm {
+        FilterForm::from_lookup(|n| if n == name { Some(value.to_string()) } else { self.get(n).map(str::to_string) })
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' | b':' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// How many events a page of the viewer shows.
+pub const PAGE_SIZE: usize = 50;
+
+#[server]
+pub async fn list_events(filter: FilterForm, before: Option<u64>) -> Result<EventPage, AppError> {
+    let (berth, _) = authorized(Permission::ReadEvents).await?;
+    let filter = filter.parse().map_err(fail)?;
+    berth.events.query(filter, before.map(EventSeq), PAGE_SIZE).await.map_err(event_error)
+}
+
+#[server]
+pub async fn get_event(seq: u64) -> Result<Event, AppError> {
+    let (berth, _) = authorized(Permission::ReadEvents).await?;
+    match berth.events.get(EventSeq(seq)).await.map_err(event_error)? {
+        Some(e) => Ok(e),
+        None => Err(fail(AppError::NotFound(format!("there is no event {seq} in the log")))),
+    }
+}
+
+#[server]
+pub async fn event_kinds() -> Result<Vec<String>, AppError> {
+    let (berth, _) = authorized(Permission::ReadEvents).await?;
+    berth.events.kinds().await.map_err(event_error)
+}
+
+#[server]
+pub async fn chain() -> Result<ChainStatus, AppError> {
+    let (berth, _) = authorized(Permission::ReadEvents).await?;
+    Ok(berth.events.chain_status())
+}
+
+/// Walks the whole chain now; recorded as `events.verify`.
+#[server]
+pub async fn verify_chain() -> Result<ChainStatus, AppError> {
+    use berth_core::model::{Actor, NewEvent, Outcome};
+    let (berth, user) = authorized(Permission::VerifyEvents).await?;
+    let started = std::time::Instant::now();
+    let status = berth.events.verify().await.map_err(event_error)?;
+    let outcome = match &status.problem {
+        None => Outcome::Ok,
+        Some(p) => Outcome::Error(p.clone()),
+    };
+    let event = NewEvent::new("events.verify", Actor::user(user.name))
+        .source(super::ssr::source().await)
+        .outcome(outcome)
+        .duration_us(started.elapsed().as_micros() as u64)
+        .details(serde_json::json!({ "checked": status.checked }));
+    berth.events.append(event).await.map_err(event_error)?;
+    Ok(status)
+}
+
+/// A one-time ticket to open the live event stream (`/ws/events`).
+#[server]
+pub async fn live_ticket() -> Result<String, AppError> {
+    let (berth, user) = authorized(Permission::ReadEvents).await?;
+    Ok(berth.auth.issue_ticket(&user, "events"))
+}

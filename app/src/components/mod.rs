@@ -1,0 +1,5 @@
+//! Pieces the pages share.
+
+pub mod event_table;
+pub mod layout;
+pub mod status;

@@ -1,0 +1,55 @@
+//! `berth user add|list`.
+
+use crate::cli::UserCommand;
+use crate::config::Config;
+use anyhow::{Context, bail};
+use berth_core::auth::Auth;
+use berth_core::events::EventLog;
+use berth_core::model::{Actor, ActorKind, Role};
+use berth_core::store::Store;
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        let second = rpassword::prompt_password("Password again: ").context("cannot read the password")?;
+        if first != second {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        if password.is_empty() {
+            bail!("no password on standard input; pipe one in, or run in a terminal to be asked");
+        }
+        Ok(password)
+    }
+}
+
+pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.db_path())?;
+    super::runtime()?.block_on(async move {
+        let events = EventLog::open(&store)?;
+        let auth = Auth::new(store.clone(), events.clone());
+        match cmd {
+            UserCommand::Add { name, admin } => {
+                let password = read_password()?;
+                let role = if admin { Role::Admin } else { Role::User };
+                let actor = Actor { kind: ActorKind::System, name: "cli".into() };
+                let user = auth.create_user(&name, &password, role, actor, None).await?;
+                events.flush().await?;
+                println!("added {} user '{}' (id {})", if admin { "admin" } else { "regular" }, user.name, user.id);
+            }
+            UserCommand::List => {
+                for u in auth.users().await? {
+                    let role = if u.is_admin() { "admin" } else { "user" };
+                    println!("{:>4}  {:<20} {:<6} created {}", u.id, u.name, role, berth_core::model::format_ts(u.created_ns));
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,134 @@
+//! One typed configuration: built-in defaults, then a TOML file
+//! (`--config`), then `BERTH_*` environment variables, then flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to serve the UI and API on.
+    pub listen: SocketAddr,
+    /// Directory holding `berth.redb`.
+    pub data_dir: PathBuf,
+    /// The address people use to reach berth (`https://berth.example.com`).
+    /// Used in printed links and the Origin check; `https` makes cookies Secure.
+    pub public_url: Option<String>,
+    /// Serve the site files (wasm, js, css) from this directory instead of
+    /// the copy embedded in the binary.
+    pub site_dir: Option<PathBuf>,
+    /// A session ends after this many hours without a request.
+    pub session_hours: u32,
+    /// Log filter, as RUST_LOG takes it (`info`, `berth_server=debug`...).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            site_dir: None,
+            session_hours: 12,
+            log: "info".to_string(),
+        }
+    }
+}
+
+/// Values given as flags; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+const ENV_KEYS: [&str; 6] = ["listen", "data_dir", "public_url", "site_dir", "session_hours", "log"];
+
+impl Config {
+    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(format!("config file {} does not exist", file.display()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("BERTH_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.public_url {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.trim_end_matches('/').contains('/') => {}
+                _ => return Err(format!("public_url '{url}' must look like https://host[:port], without a path")),
+            }
+        }
+        if !(1..=24 * 365).contains(&self.session_hours) {
+            return Err(format!("session_hours must be between 1 and 8760, not {}", self.session_hours));
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("berth.redb")
+    }
+
+    /// `https://host` or `http://host:port`: where people reach berth.
+    pub fn public_origin(&self) -> Option<String> {
+        self.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_defaults_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("berth.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nsession_hours = 3")?;
+            jail.set_env("BERTH_DATA_DIR", "/from/env");
+            let flags = Overrides { listen: Some("127.0.0.1:9999".parse().unwrap()), data_dir: None };
+            let c = Config::load(Some(Path::new("berth.toml")), &flags).unwrap();
+            assert_eq!(c.listen.port(), 9999);
+            assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+            assert_eq!(c.session_hours, 3);
+            assert_eq!(c.log, "info");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "listen = \"not an address\"")?;
+            let e = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.contains("listen"), "{e}");
+            jail.create_file("typo.toml", "lisen = \"127.0.0.1:1\"")?;
+            let e = Config::load(Some(Path::new("typo.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.contains("lisen"), "{e}");
+            jail.create_file("url.toml", "public_url = \"berth.example.com/x\"")?;
+            assert!(Config::load(Some(Path::new("url.toml")), &Overrides::default()).is_err());
+            let e = Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.contains("does not exist"), "{e}");
+            Ok(())
+        });
+    }
+}
