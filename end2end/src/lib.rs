@@ -1,1 +1,1 @@
-
+//! Nothing here: the browser tests live in `tests/` (see `tests/browser.rs`).

@@ -65,7 +65,7 @@ pub async fn run(
         .context("the HTTP server failed")?;
 
     events.append(NewEvent::new("server.stop", Actor::system())).await?;
-    events.flush().await?;
+    events.close().await?;
     tracing::info!("berth stopped");
     Ok(())
 }

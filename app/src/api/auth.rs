@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ssr::{auth_error, berth, current_user, fail, session, source};
 
 /// The signed-in user, or `None`.
-#[server]
+#[server(endpoint = "me")]
 pub async fn me() -> Result<Option<User>, AppError> {
     current_user().await
 }
@@ -20,7 +20,7 @@ pub struct SetupStatus {
     pub open: bool,
 }
 
-#[server]
+#[server(endpoint = "setup_info")]
 pub async fn setup_info() -> Result<SetupStatus, AppError> {
     let berth = berth()?;
     let users = berth.auth.user_count().await.map_err(auth_error)?;
@@ -33,7 +33,7 @@ async fn sign_in(user: &User) -> Result<(), AppError> {
     berth_core::auth::sign_in(&session, user).await.map_err(|e| fail(AppError::Internal(e.to_string())))
 }
 
-#[server]
+#[server(endpoint = "login")]
 pub async fn login(name: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let berth = berth()?;
     let user = berth.auth.login(&name, &password, source().await).await.map_err(auth_error)?;
@@ -42,7 +42,7 @@ pub async fn login(name: String, password: String, next: Option<String>) -> Resu
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     let berth = berth()?;
     if let Some(user) = current_user().await? {
@@ -55,7 +55,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// Creates the first admin from the one-time setup link, then signs them in.
-#[server]
+#[server(endpoint = "setup")]
 pub async fn setup(token: String, name: String, password: String, confirm: String) -> Result<(), AppError> {
     if password != confirm {
         return Err(fail(AppError::Invalid("the two passwords differ; type the same one twice".into())));

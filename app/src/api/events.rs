@@ -88,14 +88,14 @@ pub fn encode(value: &str) -> String {
 /// How many events a page of the viewer shows.
 pub const PAGE_SIZE: usize = 50;
 
-#[server]
+#[server(endpoint = "list_events")]
 pub async fn list_events(filter: FilterForm, before: Option<u64>) -> Result<EventPage, AppError> {
     let (berth, _) = authorized(Permission::ReadEvents).await?;
     let filter = filter.parse().map_err(fail)?;
     berth.events.query(filter, before.map(EventSeq), PAGE_SIZE).await.map_err(event_error)
 }
 
-#[server]
+#[server(endpoint = "get_event")]
 pub async fn get_event(seq: u64) -> Result<Event, AppError> {
     let (berth, _) = authorized(Permission::ReadEvents).await?;
     match berth.events.get(EventSeq(seq)).await.map_err(event_error)? {
@@ -104,20 +104,20 @@ pub async fn get_event(seq: u64) -> Result<Event, AppError> {
     }
 }
 
-#[server]
+#[server(endpoint = "event_kinds")]
 pub async fn event_kinds() -> Result<Vec<String>, AppError> {
     let (berth, _) = authorized(Permission::ReadEvents).await?;
     berth.events.kinds().await.map_err(event_error)
 }
 
-#[server]
+#[server(endpoint = "chain")]
 pub async fn chain() -> Result<ChainStatus, AppError> {
     let (berth, _) = authorized(Permission::ReadEvents).await?;
     Ok(berth.events.chain_status())
 }
 
 /// Walks the whole chain now; recorded as `events.verify`.
-#[server]
+#[server(endpoint = "verify_chain")]
 pub async fn verify_chain() -> Result<ChainStatus, AppError> {
     use berth_core::model::{Actor, NewEvent, Outcome};
     let (berth, user) = authorized(Permission::VerifyEvents).await?;
@@ -137,7 +137,7 @@ pub async fn verify_chain() -> Result<ChainStatus, AppError> {
 }
 
 /// A one-time ticket to open the live event stream (`/ws/events`).
-#[server]
+#[server(endpoint = "live_ticket")]
 pub async fn live_ticket() -> Result<String, AppError> {
     let (berth, user) = authorized(Permission::ReadEvents).await?;
     Ok(berth.auth.issue_ticket(&user, "events"))

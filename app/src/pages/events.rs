@@ -70,7 +70,7 @@ pub fn EventsPage() -> impl IntoView {
 
         <Form method="GET" action="/events" attr:class="filters" attr:aria-label="Filter events">
             <label>"Kind"
-                <input name="kind" list="event-kinds" placeholder="e.g. auth.* or auth.login.failed" prop:value=field("kind")/>
+                <input name="kind" list="event-kinds" placeholder="e.g. auth.* or auth.login.failed" value=field("kind")/>
             </label>
             <datalist id="event-kinds">
                 <Suspense fallback=|| ()>
@@ -82,19 +82,19 @@ pub fn EventsPage() -> impl IntoView {
                     })}
                 </Suspense>
             </datalist>
-            <label>"Actor"<input name="actor" placeholder="alice, system…" prop:value=field("actor")/></label>
-            <label>"Host"<input name="host" prop:value=field("host")/></label>
-            <label>"Target"<input name="target" placeholder="user:alice" prop:value=field("target")/></label>
+            <label>"Actor"<input name="actor" placeholder="alice, system…" value=field("actor")/></label>
+            <label>"Host"<input name="host" value=field("host")/></label>
+            <label>"Target"<input name="target" placeholder="user:alice" value=field("target")/></label>
             <label>"Outcome"
-                <select name="outcome" prop:value=field("outcome")>
-                    <option value="">"any"</option>
-                    <option value="ok">"ok"</option>
-                    <option value="denied">"denied"</option>
-                    <option value="error">"error"</option>
+                <select name="outcome">
+                    {["", "ok", "denied", "error"].map(|o| {
+                        let selected = move || filter.with(|f| f.outcome == o);
+                        view! { <option value=o selected=selected>{if o.is_empty() { "any" } else { o }}</option> }
+                    })}
                 </select>
             </label>
-            <label>"From (UTC)"<input name="since" type="datetime-local" step="1" prop:value=field("since")/></label>
-            <label>"Until (UTC)"<input name="until" type="datetime-local" step="1" prop:value=field("until")/></label>
+            <label>"From (UTC)"<input name="since" type="datetime-local" step="1" value=field("since")/></label>
+            <label>"Until (UTC)"<input name="until" type="datetime-local" step="1" value=field("until")/></label>
             <div class="filter-actions">
                 <button type="submit" class="btn btn-primary">"Apply"</button>
                 <a class="btn btn-quiet" href="/events">"Clear"</a>

@@ -19,7 +19,7 @@ pub fn LoginPage() -> impl IntoView {
                 <h1 class="auth-title"><span aria-hidden="true">"⚓ "</span>"Sign in to berth"</h1>
                 {move || error().map(|e| view! { <div class="alert alert-error" role="alert" id="login-error">{e}</div> })}
                 <ActionForm action=login attr:class="form">
-                    <input type="hidden" name="next" prop:value=next/>
+                    <input type="hidden" name="next" value=next/>
                     <label for="login-name">"User name"</label>
                     <input id="login-name" name="name" autocomplete="username" required autofocus/>
                     <label for="login-password">"Password"</label>

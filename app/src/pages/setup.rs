@@ -35,7 +35,7 @@ pub fn SetupPage() -> impl IntoView {
                                 <p>"Create the first admin account. It can add everyone else."</p>
                                 {move || error().map(|e| view! { <div class="alert alert-error" role="alert" id="setup-error">{e}</div> })}
                                 <ActionForm action=setup attr:class="form">
-                                    <input type="hidden" name="token" prop:value=token/>
+                                    <input type="hidden" name="token" value=token/>
                                     <label for="setup-name">"User name"</label>
                                     <input id="setup-name" name="name" autocomplete="username" required
                                         pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" title="Letters, digits, '.', '_' or '-'"/>

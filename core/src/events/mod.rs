@@ -63,6 +63,7 @@ struct Inner {
     tx: mpsc::UnboundedSender<Msg>,
     live: broadcast::Sender<Arc<Event>>,
     chain: RwLock<ChainStatus>,
+    writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl EventLog {
@@ -70,9 +71,17 @@ impl EventLog {
     pub fn open(store: &Store) -> Result<EventLog> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (live, _) = broadcast::channel(4096);
-        writer::start(store.clone(), rx, live.clone())?;
+        let writer = writer::start(store.clone(), rx, live.clone())?;
         let chain = ChainStatus { checked: 0, broken_at: None, problem: None, verified_at_ns: None };
-        Ok(EventLog { inner: Arc::new(Inner { store: store.clone(), tx, live, chain: RwLock::new(chain) }) })
+        Ok(EventLog {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                tx,
+                live,
+                chain: RwLock::new(chain),
+                writer: std::sync::Mutex::new(Some(writer)),
+            }),
+        })
     }
 
     /// Appends and waits until the event is durable on disk. For audited
@@ -95,6 +104,24 @@ impl EventLog {
         let (done, wait) = oneshot::channel();
         self.inner.tx.send(Msg::Flush(done)).map_err(|_| EventError::Closed)?;
         wait.await.map_err(|_| EventError::Closed)
+    }
+
+    /// Commits what is queued and stops the writer thread, so that the
+    /// database closes cleanly once the last handle is dropped. Appends
+    /// after this fail with `Closed`.
+    pub async fn close(&self) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        if self.inner.tx.send(Msg::Close(done)).is_ok() {
+            let _ = wait.await;
+        }
+        let handle = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .map_err(|e| EventError::Commit(e.to_string()))?
+                .map_err(|_| EventError::Commit("the writer thread panicked".into()))?;
+        }
+        Ok(())
     }
 
     /// Committed events, in order, as they happen.

@@ -16,6 +16,8 @@ const MAX_BATCH: usize = 8192;
 pub(super) enum Msg {
     Append(NewEvent, Option<oneshot::Sender<Result<Event, EventError>>>),
     Flush(oneshot::Sender<()>),
+    /// Commit what is queued, answer, and stop: the thread lets go of the file.
+    Close(oneshot::Sender<()>),
 }
 
 /// Index fields: the first element of an `EVENT_INDEX` key.
@@ -37,13 +39,12 @@ pub(super) fn start(
     store: Store,
     rx: mpsc::UnboundedReceiver<Msg>,
     live: broadcast::Sender<Arc<Event>>,
-) -> Result<(), EventError> {
+) -> Result<std::thread::JoinHandle<()>, EventError> {
     let head = read_head(&store)?;
     std::thread::Builder::new()
         .name("event-writer".into())
         .spawn(move || run(store, rx, live, head))
-        .map_err(|e| EventError::Commit(format!("cannot start the writer thread: {e}")))?;
-    Ok(())
+        .map_err(|e| EventError::Commit(format!("cannot start the writer thread: {e}")))
 }
 
 fn read_head(store: &Store) -> Result<Head, EventError> {
@@ -69,14 +70,16 @@ fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>, live: broadcast::Send
     tracing::debug!(head = head.seq, "event writer started");
     let mut batch = Vec::new();
     let mut flushes = Vec::new();
+    let mut closing = None;
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Append(e, done) => batch.push((e, done)),
                 Msg::Flush(done) => flushes.push(done),
+                Msg::Close(done) => closing = Some(done),
             }
-            if batch.len() < MAX_BATCH {
+            if batch.len() < MAX_BATCH && closing.is_none() {
                 next = rx.try_recv().ok();
             }
         }
@@ -85,6 +88,12 @@ fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>, live: broadcast::Send
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
+        }
+        if let Some(done) = closing.take() {
+            rx.close();
+            drop(store);
+            let _ = done.send(());
+            break;
         }
     }
     tracing::debug!(head = head.seq, "event writer stopped");

@@ -66,17 +66,27 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let io = |source| StoreError::Io { path: path.to_path_buf(), source };
         let exists = path.exists();
+        let mut needs_repair = false;
         if exists {
             check_magic(path).map_err(|e| match e {
                 MagicError::Io(source) => io(source),
                 MagicError::Foreign => StoreError::NotRedb { path: path.to_path_buf() },
             })?;
-            check_meta_read_only(path)?;
+            match check_meta_read_only(path) {
+                // Not closed cleanly (a crash): only a writable open can
+                // repair it, so the checks run right after that open instead.
+                Err(StoreError::Redb(redb::Error::RepairAborted)) => needs_repair = true,
+                other => other?,
+            }
         } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let db = if exists { Database::open(path) } else { Database::create(path) }
             .map_err(|e| map_open_error(e, path))?;
+        if needs_repair {
+            tracing::warn!(path = %path.display(), "the database was not closed cleanly; redb repaired it");
+            check_meta(&db.begin_read()?, path)?;
+        }
         let store = Store { db: Arc::new(db), path: Arc::new(path.to_path_buf()) };
         if !exists {
             store.init_meta()?;
@@ -136,7 +146,10 @@ fn check_magic(path: &Path) -> std::result::Result<(), MagicError> {
 /// out not to be ours (or newer than us) is never opened for writing.
 fn check_meta_read_only(path: &Path) -> Result<()> {
     let db = redb::Builder::new().open_read_only(path).map_err(|e| map_open_error(e, path))?;
-    let tx = db.begin_read()?;
+    check_meta(&db.begin_read()?, path)
+}
+
+fn check_meta(tx: &redb::ReadTransaction, path: &Path) -> Result<()> {
     let not_berth = || StoreError::NotBerth { path: path.to_path_buf() };
     let meta = match tx.open_table(META) {
         Ok(t) => t,

@@ -40,7 +40,6 @@ pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode>
                 let role = if admin { Role::Admin } else { Role::User };
                 let actor = Actor { kind: ActorKind::System, name: "cli".into() };
                 let user = auth.create_user(&name, &password, role, actor, None).await?;
-                events.flush().await?;
                 println!("added {} user '{}' (id {})", if admin { "admin" } else { "regular" }, user.name, user.id);
             }
             UserCommand::List => {
@@ -50,6 +49,7 @@ pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode>
                 }
             }
         }
+        events.close().await?;
         Ok(ExitCode::SUCCESS)
     })
 }

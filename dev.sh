@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# berth's one entry point for people and CI.
+#
+#   ./dev.sh serve [ARGS]   build berth (release, site embedded) and run `berth serve ARGS`
+#   ./dev.sh test           every test: format, lints, unit, integration and browser tests
+#   ./dev.sh build          build the release binary only (prints its path)
+#
+# It installs what is missing first: the wasm target, wasm-bindgen-cli (pinned
+# to the library's version), and for tests Debian's chromium and chromedriver.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+WASM_BINDGEN_VERSION=0.2.129   # must equal the `wasm-bindgen` pin in Cargo.toml
+BINARYEN_VERSION=132           # wasm-opt from npm; Debian's (108) breaks the wasm
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+SITE_DIR="$TARGET_DIR/site"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+ensure_wasm_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked
+  fi
+}
+
+wasm_opt() {
+  local bin="$TARGET_DIR/tools/node_modules/.bin/wasm-opt"
+  if [ ! -x "$bin" ]; then
+    if ! command -v npm >/dev/null; then
+      say "npm is missing: the wasm stays unoptimised (larger, works the same)"
+      return 0
+    fi
+    say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm)"
+    mkdir -p "$TARGET_DIR/tools"
+    npm install --silent --no-audit --no-fund --prefix "$TARGET_DIR/tools" "binaryen@$BINARYEN_VERSION" >&2
+  fi
+  "$bin" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$1" -o "$1"
+}
+
+# build_site debug|release: the wasm, its JS glue, the CSS and public/ into $SITE_DIR.
+build_site() {
+  local profile=wasm-release dir=wasm-release
+  [ "$1" = debug ] && profile=dev dir=debug
+  say "building the site ($1)"
+  cargo build -p berth-frontend --lib --target wasm32-unknown-unknown --profile "$profile"
+  rm -rf "$SITE_DIR" && mkdir -p "$SITE_DIR/pkg"
+  wasm-bindgen --target web --no-typescript --out-dir "$SITE_DIR/pkg" --out-name berth \
+    "$TARGET_DIR/wasm32-unknown-unknown/$dir/berth_frontend.wasm"
+  [ "$1" = release ] && wasm_opt "$SITE_DIR/pkg/berth_bg.wasm"
+  cp style/main.css "$SITE_DIR/pkg/berth.css"
+  cp -R public/. "$SITE_DIR/"
+  # The server embeds whatever this names (see server/build.rs).
+  export BERTH_SITE_DIR="$SITE_DIR"
+}
+
+ensure_browser() {
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null && return 0
+  [ "$(id -u)" = 0 ] || die "the browser tests need chromium and chromedriver: sudo apt-get install chromium chromium-driver"
+  say "installing chromium and chromedriver (Debian packages)"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+}
+
+cmd_build() {
+  ensure_wasm_tools
+  build_site release
+  say "building the server (release, site embedded)"
+  cargo build --release -p berth-server
+  echo "$TARGET_DIR/release/berth"
+}
+
+cmd_serve() {
+  local bin
+  bin=$(cmd_build)
+  say "starting berth: $bin serve $*"
+  exec "$bin" serve "$@"
+}
+
+cmd_test() {
+  ensure_wasm_tools
+  ensure_browser
+  say "checking formatting"
+  cargo fmt --all -- --check
+  build_site debug
+  say "lints (server, and the browser side for wasm)"
+  cargo clippy --all-targets -- -D warnings
+  cargo clippy -p berth-frontend -p berth-app --features berth-app/hydrate --target wasm32-unknown-unknown -- -D warnings
+  say "unit and integration tests"
+  cargo test
+  say "browser tests (real chromium against a real server)"
+  cargo build -p berth-server
+  BERTH_BIN="$TARGET_DIR/debug/berth" cargo test -p end2end -- --test-threads=1
+}
+
+case "${1:-}" in
+  serve) shift; cmd_serve "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  build) shift; cmd_build "$@" ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,195 @@
+//! The REST API and the session layer, against a real server on a loopback
+//! port with a temporary database.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_checked_recorded_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let client = client();
+
+    // Wrong password and unknown user: the same clear refusal.
+    for (name, password) in [(ADMIN, "not it at all"), ("nobody", PASSWORD)] {
+        let resp = sign_in(&server, &client, name, password).await;
+        assert_eq!(resp.status(), 401);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "wrong user name or password");
+    }
+    assert_eq!(client.get(server.url("/api/v1/me")).send().await.unwrap().status(), 401);
+
+    let resp = sign_in(&server, &client, ADMIN, PASSWORD).await;
+    assert_eq!(resp.status(), 200);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP must not set Secure: {cookie}");
+    let me: serde_json::Value = client.get(server.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["name"], ADMIN);
+
+    let page = events(&server, &client, "kind=auth.*").await;
+    assert_eq!(kinds(&page), ["auth.login.ok", "auth.login.failed", "auth.login.failed"]);
+    let failed = &page["events"][1];
+    assert_eq!(failed["source"], "127.0.0.1");
+    assert_eq!(failed["outcome"]["status"], "error");
+    let all = serde_json::to_string(&events(&server, &client, "").await).unwrap();
+    assert!(!all.contains(PASSWORD) && !all.contains("not it at all"), "a password reached the event log");
+
+    // Restart: the session is still valid, the log goes on.
+    server.stop().await.unwrap();
+    let server = Server::start(dir.path()).await;
+    let me = client.get(server.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200, "the session did not survive the restart");
+    let page = events(&server, &client, "kind=server.*").await;
+    assert_eq!(kinds(&page), ["server.start", "server.stop", "server.start"]);
+
+    // Sign out ends the session.
+    let resp = client.delete(server.url("/api/v1/session")).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(client.get(server.url("/api/v1/me")).send().await.unwrap().status(), 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_are_slowed_down() {
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let client = client();
+    for _ in 0..6 {
+        assert_eq!(sign_in(&server, &client, ADMIN, "guessing wrong").await.status(), 401);
+    }
+    let resp = sign_in(&server, &client, ADMIN, PASSWORD).await;
+    assert_eq!(resp.status(), 429, "even the right password waits");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("try again in"), "{body}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_origin_writes_are_refused_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let client = client();
+    let resp = client
+        .post(server.url("/api/v1/session"))
+        .header("origin", "http://evil.example")
+        .json(&serde_json::json!({ "name": ADMIN, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.headers().get("set-cookie").is_none());
+    // A same-origin request (as the pages send it) goes through.
+    let host = server.base.trim_start_matches("http://").to_string();
+    let resp = client
+        .post(server.url("/api/v1/session"))
+        .header("origin", format!("http://{host}"))
+        .json(&serde_json::json!({ "name": ADMIN, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let page = events(&server, &client, "kind=http.origin_denied").await;
+    assert_eq!(page["events"][0]["details"]["origin"], "http://evil.example");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_api_validates_filters_pages_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let client = client();
+    for _ in 0..3 {
+        sign_in(&server, &client, "ghost", "not a password").await;
+    }
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+
+    for (query, needle) in [
+        ("outcome=maybe", "outcome 'maybe'"),
+        ("since=yesterday", "'yesterday' is not a time"),
+        ("limit=0", "limit must be between"),
+        ("before=-1", "before must be a whole number"),
+    ] {
+        let resp = client.get(server.url(&format!("/api/v1/events?{query}"))).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{query}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains(needle), "{query}: {body}");
+    }
+
+    // Paging by cursor visits each failed sign-in once, newest first.
+    let first = events(&server, &client, "kind=auth.login.failed&limit=2").await;
+    let before = first["next_before"].as_u64().expect("a second page");
+    let second = events(&server, &client, &format!("kind=auth.login.failed&limit=2&before={before}")).await;
+    let seqs: Vec<u64> = [&first, &second]
+        .iter()
+        .flat_map(|p| p["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(seqs.len(), 3);
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+    assert_eq!(second["next_before"], serde_json::Value::Null);
+
+    let csv = client.get(server.url("/api/v1/events/export?format=csv&actor=ghost")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("seq,time,kind,actor"), "{}", lines[0]);
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[1..].iter().all(|l| l.contains(",auth.login.failed,user:ghost,")), "{csv}");
+
+    let jsonl = client.get(server.url("/api/v1/events/export?format=jsonl&kind=auth.*")).send().await.unwrap();
+    let jsonl = jsonl.text().await.unwrap();
+    let parsed: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(parsed.len(), 4);
+    let resp = client.get(server.url("/api/v1/events/export?format=xml")).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+
+    let one = client.get(server.url("/api/v1/events/1")).send().await.unwrap();
+    let one: serde_json::Value = one.json().await.unwrap();
+    assert_eq!(one["kind"], "user.create");
+    assert_eq!(one["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(client.get(server.url("/api/v1/events/999999")).send().await.unwrap().status(), 404);
+
+    let status: serde_json::Value =
+        client.post(server.url("/api/v1/events/verify")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["broken_at"], serde_json::Value::Null);
+    assert!(status["checked"].as_u64().unwrap() >= 6);
+
+    // The export itself is recorded (after the stream ends).
+    let exports = events(&server, &client, "kind=events.export").await;
+    assert!(kinds(&exports).len() >= 2);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_out_pages_redirect_and_not_found_is_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    let client = client();
+    let resp = client.get(server.url("/events")).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/setup", "no users yet: go to setup");
+    server.stop().await.unwrap();
+
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let resp = client.get(server.url("/events?kind=auth.*")).send().await.unwrap();
+    assert_eq!(resp.headers()["location"], "/login?next=%2Fevents%3Fkind%3Dauth.*");
+    sign_in(&server, &client, ADMIN, PASSWORD).await;
+    let resp = client.get(server.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("Page not found"));
+    // Built by ./dev.sh, the binary carries the site: the wasm is served from it.
+    let wasm = client.get(server.url("/pkg/berth_bg.wasm")).send().await.unwrap();
+    if option_env!("BERTH_SITE_DIR").is_some() {
+        assert_eq!(wasm.status(), 200);
+        assert_eq!(wasm.headers()["content-type"], "application/wasm");
+        assert_eq!(&wasm.bytes().await.unwrap()[..4], b"\0asm");
+    }
+    server.stop().await.unwrap();
+}
