@@ -59,7 +59,7 @@ build_site() {
   cp style/main.css "$SITE_DIR/pkg/berth.css"
   cp -R public/. "$SITE_DIR/"
   # The server embeds whatever this names (see server/build.rs).
-  export BERTH_SITE_DIR="$SITE_DIR"
+  export BERTH_EMBED_SITE="$SITE_DIR"
 }
 
 ensure_browser() {

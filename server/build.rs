@@ -1,5 +1,5 @@
 //! Embeds the site (wasm, js, css, assets) into the binary when
-//! `BERTH_SITE_DIR` names a built site at compile time, so that the release
+//! `BERTH_EMBED_SITE` names a built site at compile time, so that the release
 //! binary runs on its own from any directory. `./dev.sh` sets it.
 
 use std::fmt::Write;
@@ -19,9 +19,9 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, PathBuf)>) {
 }
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=BERTH_SITE_DIR");
+    println!("cargo:rerun-if-env-changed=BERTH_EMBED_SITE");
     let mut files = Vec::new();
-    if let Ok(dir) = std::env::var("BERTH_SITE_DIR") {
+    if let Ok(dir) = std::env::var("BERTH_EMBED_SITE") {
         let dir = PathBuf::from(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         walk(&dir, &dir, &mut files);

@@ -186,7 +186,7 @@ async fn signed_out_pages_redirect_and_not_found_is_a_page() {
     assert!(resp.text().await.unwrap().contains("Page not found"));
     // Built by ./dev.sh, the binary carries the site: the wasm is served from it.
     let wasm = client.get(server.url("/pkg/berth_bg.wasm")).send().await.unwrap();
-    if option_env!("BERTH_SITE_DIR").is_some() {
+    if option_env!("BERTH_EMBED_SITE").is_some() {
         assert_eq!(wasm.status(), 200);
         assert_eq!(wasm.headers()["content-type"], "application/wasm");
         assert_eq!(&wasm.bytes().await.unwrap()[..4], b"\0asm");

@@ -8,6 +8,7 @@
 
 mod codec;
 mod export;
+mod index;
 mod query;
 mod verify;
 mod writer;
@@ -19,7 +20,7 @@ use crate::model::{ChainStatus, Event, EventFilter, EventPage, EventSeq, NewEven
 use crate::store::{Store, StoreError};
 use std::sync::{Arc, RwLock};
 use thiserror::Error;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot};
 use writer::Msg;
 
 #[derive(Debug, Error)]
@@ -60,7 +61,7 @@ pub struct EventLog {
 
 struct Inner {
     store: Store,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: std::sync::mpsc::Sender<Msg>,
     live: broadcast::Sender<Arc<Event>>,
     chain: RwLock<ChainStatus>,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -69,7 +70,7 @@ struct Inner {
 impl EventLog {
     /// Opens the log in `store` and starts its writer thread.
     pub fn open(store: &Store) -> Result<EventLog> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = std::sync::mpsc::channel();
         let (live, _) = broadcast::channel(4096);
         let writer = writer::start(store.clone(), rx, live.clone())?;
         let chain = ChainStatus { checked: 0, broken_at: None, problem: None, verified_at_ns: None };
@@ -99,7 +100,7 @@ impl EventLog {
         }
     }
 
-    /// Waits until everything sent before this call is committed.
+    /// Waits until everything sent before this call is committed and indexed.
     pub async fn flush(&self) -> Result<()> {
         let (done, wait) = oneshot::channel();
         self.inner.tx.send(Msg::Flush(done)).map_err(|_| EventError::Closed)?;

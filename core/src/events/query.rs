@@ -8,7 +8,8 @@
 //! range becomes a seq range by binary search, since time never decreases
 //! along the log.
 
-use super::writer::{IX_ACTOR, IX_HOST, IX_KIND, IX_OUTCOME, IX_TARGET};
+use super::index::{IX_ACTOR, IX_HOST, IX_KIND, IX_OUTCOME, IX_TARGET, IndexTable, Posting};
+use super::writer::indexed_head;
 use super::{EventError, Result, codec};
 use crate::model::{Event, EventFilter, EventPage, EventSeq, OutcomeFilter};
 use crate::store::tables::{EVENT_INDEX, EVENT_KINDS, EVENTS};
@@ -17,30 +18,13 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable};
 /// The largest page a caller may ask for.
 pub const MAX_PAGE: usize = 1000;
 
-type Index = ReadOnlyTable<(u8, &'static str, u64), ()>;
-
-/// One index key: every seq logged with `field = value`.
-struct Posting {
-    field: u8,
-    value: String,
-}
-
-impl Posting {
-    /// The largest seq `<= at` in this posting list.
-    fn seek_le(&self, index: &Index, at: u64) -> Result<Option<u64>> {
-        let low = (self.field, self.value.as_str(), 0u64);
-        let high = (self.field, self.value.as_str(), at);
-        Ok(index.range(low..=high)?.next_back().transpose()?.map(|(k, _)| k.value().2))
-    }
-}
-
 /// A filter field: one posting list, or the union of several (a kind prefix).
 struct Cursor(Vec<Posting>);
 
 impl Cursor {
-    fn seek_le(&self, index: &Index, at: u64) -> Result<Option<u64>> {
+    fn seek_le(&mut self, index: &IndexTable, at: u64) -> Result<Option<u64>> {
         let mut best = None;
-        for p in &self.0 {
+        for p in &mut self.0 {
             if let Some(s) = p.seek_le(index, at)? {
                 best = best.max(Some(s));
             }
@@ -97,7 +81,7 @@ fn first_at_or_after(events: &ReadOnlyTable<u64, &'static [u8]>, head: u64, ts: 
 }
 
 fn cursors(filter: &EventFilter, kinds: Option<&ReadOnlyTable<&'static str, u64>>) -> Result<Option<Vec<Cursor>>> {
-    let one = |field, value: &str| Cursor(vec![Posting { field, value: value.to_string() }]);
+    let one = |field, value: &str| Cursor(vec![Posting::new(field, value)]);
     let mut out = Vec::new();
     if let Some(kind) = &filter.kind {
         match filter.kind_prefix() {
@@ -110,7 +94,7 @@ fn cursors(filter: &EventFilter, kinds: Option<&ReadOnlyTable<&'static str, u64>
                         if !name.starts_with(prefix) {
                             break;
                         }
-                        postings.push(Posting { field: IX_KIND, value: name });
+                        postings.push(Posting::new(IX_KIND, name));
                     }
                 }
                 if postings.is_empty() {
@@ -153,61 +137,75 @@ pub(super) fn page(db: &Database, filter: &EventFilter, before: Option<EventSeq>
     if upper < lower {
         return Ok(empty(head));
     }
-    let kinds = open(&tx, EVENT_KINDS)?;
-    let Some(cursors) = cursors(filter, kinds.as_ref())? else { return Ok(empty(head)) };
-
     let mut found = Vec::new();
     let mut last_seen = None;
-    if cursors.is_empty() {
-        for row in events.range(lower..=upper)?.rev() {
-            let (k, v) = row?;
-            let seq = k.value();
-            last_seen = Some(seq);
-            let e = decode(seq, v.value())?;
-            if filter.matches(&e) {
-                found.push(e);
-                if found.len() == limit {
-                    break;
-                }
-            }
+    let mut take = |seq: u64, e: Event, found: &mut Vec<Event>| {
+        last_seen = Some(seq);
+        if filter.matches(&e) {
+            found.push(e);
         }
-    } else {
-        let Some(index) = open(&tx, EVENT_INDEX)? else { return Ok(empty(head)) };
-        let mut candidate = upper;
-        'search: loop {
-            // Leapfrog until every cursor lands on the same seq.
-            let mut agreed = 0;
-            let mut i = 0;
-            while agreed < cursors.len() {
-                match cursors[i].seek_le(&index, candidate)? {
-                    Some(s) if s < lower => break 'search,
-                    None => break 'search,
-                    Some(s) if s == candidate => agreed += 1,
-                    Some(s) => {
-                        candidate = s;
-                        agreed = 1;
-                    }
-                }
-                i = (i + 1) % cursors.len();
+        found.len() == limit
+    };
+
+    // Events past the index are few: scan them first (they are the newest).
+    let indexed = indexed_head(&tx)?;
+    let scan_from = lower.max(indexed + 1);
+    if scan_from <= upper {
+        for row in events.range(scan_from..=upper)?.rev() {
+            let (k, v) = row?;
+            if take(k.value(), decode(k.value(), v.value())?, &mut found) {
+                return Ok(finish(found, last_seen, lower, limit, head));
             }
-            last_seen = Some(candidate);
-            let bytes = events.get(candidate)?.ok_or(EventError::Corrupt(candidate))?;
-            let e = decode(candidate, bytes.value())?;
-            if filter.matches(&e) {
-                found.push(e);
-                if found.len() == limit {
-                    break;
-                }
-            }
-            if candidate <= lower {
-                break;
-            }
-            candidate -= 1;
         }
     }
+    let upper = upper.min(indexed);
+    let kinds = open(&tx, EVENT_KINDS)?;
+    let cursors = cursors(filter, kinds.as_ref())?;
+    match cursors {
+        _ if upper < lower => {}
+        None => {}
+        Some(cursors) if cursors.is_empty() => {
+            for row in events.range(lower..=upper)?.rev() {
+                let (k, v) = row?;
+                if take(k.value(), decode(k.value(), v.value())?, &mut found) {
+                    break;
+                }
+            }
+        }
+        Some(mut cursors) => {
+            let Some(index) = open(&tx, EVENT_INDEX)? else { return Ok(finish(found, last_seen, lower, limit, head)) };
+            let mut candidate = upper;
+            'search: loop {
+                // Leapfrog until every cursor lands on the same seq.
+                let mut agreed = 0;
+                let mut i = 0;
+                while agreed < cursors.len() {
+                    match cursors[i].seek_le(&index, candidate)? {
+                        Some(s) if s < lower => break 'search,
+                        None => break 'search,
+                        Some(s) if s == candidate => agreed += 1,
+                        Some(s) => {
+                            candidate = s;
+                            agreed = 1;
+                        }
+                    }
+                    i = (i + 1) % cursors.len();
+                }
+                let bytes = events.get(candidate)?.ok_or(EventError::Corrupt(candidate))?;
+                if take(candidate, decode(candidate, bytes.value())?, &mut found) || candidate <= lower {
+                    break;
+                }
+                candidate -= 1;
+            }
+        }
+    }
+    Ok(finish(found, last_seen, lower, limit, head))
+}
+
+fn finish(events: Vec<Event>, last_seen: Option<u64>, lower: u64, limit: usize, head: u64) -> EventPage {
     let next_before = match last_seen {
-        Some(s) if found.len() == limit && s > lower => Some(EventSeq(s)),
+        Some(s) if events.len() == limit && s > lower => Some(EventSeq(s)),
         _ => None,
     };
-    Ok(EventPage { events: found, next_before, head })
+    EventPage { events, next_before, head }
 }

@@ -1,32 +1,38 @@
-//! The single writer: drains the queue, commits one transaction per batch,
-//! then answers the waiting callers and broadcasts what was committed.
+//! The single writer thread. It drains the queue, commits the batch's events
+//! in one durable transaction (group commit), answers the waiting callers and
+//! broadcasts what was committed.
+//!
+//! The index trails: postings collect in memory and are written in their own
+//! transaction, without an fsync of their own, once enough have gathered or
+//! a moment has passed. A durable append therefore writes only the event's
+//! pages. Readers scan the few events past `indexed_head`; after a crash the
+//! missing postings are rebuilt from the events at start-up.
 
+use super::index::Pending;
 use super::{EventError, codec, now_ns};
-use crate::model::{Event, Hash32, NewEvent, Outcome};
+use crate::model::{Event, EventSeq, Hash32, NewEvent};
 use crate::store::Store;
-use crate::store::tables::{EVENT_INDEX, EVENT_KINDS, EVENTS, META};
-use redb::{ReadableDatabase, ReadableTable};
-use std::collections::HashMap;
+use crate::store::tables::{EVENTS, META};
+use redb::{Durability, ReadableDatabase, ReadableTable};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, oneshot};
 
 /// At most this many events go into one transaction.
 const MAX_BATCH: usize = 8192;
+/// The index is written once this many events wait for it...
+const INDEX_EVERY_EVENTS: usize = 4096;
+/// ...or once the oldest has waited this long.
+const INDEX_EVERY: Duration = Duration::from_millis(200);
 
 pub(super) enum Msg {
     Append(NewEvent, Option<oneshot::Sender<Result<Event, EventError>>>),
     Flush(oneshot::Sender<()>),
-    /// Commit what is queued, answer, and stop: the thread lets go of the file.
+    /// Commit what is queued, index it durably, answer, and stop: the thread
+    /// lets go of the file.
     Close(oneshot::Sender<()>),
 }
-
-/// Index fields: the first element of an `EVENT_INDEX` key.
-pub(super) const IX_KIND: u8 = 1;
-pub(super) const IX_ACTOR: u8 = 2;
-pub(super) const IX_HOST: u8 = 3;
-pub(super) const IX_TARGET: u8 = 4;
-/// Only `denied` and `error` are indexed: `ok` is most events, found by scanning.
-pub(super) const IX_OUTCOME: u8 = 5;
 
 /// Where the chain ends: the next event links to this.
 struct Head {
@@ -35,29 +41,38 @@ struct Head {
     hash: Hash32,
 }
 
+struct Writer {
+    store: Store,
+    live: broadcast::Sender<Arc<Event>>,
+    head: Head,
+    pending: Pending,
+    pending_since: Option<Instant>,
+}
+
 pub(super) fn start(
     store: Store,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: Receiver<Msg>,
     live: broadcast::Sender<Arc<Event>>,
 ) -> Result<std::thread::JoinHandle<()>, EventError> {
     let head = read_head(&store)?;
+    let mut writer = Writer { store, live, head, pending: Pending::default(), pending_since: None };
+    writer.reindex_tail()?;
     std::thread::Builder::new()
         .name("event-writer".into())
-        .spawn(move || run(store, rx, live, head))
+        .spawn(move || writer.run(rx))
         .map_err(|e| EventError::Commit(format!("cannot start the writer thread: {e}")))
 }
 
 fn read_head(store: &Store) -> Result<Head, EventError> {
     let tx = store.db().begin_read()?;
+    let empty = Head { seq: 0, ts_ns: 0, hash: Hash32::default() };
     let events = match tx.open_table(EVENTS) {
         Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => {
-            return Ok(Head { seq: 0, ts_ns: 0, hash: Hash32::default() });
-        }
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(empty),
         Err(e) => return Err(e.into()),
     };
     match events.last()? {
-        None => Ok(Head { seq: 0, ts_ns: 0, hash: Hash32::default() }),
+        None => Ok(empty),
         Some((seq, record)) => {
             let seq = seq.value();
             let e = codec::decode(record.value()).ok_or(EventError::Corrupt(seq))?;
@@ -66,120 +81,159 @@ fn read_head(store: &Store) -> Result<Head, EventError> {
     }
 }
 
-fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Msg>, live: broadcast::Sender<Arc<Event>>, mut head: Head) {
-    tracing::debug!(head = head.seq, "event writer started");
-    let mut batch = Vec::new();
-    let mut flushes = Vec::new();
-    let mut closing = None;
-    while let Some(first) = rx.blocking_recv() {
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Append(e, done) => batch.push((e, done)),
-                Msg::Flush(done) => flushes.push(done),
-                Msg::Close(done) => closing = Some(done),
+/// The seq up to which the index is written.
+pub(super) fn indexed_head(tx: &redb::ReadTransaction) -> Result<u64, EventError> {
+    Ok(crate::store::meta_get(tx, "indexed_head")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+impl Writer {
+    /// Indexes the events a crash left unindexed.
+    fn reindex_tail(&mut self) -> Result<(), EventError> {
+        let tx = self.store.db().begin_read()?;
+        let from = indexed_head(&tx)? + 1;
+        if from > self.head.seq {
+            return Ok(());
+        }
+        let events = tx.open_table(EVENTS)?;
+        for row in events.range(from..)? {
+            let (k, v) = row?;
+            let e = codec::decode(v.value()).ok_or(EventError::Corrupt(k.value()))?;
+            self.pending.add(&e);
+        }
+        tracing::info!(from, to = self.head.seq, "indexed events a previous run left unindexed");
+        self.write_index(Durability::Immediate)
+    }
+
+    fn run(mut self, rx: Receiver<Msg>) {
+        tracing::debug!(head = self.head.seq, "event writer started");
+        let mut batch = Vec::new();
+        let mut flushes = Vec::new();
+        let mut closing = None;
+        loop {
+            let first = match self.pending_since {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(since) => rx.recv_timeout(INDEX_EVERY.saturating_sub(since.elapsed())),
+            };
+            let first = match first {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.index_now(Durability::None);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Append(e, done) => batch.push((e, done)),
+                    Msg::Flush(done) => flushes.push(done),
+                    Msg::Close(done) => closing = Some(done),
+                }
+                if batch.len() < MAX_BATCH && closing.is_none() {
+                    next = rx.try_recv().ok();
+                }
             }
-            if batch.len() < MAX_BATCH && closing.is_none() {
-                next = rx.try_recv().ok();
+            if !batch.is_empty() {
+                self.commit(&mut batch);
+            }
+            if self.pending.events >= INDEX_EVERY_EVENTS || !flushes.is_empty() {
+                self.index_now(Durability::None);
+            }
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
+            if let Some(done) = closing.take() {
+                self.index_now(Durability::Immediate);
+                drop(rx);
+                drop(self);
+                let _ = done.send(());
+                return;
             }
         }
-        if !batch.is_empty() {
-            commit(&store, &mut head, &mut batch, &live);
-        }
-        for done in flushes.drain(..) {
-            let _ = done.send(());
-        }
-        if let Some(done) = closing.take() {
-            rx.close();
-            drop(store);
-            let _ = done.send(());
-            break;
+        self.index_now(Durability::Immediate);
+        tracing::debug!("event writer stopped");
+    }
+
+    fn index_now(&mut self, durability: Durability) {
+        if let Err(e) = self.write_index(durability) {
+            // The events are safe; the index is rebuilt from them at the next start.
+            tracing::error!(error = %e, "cannot write the event index");
         }
     }
-    tracing::debug!(head = head.seq, "event writer stopped");
+
+    fn write_index(&mut self, durability: Durability) -> Result<(), EventError> {
+        self.pending_since = None;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.db().begin_write()?;
+        tx.set_durability(durability).map_err(|e| EventError::Commit(e.to_string()))?;
+        self.pending.write(&tx)?;
+        tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
+        Ok(())
+    }
+
+    fn commit(&mut self, batch: &mut Batch) {
+        match self.write_events(batch) {
+            Ok(events) => {
+                for ((_, done), event) in batch.drain(..).zip(events) {
+                    self.pending.add(&event);
+                    let event = Arc::new(event);
+                    if let Some(done) = done {
+                        let _ = done.send(Ok((*event).clone()));
+                    }
+                    let _ = self.live.send(event);
+                }
+                self.pending_since.get_or_insert_with(Instant::now);
+            }
+            Err(e) => {
+                let message = e.to_string();
+                tracing::error!(error = %message, events = batch.len(), "event batch not committed");
+                for (_, done) in batch.drain(..) {
+                    if let Some(done) = done {
+                        let _ = done.send(Err(EventError::Commit(message.clone())));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One durable transaction with the batch's events; the head moves only
+    /// once it is committed.
+    fn write_events(&mut self, batch: &Batch) -> Result<Vec<Event>, EventError> {
+        let tx = self.store.db().begin_write()?;
+        let mut committed = Vec::with_capacity(batch.len());
+        let (mut seq, mut hash) = (self.head.seq, self.head.hash);
+        // The clock may step back; the log's time never does.
+        let ts_ns = now_ns().max(self.head.ts_ns);
+        {
+            let mut events = tx.open_table(EVENTS)?;
+            for (e, _) in batch {
+                seq += 1;
+                let (record, next_hash) = codec::encode(seq, ts_ns, e, &hash);
+                events.insert(seq, record.as_slice())?;
+                committed.push(Event {
+                    seq: EventSeq(seq),
+                    ts_ns,
+                    kind: e.kind.clone(),
+                    actor: e.actor.clone(),
+                    source: e.source.clone(),
+                    host: e.host.clone(),
+                    target: e.target.clone(),
+                    outcome: e.outcome.clone(),
+                    duration_us: e.duration_us,
+                    details: e.details.clone(),
+                    prev_hash: hash,
+                    hash: next_hash,
+                });
+                hash = next_hash;
+            }
+            tx.open_table(META)?.insert("event_head", seq.to_string().as_str())?;
+        }
+        tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
+        self.head = Head { seq, ts_ns, hash };
+        Ok(committed)
+    }
 }
 
 type Batch = Vec<(NewEvent, Option<oneshot::Sender<Result<Event, EventError>>>)>;
-
-fn commit(store: &Store, head: &mut Head, batch: &mut Batch, live: &broadcast::Sender<Arc<Event>>) {
-    let mut next = Head { seq: head.seq, ts_ns: head.ts_ns, hash: head.hash };
-    let result = write(store, &mut next, batch);
-    match result {
-        Ok(events) => {
-            *head = next;
-            for ((_, done), event) in batch.drain(..).zip(events) {
-                let event = Arc::new(event);
-                if let Some(done) = done {
-                    let _ = done.send(Ok((*event).clone()));
-                }
-                let _ = live.send(event);
-            }
-        }
-        Err(e) => {
-            let message = e.to_string();
-            tracing::error!(error = %message, events = batch.len(), "event batch not committed");
-            for (_, done) in batch.drain(..) {
-                if let Some(done) = done {
-                    let _ = done.send(Err(EventError::Commit(message.clone())));
-                }
-            }
-        }
-    }
-}
-
-fn write(store: &Store, head: &mut Head, batch: &Batch) -> Result<Vec<Event>, EventError> {
-    let tx = store.db().begin_write()?;
-    let mut committed = Vec::with_capacity(batch.len());
-    {
-        let mut events = tx.open_table(EVENTS)?;
-        let mut index = tx.open_table(EVENT_INDEX)?;
-        let mut kinds: HashMap<&str, u64> = HashMap::new();
-        let mut actor_text = String::new();
-        // The clock may step back; the log's time never does.
-        let ts_ns = now_ns().max(head.ts_ns);
-        for (e, _) in batch {
-            let seq = head.seq + 1;
-            let (record, hash) = codec::encode(seq, ts_ns, e, &head.hash);
-            events.insert(seq, record.as_slice())?;
-            index.insert((IX_KIND, e.kind.as_str(), seq), ())?;
-            actor_text.clear();
-            use std::fmt::Write;
-            let _ = write!(actor_text, "{}", e.actor);
-            index.insert((IX_ACTOR, actor_text.as_str(), seq), ())?;
-            if let Some(h) = &e.host {
-                index.insert((IX_HOST, h.as_str(), seq), ())?;
-            }
-            if let Some(t) = &e.target {
-                index.insert((IX_TARGET, t.as_str(), seq), ())?;
-            }
-            if !matches!(e.outcome, Outcome::Ok) {
-                index.insert((IX_OUTCOME, e.outcome.label(), seq), ())?;
-            }
-            *kinds.entry(e.kind.as_str()).or_default() += 1;
-            committed.push(Event {
-                seq: crate::model::EventSeq(seq),
-                ts_ns,
-                kind: e.kind.clone(),
-                actor: e.actor.clone(),
-                source: e.source.clone(),
-                host: e.host.clone(),
-                target: e.target.clone(),
-                outcome: e.outcome.clone(),
-                duration_us: e.duration_us,
-                details: e.details.clone(),
-                prev_hash: head.hash,
-                hash,
-            });
-            *head = Head { seq, ts_ns, hash };
-        }
-        let mut kind_table = tx.open_table(EVENT_KINDS)?;
-        for (kind, n) in kinds {
-            let old = kind_table.get(kind)?.map_or(0, |v| v.value());
-            kind_table.insert(kind, old + n)?;
-        }
-        let mut meta = tx.open_table(META)?;
-        meta.insert("event_head", head.seq.to_string().as_str())?;
-    }
-    tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
-    Ok(committed)
-}

@@ -13,8 +13,9 @@ pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// The event log: seq -> encoded event (see `events::codec`).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
-/// Secondary index of the log: (field, value, seq) -> ().
-pub const EVENT_INDEX: TableDefinition<(u8, &str, u64), ()> = TableDefinition::new("event_index");
+/// Secondary index of the log: (field, value, first seq) -> a block of seqs
+/// (see `events::index`).
+pub const EVENT_INDEX: TableDefinition<(u8, &str, u64), &[u8]> = TableDefinition::new("event_index");
 /// Every kind ever logged, with its count: feeds the viewer and prefix filters.
 pub const EVENT_KINDS: TableDefinition<&str, u64> = TableDefinition::new("event_kinds");
 
