@@ -1,9 +1,9 @@
 //! The one error type of every server function: says what happened in words
 //! a person can act on, and maps to an HTTP status.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 #[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]

@@ -14,9 +14,9 @@ pub mod auth;
 #[cfg(feature = "engine")]
 pub mod events;
 #[cfg(feature = "engine")]
-pub mod store;
-#[cfg(feature = "engine")]
 mod services;
+#[cfg(feature = "engine")]
+pub mod store;
 
 #[cfg(feature = "engine")]
 pub use services::Berth;

@@ -104,7 +104,10 @@ pub(crate) struct FilterArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let flags = Overrides { listen: cli.global.listen, data_dir: cli.global.data_dir.clone() };
+    let flags = Overrides {
+        listen: cli.global.listen,
+        data_dir: cli.global.data_dir.clone(),
+    };
     let config = match Config::load(cli.global.config.as_deref(), &flags) {
         Ok(c) => c,
         Err(e) => {

@@ -73,11 +73,18 @@ impl Config {
             let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
             match rest {
                 Some(host) if !host.is_empty() && !host.trim_end_matches('/').contains('/') => {}
-                _ => return Err(format!("public_url '{url}' must look like https://host[:port], without a path")),
+                _ => {
+                    return Err(format!(
+                        "public_url '{url}' must look like https://host[:port], without a path"
+                    ));
+                }
             }
         }
         if !(1..=24 * 365).contains(&self.session_hours) {
-            return Err(format!("session_hours must be between 1 and 8760, not {}", self.session_hours));
+            return Err(format!(
+                "session_hours must be between 1 and 8760, not {}",
+                self.session_hours
+            ));
         }
         Ok(())
     }
@@ -97,15 +104,23 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail fixes the closure's error type; it is only for tests.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn layers_apply_in_order_defaults_file_env_flags() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("berth.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nsession_hours = 3")?;
+            jail.create_file(
+                "berth.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nsession_hours = 3",
+            )?;
             jail.set_env("BERTH_DATA_DIR", "/from/env");
-            let flags = Overrides { listen: Some("127.0.0.1:9999".parse().unwrap()), data_dir: None };
+            let flags = Overrides {
+                listen: Some("127.0.0.1:9999".parse().unwrap()),
+                data_dir: None,
+            };
             let c = Config::load(Some(Path::new("berth.toml")), &flags).unwrap();
             assert_eq!(c.listen.port(), 9999);
             assert_eq!(c.data_dir, PathBuf::from("/from/env"));

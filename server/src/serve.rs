@@ -33,14 +33,20 @@ pub async fn run(
         let (store, events) = (store.clone(), events.clone());
         tokio::task::spawn_blocking(move || Auth::new(store, events)).await?
     };
-    let berth = Berth { store: store.clone(), events: events.clone(), auth: auth.clone() };
+    let berth = Berth {
+        store: store.clone(),
+        events: events.clone(),
+        auth: auth.clone(),
+    };
     let version = env!("CARGO_PKG_VERSION");
     events
-        .append(NewEvent::new("server.start", Actor::system()).details(serde_json::json!({
-            "version": version,
-            "listen": local.to_string(),
-            "data": store.path().display().to_string(),
-        })))
+        .append(
+            NewEvent::new("server.start", Actor::system()).details(serde_json::json!({
+                "version": version,
+                "listen": local.to_string(),
+                "data": store.path().display().to_string(),
+            })),
+        )
         .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -48,10 +54,14 @@ pub async fn run(
     let sessions = RedbSessionStore::new(store.clone(), events.clone());
     spawn_session_purge(sessions.clone(), stop_rx.clone());
 
-    let base = config.public_origin().unwrap_or_else(|| format!("http://{}", printable(local)));
+    let base = config
+        .public_origin()
+        .unwrap_or_else(|| format!("http://{}", printable(local)));
     if let Some(token) = auth.open_setup().await? {
         // The console, not the log: the link is a one-time secret.
-        println!("\n  berth has no users yet. Create the first admin with this one-time link:\n\n    {base}/setup?token={token}\n");
+        println!(
+            "\n  berth has no users yet. Create the first admin with this one-time link:\n\n    {base}/setup?token={token}\n"
+        );
     }
     let app = http::router(berth, &config, sessions, local, stop_rx)?;
     tracing::info!(%local, version, "berth is serving on {base}");
@@ -72,7 +82,11 @@ pub async fn run(
 
 /// 0.0.0.0 is where berth listens, not an address to browse to.
 fn printable(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr }
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
 }
 
 /// Walks the hash chain once at start-up; a broken chain is logged and recorded.
@@ -81,7 +95,11 @@ fn spawn_chain_check(events: EventLog) {
         tracing::debug!(task = "chain-check", "started");
         match events.verify().await {
             Ok(status) if status.is_ok() => {
-                tracing::info!(task = "chain-check", events = status.checked, "event log hash chain intact");
+                tracing::info!(
+                    task = "chain-check",
+                    events = status.checked,
+                    "event log hash chain intact"
+                );
             }
             Ok(status) => {
                 let problem = status.problem.clone().unwrap_or_default();

@@ -27,16 +27,29 @@ async fn sign_in_is_checked_recorded_and_survives_a_restart() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain HTTP must not set Secure: {cookie}");
-    let me: serde_json::Value = client.get(server.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = client
+        .get(server.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], ADMIN);
 
     let page = events(&server, &client, "kind=auth.*").await;
-    assert_eq!(kinds(&page), ["auth.login.ok", "auth.login.failed", "auth.login.failed"]);
+    assert_eq!(
+        kinds(&page),
+        ["auth.login.ok", "auth.login.failed", "auth.login.failed"]
+    );
     let failed = &page["events"][1];
     assert_eq!(failed["source"], "127.0.0.1");
     assert_eq!(failed["outcome"]["status"], "error");
     let all = serde_json::to_string(&events(&server, &client, "").await).unwrap();
-    assert!(!all.contains(PASSWORD) && !all.contains("not it at all"), "a password reached the event log");
+    assert!(
+        !all.contains(PASSWORD) && !all.contains("not it at all"),
+        "a password reached the event log"
+    );
 
     // Restart: the session is still valid, the log goes on.
     server.stop().await.unwrap();
@@ -116,7 +129,11 @@ async fn the_event_api_validates_filters_pages_and_exports() {
         ("limit=0", "limit must be between"),
         ("before=-1", "before must be a whole number"),
     ] {
-        let resp = client.get(server.url(&format!("/api/v1/events?{query}"))).send().await.unwrap();
+        let resp = client
+            .get(server.url(&format!("/api/v1/events?{query}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 400, "{query}");
         let body: serde_json::Value = resp.json().await.unwrap();
         assert!(body["error"].as_str().unwrap().contains(needle), "{query}: {body}");
@@ -125,38 +142,78 @@ async fn the_event_api_validates_filters_pages_and_exports() {
     // Paging by cursor visits each failed sign-in once, newest first.
     let first = events(&server, &client, "kind=auth.login.failed&limit=2").await;
     let before = first["next_before"].as_u64().expect("a second page");
-    let second = events(&server, &client, &format!("kind=auth.login.failed&limit=2&before={before}")).await;
+    let second = events(
+        &server,
+        &client,
+        &format!("kind=auth.login.failed&limit=2&before={before}"),
+    )
+    .await;
     let seqs: Vec<u64> = [&first, &second]
         .iter()
-        .flat_map(|p| p["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()))
+        .flat_map(|p| {
+            p["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap())
+        })
         .collect();
     assert_eq!(seqs.len(), 3);
     assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
     assert_eq!(second["next_before"], serde_json::Value::Null);
 
-    let csv = client.get(server.url("/api/v1/events/export?format=csv&actor=ghost")).send().await.unwrap();
+    let csv = client
+        .get(server.url("/api/v1/events/export?format=csv&actor=ghost"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("seq,time,kind,actor"), "{}", lines[0]);
     assert_eq!(lines.len(), 4, "{csv}");
-    assert!(lines[1..].iter().all(|l| l.contains(",auth.login.failed,user:ghost,")), "{csv}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(",auth.login.failed,user:ghost,")),
+        "{csv}"
+    );
 
-    let jsonl = client.get(server.url("/api/v1/events/export?format=jsonl&kind=auth.*")).send().await.unwrap();
+    let jsonl = client
+        .get(server.url("/api/v1/events/export?format=jsonl&kind=auth.*"))
+        .send()
+        .await
+        .unwrap();
     let jsonl = jsonl.text().await.unwrap();
     let parsed: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(parsed.len(), 4);
-    let resp = client.get(server.url("/api/v1/events/export?format=xml")).send().await.unwrap();
+    let resp = client
+        .get(server.url("/api/v1/events/export?format=xml"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 
     let one = client.get(server.url("/api/v1/events/1")).send().await.unwrap();
     let one: serde_json::Value = one.json().await.unwrap();
     assert_eq!(one["kind"], "user.create");
     assert_eq!(one["hash"].as_str().unwrap().len(), 64);
-    assert_eq!(client.get(server.url("/api/v1/events/999999")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        client
+            .get(server.url("/api/v1/events/999999"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
-    let status: serde_json::Value =
-        client.post(server.url("/api/v1/events/verify")).send().await.unwrap().json().await.unwrap();
+    let status: serde_json::Value = client
+        .post(server.url("/api/v1/events/verify"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["broken_at"], serde_json::Value::Null);
     assert!(status["checked"].as_u64().unwrap() >= 6);
 

@@ -61,7 +61,16 @@ async fn a_second_process_on_the_same_database_says_so_and_exits() {
     let server = Server::start(dir.path()).await;
     // Wait until the first server has the file open.
     reqwest::get(server.url("/login")).await.unwrap();
-    let out = berth(&["serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()], "");
+    let out = berth(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        "",
+    );
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("in use by another berth process"), "{err}");
@@ -75,12 +84,20 @@ fn a_foreign_database_file_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("berth.redb");
     std::fs::write(&file, "not a database, but precious").unwrap();
-    for args in [vec!["serve", "--listen", "127.0.0.1:0"], vec!["events", "verify"], vec!["user", "list"]] {
+    for args in [
+        vec!["serve", "--listen", "127.0.0.1:0"],
+        vec!["events", "verify"],
+        vec!["user", "list"],
+    ] {
         let mut args = args.clone();
         args.extend(["--data-dir", dir.path().to_str().unwrap()]);
         let out = berth(&args, "");
         assert!(!out.status.success(), "{args:?}");
-        assert!(text(&out.stderr).contains("is not a berth database"), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("is not a berth database"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a database, but precious");
 }
@@ -120,7 +137,12 @@ fn export_writes_the_filtered_log_for_scripts() {
     let jsonl = text(&berth(&["events", "export", "--kind", "user.*", "--data-dir", data], "").stdout);
     let targets: Vec<String> = jsonl
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["target"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["target"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(targets, ["user:carol", "user:admin"]);
     let csv = text(&berth(&["events", "export", "--format", "csv", "--data-dir", data], "").stdout);
@@ -146,16 +168,25 @@ fn a_killed_server_restarts_on_its_repaired_database() {
     };
     let mut first = start();
     let mut lines = BufReader::new(first.stderr.take().unwrap()).lines();
-    assert!(lines.any(|l| l.unwrap().contains("berth is serving")), "the server did not come up");
+    assert!(
+        lines.any(|l| l.unwrap().contains("berth is serving")),
+        "the server did not come up"
+    );
     first.kill().unwrap(); // SIGKILL: no clean shutdown
     first.wait().unwrap();
 
     let mut second = start();
     let lines = BufReader::new(second.stderr.take().unwrap()).lines();
-    let log: Vec<String> = lines.map_while(Result::ok).take_while(|l| !l.contains("berth is serving")).collect();
+    let log: Vec<String> = lines
+        .map_while(Result::ok)
+        .take_while(|l| !l.contains("berth is serving"))
+        .collect();
     second.kill().unwrap();
     second.wait().unwrap();
-    assert!(!log.iter().any(|l| l.contains("berth: ")), "the restart failed: {log:?}");
+    assert!(
+        !log.iter().any(|l| l.contains("berth: ")),
+        "the restart failed: {log:?}"
+    );
     let out = berth(&["events", "verify", "--data-dir", data], "");
     assert!(text(&out.stdout).starts_with("OK: "), "{}", text(&out.stdout));
 }

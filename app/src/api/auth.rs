@@ -30,13 +30,19 @@ pub async fn setup_info() -> Result<SetupStatus, AppError> {
 #[cfg(feature = "ssr")]
 async fn sign_in(user: &User) -> Result<(), AppError> {
     let session = session().await?;
-    berth_core::auth::sign_in(&session, user).await.map_err(|e| fail(AppError::Internal(e.to_string())))
+    berth_core::auth::sign_in(&session, user)
+        .await
+        .map_err(|e| fail(AppError::Internal(e.to_string())))
 }
 
 #[server(endpoint = "login")]
 pub async fn login(name: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let berth = berth()?;
-    let user = berth.auth.login(&name, &password, source().await).await.map_err(auth_error)?;
+    let user = berth
+        .auth
+        .login(&name, &password, source().await)
+        .await
+        .map_err(auth_error)?;
     sign_in(&user).await?;
     leptos_axum::redirect(&super::ssr::safe_next(next.as_deref()));
     Ok(())
@@ -49,7 +55,10 @@ pub async fn logout() -> Result<(), AppError> {
         berth.auth.logout(&user, source().await).await.map_err(auth_error)?;
     }
     let session = session().await?;
-    session.flush().await.map_err(|e| fail(AppError::Internal(e.to_string())))?;
+    session
+        .flush()
+        .await
+        .map_err(|e| fail(AppError::Internal(e.to_string())))?;
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -58,10 +67,16 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(endpoint = "setup")]
 pub async fn setup(token: String, name: String, password: String, confirm: String) -> Result<(), AppError> {
     if password != confirm {
-        return Err(fail(AppError::Invalid("the two passwords differ; type the same one twice".into())));
+        return Err(fail(AppError::Invalid(
+            "the two passwords differ; type the same one twice".into(),
+        )));
     }
     let berth = berth()?;
-    let user = berth.auth.setup(&token, &name, &password, source().await).await.map_err(auth_error)?;
+    let user = berth
+        .auth
+        .setup(&token, &name, &password, source().await)
+        .await
+        .map_err(auth_error)?;
     sign_in(&user).await?;
     leptos_axum::redirect("/");
     Ok(())

@@ -2,9 +2,9 @@
 //! status, verification on demand, and tickets for the live stream.
 
 use crate::error::AppError;
-use berth_core::model::{ChainStatus, Event, EventFilter, EventPage};
 #[cfg(feature = "ssr")]
 use berth_core::model::EventSeq;
+use berth_core::model::{ChainStatus, Event, EventFilter, EventPage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -62,14 +62,24 @@ impl FilterForm {
     pub fn query_string(&self) -> String {
         Self::FIELDS
             .iter()
-            .filter_map(|n| self.get(n).filter(|v| !v.trim().is_empty()).map(|v| format!("{n}={}", encode(v.trim()))))
+            .filter_map(|n| {
+                self.get(n)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| format!("{n}={}", encode(v.trim())))
+            })
             .collect::<Vec<_>>()
             .join("&")
     }
 
     /// This filter with one field replaced.
     pub fn with(&self, name: &str, value: &str) -> FilterForm {
-        FilterForm::from_lookup(|n| if n == name { Some(value.to_string()) } else { self.get(n).map(str::to_string) })
+        FilterForm::from_lookup(|n| {
+            if n == name {
+                Some(value.to_string())
+            } else {
+                self.get(n).map(str::to_string)
+            }
+        })
     }
 }
 
@@ -92,7 +102,11 @@ pub const PAGE_SIZE: usize = 50;
 pub async fn list_events(filter: FilterForm, before: Option<u64>) -> Result<EventPage, AppError> {
     let (berth, _) = authorized(Permission::ReadEvents).await?;
     let filter = filter.parse().map_err(fail)?;
-    berth.events.query(filter, before.map(EventSeq), PAGE_SIZE).await.map_err(event_error)
+    berth
+        .events
+        .query(filter, before.map(EventSeq), PAGE_SIZE)
+        .await
+        .map_err(event_error)
 }
 
 #[server(endpoint = "get_event")]

@@ -26,12 +26,17 @@ pub(crate) fn berth() -> Result<Berth, AppError> {
 }
 
 pub(crate) async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>().await.map_err(|e| fail(AppError::Internal(format!("no session: {e}"))))
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| fail(AppError::Internal(format!("no session: {e}"))))
 }
 
 /// The client's address, for the event log.
 pub(crate) async fn source() -> Option<String> {
-    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0.ip().to_string())
+    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip().to_string())
 }
 
 /// The signed-in user, or `None`.
@@ -44,10 +49,12 @@ pub(crate) async fn current_user() -> Result<Option<User>, AppError> {
 pub(crate) async fn authorized(what: Permission) -> Result<(Berth, User), AppError> {
     let berth = berth()?;
     let user = current_user().await?.ok_or_else(|| fail(AppError::Unauthorized))?;
-    access::authorize(&berth.events, &user, what, source().await).await.map_err(|e| match e {
-        AccessError::Denied(m) => fail(AppError::Forbidden(m)),
-        AccessError::Events(e) => fail(event_error(e)),
-    })?;
+    access::authorize(&berth.events, &user, what, source().await)
+        .await
+        .map_err(|e| match e {
+            AccessError::Denied(m) => fail(AppError::Forbidden(m)),
+            AccessError::Events(e) => fail(event_error(e)),
+        })?;
     Ok((berth, user))
 }
 

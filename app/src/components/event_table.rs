@@ -48,13 +48,20 @@ pub fn EventTable(
     let live_rows = {
         let filter = filter.clone();
         move || {
-            live.map(|l| l.get()).unwrap_or_default().into_iter().map(|e| {
-                view! { <EventRow event=e filter=filter.clone() fresh=true/> }
-            }).collect_view()
+            live.map(|l| l.get())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| {
+                    view! { <EventRow event=e filter=filter.clone() fresh=true/> }
+                })
+                .collect_view()
         }
     };
     let empty = events.is_empty();
-    let rows = events.into_iter().map(|e| view! { <EventRow event=e filter=filter.clone()/> }).collect_view();
+    let rows = events
+        .into_iter()
+        .map(|e| view! { <EventRow event=e filter=filter.clone()/> })
+        .collect_view();
     view! {
         <div class="table-wrap">
             <table class="table events" aria-label="Events, newest first">

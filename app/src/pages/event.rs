@@ -12,12 +12,17 @@ use leptos_router::hooks::use_params_map;
 pub fn EventPage() -> impl IntoView {
     let params = use_params_map();
     let seq = Memo::new(move |_| params.read().get("seq").and_then(|s| s.parse::<u64>().ok()));
-    let event = Resource::new(move || seq.get(), |seq| async move {
-        match seq {
-            Some(s) => get_event(s).await,
-            None => Err(crate::error::AppError::NotFound("an event number is a positive whole number".into())),
-        }
-    });
+    let event = Resource::new(
+        move || seq.get(),
+        |seq| async move {
+            match seq {
+                Some(s) => get_event(s).await,
+                None => Err(crate::error::AppError::NotFound(
+                    "an event number is a positive whole number".into(),
+                )),
+            }
+        },
+    );
     view! {
         <Title text=move || format!("Event {}", seq.get().unwrap_or_default())/>
         <p><a href="/events">"← Event log"</a></p>

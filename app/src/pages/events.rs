@@ -30,7 +30,10 @@ pub fn EventsPage() -> impl IntoView {
 
     let export = move |format: &str| {
         let q = filter.get().query_string();
-        format!("/api/v1/events/export?format={format}{}{q}", if q.is_empty() { "" } else { "&" })
+        format!(
+            "/api/v1/events/export?format={format}{}{q}",
+            if q.is_empty() { "" } else { "&" }
+        )
     };
     let field = move |name: &'static str| move || filter.with(|f| f.get(name).unwrap_or_default().to_string());
 

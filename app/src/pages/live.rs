@@ -115,12 +115,24 @@ mod client {
                 return;
             }
             let location = window().location();
-            let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
+            let scheme = if location.protocol().as_deref() == Ok("https:") {
+                "wss"
+            } else {
+                "ws"
+            };
             let host = location.host().unwrap_or_default();
-            let since = live.events.with_untracked(|v| v.first().map(|e| e.seq.0)).unwrap_or(after);
+            let since = live
+                .events
+                .with_untracked(|v| v.first().map(|e| e.seq.0))
+                .unwrap_or(after);
             let q = filter.query_string();
-            let url = format!("{scheme}://{host}/ws/events?ticket={ticket}&after={since}{}{q}", if q.is_empty() { "" } else { "&" });
-            let Ok(ws) = WebSocket::new(&url) else { return retry(live, slot, generation, filter) };
+            let url = format!(
+                "{scheme}://{host}/ws/events?ticket={ticket}&after={since}{}{q}",
+                if q.is_empty() { "" } else { "&" }
+            );
+            let Ok(ws) = WebSocket::new(&url) else {
+                return retry(live, slot, generation, filter);
+            };
 
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 let Some(text) = m.data().as_string() else { return };
@@ -144,7 +156,12 @@ mod client {
             ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
             let mut s = slot.borrow_mut();
             if s.generation == generation {
-                s.conn = Some(Conn { ws, _on_message: on_message, _on_open: on_open, _on_close: on_close });
+                s.conn = Some(Conn {
+                    ws,
+                    _on_message: on_message,
+                    _on_open: on_open,
+                    _on_close: on_close,
+                });
             }
         });
     }

@@ -54,7 +54,9 @@ pub(crate) fn random_token() -> String {
 pub fn normalize_name(name: &str) -> Result<String> {
     let name = name.trim().to_lowercase();
     let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if name.len() > 64 || !first_ok || !rest_ok {
         return Err(AuthError::Invalid(
             "a user name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit".into(),
@@ -66,10 +68,14 @@ pub fn normalize_name(name: &str) -> Result<String> {
 fn check_password(name: &str, password: &str) -> Result<()> {
     let chars = password.chars().count();
     if chars < 8 {
-        return Err(AuthError::Invalid("the password is too short: use at least 8 characters".into()));
+        return Err(AuthError::Invalid(
+            "the password is too short: use at least 8 characters".into(),
+        ));
     }
     if password.len() > 1024 {
-        return Err(AuthError::Invalid("the password is too long: use at most 1024 bytes".into()));
+        return Err(AuthError::Invalid(
+            "the password is too long: use at most 1024 bytes".into(),
+        ));
     }
     if password.eq_ignore_ascii_case(name) {
         return Err(AuthError::Invalid("the password must not be the user name".into()));
@@ -98,7 +104,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))
 }
 
 impl Auth {
@@ -155,7 +163,9 @@ impl Auth {
         let name = normalize_name(name)?;
         check_password(&name, password)?;
         let password = password.to_string();
-        let hash = blocking(move || password::hash(&password)).await?.map_err(AuthError::Invalid)?;
+        let hash = blocking(move || password::hash(&password))
+            .await?
+            .map_err(AuthError::Invalid)?;
         let store = self.inner.store.clone();
         let key = name.clone();
         let inserted = blocking(move || users::insert(store.db(), &key, role, hash, now_ns(), first)).await??;
@@ -176,7 +186,10 @@ impl Auth {
             Err(e) => Outcome::Error(e.to_string()),
         };
         let micros = started.elapsed().as_micros() as u64;
-        self.inner.events.append(event.outcome(outcome).duration_us(micros)).await?;
+        self.inner
+            .events
+            .append(event.outcome(outcome).duration_us(micros))
+            .await?;
         Ok(())
     }
 
@@ -205,7 +218,11 @@ impl Auth {
                 .as_deref()
                 .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
             if !valid {
-                return Err(if self.user_count().await? > 0 { AuthError::SetupClosed } else { AuthError::BadSetupToken });
+                return Err(if self.user_count().await? > 0 {
+                    AuthError::SetupClosed
+                } else {
+                    AuthError::BadSetupToken
+                });
             }
             let user = self.insert_user(name, password, Role::Admin, true).await?;
             *lock(&self.inner.setup_token) = None;
@@ -214,7 +231,10 @@ impl Auth {
         .await;
         let actor = match &result {
             Ok(u) => Actor::user(u.name.clone()),
-            Err(_) => Actor { kind: crate::model::ActorKind::User, name: String::new() },
+            Err(_) => Actor {
+                kind: crate::model::ActorKind::User,
+                name: String::new(),
+            },
         };
         let event = NewEvent::new("setup.admin_create", actor)
             .source(source)
@@ -230,7 +250,9 @@ impl Auth {
         let key: String = name.trim().to_lowercase().chars().take(64).collect();
         let addr = source.as_deref();
         let event = |kind: &str| {
-            NewEvent::new(kind, Actor::user(key.clone())).source(source.clone()).target(format!("user:{key}"))
+            NewEvent::new(kind, Actor::user(key.clone()))
+                .source(source.clone())
+                .target(format!("user:{key}"))
         };
         let wait = lock(&self.inner.throttle).check(&key, addr, Instant::now());
         if let Some(wait) = wait {
@@ -242,7 +264,9 @@ impl Auth {
         let store = self.inner.store.clone();
         let lookup = key.clone();
         let stored = blocking(move || users::by_name(store.db(), &lookup)).await??;
-        let hash = stored.as_ref().map_or(self.inner.dummy_hash.clone(), |s| s.password_hash.clone());
+        let hash = stored
+            .as_ref()
+            .map_or(self.inner.dummy_hash.clone(), |s| s.password_hash.clone());
         let password = password.to_string();
         let matches = blocking(move || password::verify(&password, &hash)).await?;
         match stored {
@@ -258,7 +282,11 @@ impl Auth {
                     t.failure(&key, addr, Instant::now());
                     t.failures(&key)
                 };
-                let reason = if other.is_some() { "wrong password" } else { "unknown user" };
+                let reason = if other.is_some() {
+                    "wrong password"
+                } else {
+                    "unknown user"
+                };
                 let result: Result<User> = Err(AuthError::BadCredentials);
                 let e = event("auth.login.failed").details(serde_json::json!({
                     "reason": reason,
@@ -281,7 +309,9 @@ impl Auth {
     /// The user signed in on `session`: `None` when nobody is, or when the
     /// account no longer exists.
     pub async fn session_user(&self, session: &tower_sessions::Session) -> Result<Option<User>> {
-        let id = session_user_id(session).await.map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))?;
+        let id = session_user_id(session)
+            .await
+            .map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))?;
         match id {
             Some(id) => self.user(id).await,
             None => Ok(None),

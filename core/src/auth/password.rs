@@ -12,7 +12,10 @@ fn hasher() -> Argon2<'static> {
 
 /// Returns the PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
 pub(crate) fn hash(password: &str) -> Result<String, String> {
-    hasher().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+    hasher()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// True when `password` matches `phc`. A malformed hash never matches.

@@ -37,12 +37,11 @@ impl RedbSessionStore {
         RedbSessionStore { store, events }
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&redb::Database) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&redb::Database) -> Result<T> + Send + 'static) -> Result<T> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(store.db())).await.map_err(|e| Error::Backend(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(store.db()))
+            .await
+            .map_err(|e| Error::Backend(e.to_string()))?
     }
 }
 
@@ -67,7 +66,8 @@ impl SessionStore for RedbSessionStore {
                         rec.id = Id::default();
                     }
                     let json = serde_json::to_vec(&rec).map_err(|e| Error::Encode(e.to_string()))?;
-                    t.insert(rec.id.0, (rec.expiry_date.unix_timestamp(), json.as_slice())).map_err(backend)?;
+                    t.insert(rec.id.0, (rec.expiry_date.unix_timestamp(), json.as_slice()))
+                        .map_err(backend)?;
                 }
                 tx.commit().map_err(backend)?;
                 Ok(rec)
@@ -88,15 +88,18 @@ impl SessionStore for RedbSessionStore {
                     && let Some(old) = t.get(rec.id.0).map_err(backend)?
                 {
                     let (old_expiry, old_json) = old.value();
-                    if old_json == json.as_slice() || same_data(old_json, &rec) {
-                        if (expiry - old_expiry).abs() < EXPIRY_SLACK_SECS {
-                            return Ok(());
-                        }
+                    if (old_json == json.as_slice() || same_data(old_json, &rec))
+                        && (expiry - old_expiry).abs() < EXPIRY_SLACK_SECS
+                    {
+                        return Ok(());
                     }
                 }
             }
             let tx = db.begin_write().map_err(backend)?;
-            tx.open_table(SESSIONS).map_err(backend)?.insert(rec.id.0, (expiry, json.as_slice())).map_err(backend)?;
+            tx.open_table(SESSIONS)
+                .map_err(backend)?
+                .insert(rec.id.0, (expiry, json.as_slice()))
+                .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(())
         })
@@ -112,12 +115,16 @@ impl SessionStore for RedbSessionStore {
                 Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
                 Err(e) => return Err(backend(e)),
             };
-            let Some(v) = t.get(id).map_err(backend)? else { return Ok(None) };
+            let Some(v) = t.get(id).map_err(backend)? else {
+                return Ok(None);
+            };
             let (expiry, json) = v.value();
             if expiry <= now_secs() {
                 return Ok(None);
             }
-            serde_json::from_slice(json).map(Some).map_err(|e| Error::Decode(e.to_string()))
+            serde_json::from_slice(json)
+                .map(Some)
+                .map_err(|e| Error::Decode(e.to_string()))
         })
         .await
     }
@@ -187,6 +194,9 @@ pub async fn sign_in(session: &tower_sessions::Session, user: &crate::model::Use
 
 /// The id of the user signed in on `session`, if any.
 pub async fn session_user_id(session: &tower_sessions::Session) -> Result<Option<crate::model::UserId>> {
-    let id: Option<u64> = session.get(USER_ID_KEY).await.map_err(|e| Error::Backend(e.to_string()))?;
+    let id: Option<u64> = session
+        .get(USER_ID_KEY)
+        .await
+        .map_err(|e| Error::Backend(e.to_string()))?;
     Ok(id.map(crate::model::UserId))
 }

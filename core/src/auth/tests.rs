@@ -10,44 +10,77 @@ async fn setup() -> (tempfile::TempDir, Auth, EventLog) {
 
 async fn kinds(events: &EventLog) -> Vec<String> {
     let page = events.query(EventFilter::default(), None, 100).await.unwrap();
-    page.events.into_iter().rev().map(|e| format!("{}:{}", e.kind, e.outcome.label())).collect()
+    page.events
+        .into_iter()
+        .rev()
+        .map(|e| format!("{}:{}", e.kind, e.outcome.label()))
+        .collect()
 }
 
 #[tokio::test]
 async fn setup_creates_the_first_admin_once() {
     let (_dir, auth, events) = setup().await;
     let token = auth.open_setup().await.unwrap().expect("no users yet");
-    assert!(matches!(auth.setup("wrong", "root", "a good password", None).await, Err(AuthError::BadSetupToken)));
-    let admin = auth.setup(&token, "Root", "a good password", Some("127.0.0.1".into())).await.unwrap();
+    assert!(matches!(
+        auth.setup("wrong", "root", "a good password", None).await,
+        Err(AuthError::BadSetupToken)
+    ));
+    let admin = auth
+        .setup(&token, "Root", "a good password", Some("127.0.0.1".into()))
+        .await
+        .unwrap();
     assert_eq!((admin.name.as_str(), admin.role), ("root", Role::Admin));
-    assert!(matches!(auth.setup(&token, "two", "a good password", None).await, Err(AuthError::SetupClosed)));
+    assert!(matches!(
+        auth.setup(&token, "two", "a good password", None).await,
+        Err(AuthError::SetupClosed)
+    ));
     assert_eq!(auth.open_setup().await.unwrap(), None);
     assert_eq!(
         kinds(&events).await,
-        ["setup.admin_create:denied", "setup.admin_create:ok", "setup.admin_create:denied"]
+        [
+            "setup.admin_create:denied",
+            "setup.admin_create:ok",
+            "setup.admin_create:denied"
+        ]
     );
 }
 
 #[tokio::test]
 async fn login_checks_the_password_and_records_every_attempt() {
     let (_dir, auth, events) = setup().await;
-    auth.create_user("alice", "alice's password", Role::User, Actor::system(), None).await.unwrap();
-    let ok = auth.login("Alice", "alice's password", Some("10.1.1.1".into())).await.unwrap();
+    auth.create_user("alice", "alice's password", Role::User, Actor::system(), None)
+        .await
+        .unwrap();
+    let ok = auth
+        .login("Alice", "alice's password", Some("10.1.1.1".into()))
+        .await
+        .unwrap();
     assert_eq!(ok.name, "alice");
-    assert!(matches!(auth.login("alice", "nope nope", None).await, Err(AuthError::BadCredentials)));
-    assert!(matches!(auth.login("mallory", "whatever1", None).await, Err(AuthError::BadCredentials)));
+    assert!(matches!(
+        auth.login("alice", "nope nope", None).await,
+        Err(AuthError::BadCredentials)
+    ));
+    assert!(matches!(
+        auth.login("mallory", "whatever1", None).await,
+        Err(AuthError::BadCredentials)
+    ));
     let page = events.query(EventFilter::default(), None, 10).await.unwrap();
     let failed = &page.events[0];
     assert_eq!(failed.kind, "auth.login.failed");
     assert_eq!(failed.details["reason"], "unknown user");
     assert_eq!(page.events[2].source.as_deref(), Some("10.1.1.1"));
-    assert!(!serde_json::to_string(&page.events).unwrap().contains("nope nope"), "a password reached the log");
+    assert!(
+        !serde_json::to_string(&page.events).unwrap().contains("nope nope"),
+        "a password reached the log"
+    );
 }
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_even_with_the_right_password() {
     let (_dir, auth, events) = setup().await;
-    auth.create_user("bob", "bob's password", Role::User, Actor::system(), None).await.unwrap();
+    auth.create_user("bob", "bob's password", Role::User, Actor::system(), None)
+        .await
+        .unwrap();
     for _ in 0..6 {
         let _ = auth.login("bob", "guess guess", None).await;
     }
@@ -65,17 +98,35 @@ async fn bad_names_passwords_and_duplicates_are_refused_with_reasons() {
         let auth = auth.clone();
         async move { auth.create_user(name, pw, Role::User, Actor::system(), None).await }
     };
-    assert!(create("has space", "long enough").await.unwrap_err().to_string().contains("user name"));
-    assert!(create("carol", "short").await.unwrap_err().to_string().contains("too short"));
+    assert!(
+        create("has space", "long enough")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("user name")
+    );
+    assert!(
+        create("carol", "short")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("too short")
+    );
     assert!(create("carol", "CAROLcarol").await.is_ok());
-    assert!(matches!(create("CAROL", "another one").await, Err(AuthError::NameTaken(_))));
+    assert!(matches!(
+        create("CAROL", "another one").await,
+        Err(AuthError::NameTaken(_))
+    ));
     assert_eq!(auth.user_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
 async fn tickets_resolve_to_their_user() {
     let (_dir, auth, _events) = setup().await;
-    let u = auth.create_user("dave", "dave's password", Role::Admin, Actor::system(), None).await.unwrap();
+    let u = auth
+        .create_user("dave", "dave's password", Role::Admin, Actor::system(), None)
+        .await
+        .unwrap();
     let t = auth.issue_ticket(&u, "events");
     assert_eq!(auth.redeem_ticket(&t, "events").await.unwrap(), Some(u));
     assert_eq!(auth.redeem_ticket(&t, "events").await.unwrap(), None);

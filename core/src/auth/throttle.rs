@@ -38,7 +38,9 @@ impl Throttle {
     /// How long the caller must still wait, if at all.
     pub(crate) fn check(&self, name: &str, addr: Option<&str>, now: Instant) -> Option<Duration> {
         let by_name = self.by_name.get(name).and_then(|c| c.wait(FREE_PER_NAME, now));
-        let by_addr = addr.and_then(|a| self.by_addr.get(a)).and_then(|c| c.wait(FREE_PER_ADDR, now));
+        let by_addr = addr
+            .and_then(|a| self.by_addr.get(a))
+            .and_then(|c| c.wait(FREE_PER_ADDR, now));
         by_name.max(by_addr)
     }
 

@@ -14,7 +14,10 @@ pub(crate) struct StoredUser {
 
 impl std::fmt::Debug for StoredUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredUser").field("user", &self.user).field("password_hash", &"<redacted>").finish()
+        f.debug_struct("StoredUser")
+            .field("user", &self.user)
+            .field("password_hash", &"<redacted>")
+            .finish()
     }
 }
 
@@ -40,7 +43,9 @@ pub(crate) fn by_name(db: &Database, name: &str) -> Result<Option<StoredUser>, S
         }
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
-    let Some(id) = names.get(name)?.map(|v| v.value()) else { return Ok(None) };
+    let Some(id) = names.get(name)?.map(|v| v.value()) else {
+        return Ok(None);
+    };
     let Some(bytes) = users.get(id)? else { return Ok(None) };
     decode(id, bytes.value()).map(Some)
 }
@@ -98,8 +103,16 @@ pub(crate) fn insert(
             Insert::NameTaken
         } else {
             let id = users.last()?.map_or(1, |(k, _)| k.value() + 1);
-            let user = User { id: UserId(id), name: name.to_string(), role, created_ns };
-            let stored = StoredUser { user: user.clone(), password_hash };
+            let user = User {
+                id: UserId(id),
+                name: name.to_string(),
+                role,
+                created_ns,
+            };
+            let stored = StoredUser {
+                user: user.clone(),
+                password_hash,
+            };
             let bytes = serde_json::to_vec(&stored).map_err(|e| StoreError::Task(e.to_string()))?;
             users.insert(id, bytes.as_slice())?;
             names.insert(name, id)?;

@@ -42,34 +42,42 @@ fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 }
 
 /// Encodes an event and appends its hash; returns the record and the hash.
+#[cfg(test)]
 pub(crate) fn encode(seq: u64, ts_ns: i64, e: &NewEvent, prev: &Hash32) -> (Vec<u8>, Hash32) {
-    let mut out = Vec::with_capacity(160 + e.kind.len());
+    let mut out = Vec::new();
+    let hash = encode_into(&mut out, seq, ts_ns, e, prev);
+    (out, hash)
+}
+
+/// Encodes an event into `out` (cleared first), hash included; returns the hash.
+pub(crate) fn encode_into(out: &mut Vec<u8>, seq: u64, ts_ns: i64, e: &NewEvent, prev: &Hash32) -> Hash32 {
+    out.clear();
     out.push(VERSION);
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&ts_ns.to_le_bytes());
-    put_str(&mut out, &e.kind);
+    put_str(out, &e.kind);
     out.push(e.actor.kind.code());
-    put_str(&mut out, &e.actor.name);
-    put_opt_str(&mut out, e.source.as_deref());
-    put_opt_str(&mut out, e.host.as_deref());
-    put_opt_str(&mut out, e.target.as_deref());
+    put_str(out, &e.actor.name);
+    put_opt_str(out, e.source.as_deref());
+    put_opt_str(out, e.host.as_deref());
+    put_opt_str(out, e.target.as_deref());
     let (code, message) = match &e.outcome {
         Outcome::Ok => (0u8, ""),
         Outcome::Denied(m) => (1, m.as_str()),
         Outcome::Error(m) => (2, m.as_str()),
     };
     out.push(code);
-    put_str(&mut out, message);
-    put_varint(&mut out, e.duration_us.map_or(0, |d| d.saturating_add(1)));
+    put_str(out, message);
+    put_varint(out, e.duration_us.map_or(0, |d| d.saturating_add(1)));
     if e.details.is_null() {
-        put_str(&mut out, "");
+        put_str(out, "");
     } else {
-        put_str(&mut out, &e.details.to_string());
+        put_str(out, &e.details.to_string());
     }
     out.extend_from_slice(&prev.0);
-    let hash = Hash32(Sha256::digest(&out).into());
+    let hash = Hash32(Sha256::digest(&out[..]).into());
     out.extend_from_slice(&hash.0);
-    (out, hash)
+    hash
 }
 
 /// SHA-256 of a record's canonical part, to compare with its stored hash.
@@ -135,7 +143,10 @@ pub(crate) fn decode(record: &[u8]) -> Option<Event> {
     let ts_ns = i64::from_le_bytes(r.array()?);
     let kind = r.str()?.to_string();
     let actor_kind = ActorKind::from_code(r.u8()?)?;
-    let actor = Actor { kind: actor_kind, name: r.str()?.to_string() };
+    let actor = Actor {
+        kind: actor_kind,
+        name: r.str()?.to_string(),
+    };
     let source = r.opt_str()?;
     let host = r.opt_str()?;
     let target = r.opt_str()?;
@@ -206,7 +217,12 @@ mod tests {
 
     #[test]
     fn a_changed_byte_changes_the_hash_or_fails_to_decode() {
-        let (bytes, hash) = encode(1, 5, &NewEvent::new("server.start", Actor::system()), &Hash32::default());
+        let (bytes, hash) = encode(
+            1,
+            5,
+            &NewEvent::new("server.start", Actor::system()),
+            &Hash32::default(),
+        );
         for i in 0..bytes.len() - 32 {
             let mut bad = bytes.clone();
             bad[i] ^= 1;

@@ -74,7 +74,11 @@ fn csv_field(out: &mut String, value: &str) {
 }
 
 pub fn csv_row(e: &Event) -> String {
-    let details = if e.details.is_null() { String::new() } else { e.details.to_string() };
+    let details = if e.details.is_null() {
+        String::new()
+    } else {
+        e.details.to_string()
+    };
     let fields = [
         e.seq.0.to_string(),
         format_ts(e.ts_ns),

@@ -28,29 +28,49 @@ pub(super) type IndexTable = ReadOnlyTable<(u8, &'static str, u64), &'static [u8
 /// Postings committed to the log but not yet to the index.
 #[derive(Default)]
 pub(super) struct Pending {
-    postings: HashMap<(u8, String), Vec<u64>>,
+    /// Per field code (`IX_*`): value -> seqs, ascending.
+    postings: [HashMap<String, Vec<u64>>; 6],
     kinds: HashMap<String, u64>,
+    scratch: String,
     /// The highest seq added.
     pub through: u64,
     pub events: usize,
 }
 
+/// Appends `seq` to `value`'s list, allocating only for a value new to the map.
+fn post(map: &mut HashMap<String, Vec<u64>>, value: &str, seq: u64) {
+    match map.get_mut(value) {
+        Some(seqs) => seqs.push(seq),
+        None => {
+            map.insert(value.to_string(), vec![seq]);
+        }
+    }
+}
+
 impl Pending {
     pub(super) fn add(&mut self, e: &Event) {
+        use std::fmt::Write;
         let seq = e.seq.0;
-        let mut post = |field: u8, value: String| self.postings.entry((field, value)).or_default().push(seq);
-        post(IX_KIND, e.kind.clone());
-        post(IX_ACTOR, e.actor.to_string());
+        let p = &mut self.postings;
+        post(&mut p[IX_KIND as usize], &e.kind, seq);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}", e.actor);
+        post(&mut p[IX_ACTOR as usize], &self.scratch, seq);
         if let Some(h) = &e.host {
-            post(IX_HOST, h.clone());
+            post(&mut p[IX_HOST as usize], h, seq);
         }
         if let Some(t) = &e.target {
-            post(IX_TARGET, t.clone());
+            post(&mut p[IX_TARGET as usize], t, seq);
         }
         if !matches!(e.outcome, Outcome::Ok) {
-            post(IX_OUTCOME, e.outcome.label().to_string());
+            post(&mut p[IX_OUTCOME as usize], e.outcome.label(), seq);
         }
-        *self.kinds.entry(e.kind.clone()).or_default() += 1;
+        match self.kinds.get_mut(e.kind.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.kinds.insert(e.kind.clone(), 1);
+            }
+        }
         self.through = self.through.max(seq);
         self.events += 1;
     }
@@ -62,9 +82,14 @@ impl Pending {
     /// Writes every pending posting into `tx` and empties `self`.
     pub(super) fn write(&mut self, tx: &WriteTransaction) -> Result<()> {
         let mut index = tx.open_table(EVENT_INDEX)?;
-        for ((field, value), seqs) in self.postings.drain() {
+        let all = self.postings.iter_mut().enumerate();
+        for (field, (value, seqs)) in all.flat_map(|(f, map)| map.drain().map(move |entry| (f as u8, entry))) {
             let v = value.as_str();
-            let last = match index.range((field, v, 0)..=(field, v, u64::MAX))?.next_back().transpose()? {
+            let last = match index
+                .range((field, v, 0)..=(field, v, u64::MAX))?
+                .next_back()
+                .transpose()?
+            {
                 Some((k, bytes)) => {
                     let first = k.value().2;
                     Some((first, decode(first, bytes.value())))
@@ -89,7 +114,8 @@ impl Pending {
             let old = kinds.get(kind.as_str())?.map_or(0, |v| v.value());
             kinds.insert(kind.as_str(), old + n)?;
         }
-        tx.open_table(META)?.insert("indexed_head", self.through.to_string().as_str())?;
+        tx.open_table(META)?
+            .insert("indexed_head", self.through.to_string().as_str())?;
         self.events = 0;
         Ok(())
     }
@@ -138,15 +164,26 @@ pub(super) struct Posting {
 
 impl Posting {
     pub(super) fn new(field: u8, value: impl Into<String>) -> Posting {
-        Posting { field, value: value.into(), block: Vec::new(), valid_to: 0 }
+        Posting {
+            field,
+            value: value.into(),
+            block: Vec::new(),
+            valid_to: 0,
+        }
     }
 
     /// The largest seq `<= at` in this list.
     pub(super) fn seek_le(&mut self, index: &IndexTable, at: u64) -> Result<Option<u64>> {
-        let cached = self.block.first().is_some_and(|&first| first <= at && at <= self.valid_to);
+        let cached = self
+            .block
+            .first()
+            .is_some_and(|&first| first <= at && at <= self.valid_to);
         if !cached {
             let v = self.value.as_str();
-            let found = index.range((self.field, v, 0)..=(self.field, v, at))?.next_back().transpose()?;
+            let found = index
+                .range((self.field, v, 0)..=(self.field, v, at))?
+                .next_back()
+                .transpose()?;
             match found {
                 None => return Ok(None),
                 Some((k, bytes)) => {

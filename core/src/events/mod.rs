@@ -73,7 +73,12 @@ impl EventLog {
         let (tx, rx) = std::sync::mpsc::channel();
         let (live, _) = broadcast::channel(4096);
         let writer = writer::start(store.clone(), rx, live.clone())?;
-        let chain = ChainStatus { checked: 0, broken_at: None, problem: None, verified_at_ns: None };
+        let chain = ChainStatus {
+            checked: 0,
+            broken_at: None,
+            problem: None,
+            verified_at_ns: None,
+        };
         Ok(EventLog {
             inner: Arc::new(Inner {
                 store: store.clone(),
@@ -89,7 +94,10 @@ impl EventLog {
     /// actions, whose caller must not report success before the record exists.
     pub async fn append(&self, event: NewEvent) -> Result<Event> {
         let (done, wait) = oneshot::channel();
-        self.inner.tx.send(Msg::Append(event, Some(done))).map_err(|_| EventError::Closed)?;
+        self.inner
+            .tx
+            .send(Msg::Append(event, Some(done)))
+            .map_err(|_| EventError::Closed)?;
         wait.await.map_err(|_| EventError::Closed)?
     }
 

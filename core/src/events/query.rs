@@ -50,14 +50,18 @@ fn decode(seq: u64, bytes: &[u8]) -> Result<Event> {
 
 pub(super) fn get(db: &Database, seq: EventSeq) -> Result<Option<Event>> {
     let tx = db.begin_read()?;
-    let Some(events) = open(&tx, EVENTS)? else { return Ok(None) };
+    let Some(events) = open(&tx, EVENTS)? else {
+        return Ok(None);
+    };
     let Some(v) = events.get(seq.0)? else { return Ok(None) };
     decode(seq.0, v.value()).map(Some)
 }
 
 pub(super) fn kinds(db: &Database) -> Result<Vec<String>> {
     let tx = db.begin_read()?;
-    let Some(table) = open(&tx, EVENT_KINDS)? else { return Ok(Vec::new()) };
+    let Some(table) = open(&tx, EVENT_KINDS)? else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for row in table.iter()? {
         out.push(row?.0.value().to_string());
@@ -123,8 +127,14 @@ fn cursors(filter: &EventFilter, kinds: Option<&ReadOnlyTable<&'static str, u64>
 pub(super) fn page(db: &Database, filter: &EventFilter, before: Option<EventSeq>, limit: usize) -> Result<EventPage> {
     let limit = limit.clamp(1, MAX_PAGE);
     let tx = db.begin_read()?;
-    let empty = |head| EventPage { events: Vec::new(), next_before: None, head };
-    let Some(events) = open(&tx, EVENTS)? else { return Ok(empty(0)) };
+    let empty = |head| EventPage {
+        events: Vec::new(),
+        next_before: None,
+        head,
+    };
+    let Some(events) = open(&tx, EVENTS)? else {
+        return Ok(empty(0));
+    };
     let head = events.last()?.map_or(0, |(k, _)| k.value());
     let mut upper = head.min(before.map_or(u64::MAX, |b| b.0.saturating_sub(1)));
     let mut lower = 1;
@@ -173,7 +183,9 @@ pub(super) fn page(db: &Database, filter: &EventFilter, before: Option<EventSeq>
             }
         }
         Some(mut cursors) => {
-            let Some(index) = open(&tx, EVENT_INDEX)? else { return Ok(finish(found, last_seen, lower, limit, head)) };
+            let Some(index) = open(&tx, EVENT_INDEX)? else {
+                return Ok(finish(found, last_seen, lower, limit, head));
+            };
             let mut candidate = upper;
             'search: loop {
                 // Leapfrog until every cursor lands on the same seq.
@@ -207,5 +219,9 @@ fn finish(events: Vec<Event>, last_seen: Option<u64>, lower: u64, limit: usize, 
         Some(s) if events.len() == limit && s > lower => Some(EventSeq(s)),
         _ => None,
     };
-    EventPage { events, next_before, head }
+    EventPage {
+        events,
+        next_before,
+        head,
+    }
 }

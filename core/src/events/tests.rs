@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::{Actor, ActorKind, Hash32, Outcome};
-use redb::ReadableTable;
 use crate::store::tables::EVENTS;
+use redb::ReadableTable;
 use std::collections::HashMap;
 
 fn ev(kind: &str, actor: &str) -> NewEvent {
@@ -101,7 +101,11 @@ async fn filtered_pages_match_a_brute_force_scan() {
         vec![("host", "web1"), ("target", "container:c0")],
         vec![("outcome", "ok"), ("actor", "bob")],
         vec![("kind", "nothing.*")],
-        vec![("target", "container:c4"), ("outcome", "denied"), ("kind", "container.stop")],
+        vec![
+            ("target", "container:c4"),
+            ("outcome", "denied"),
+            ("kind", "container.stop"),
+        ],
     ];
     for case in cases {
         let f = filter(&case);
@@ -127,10 +131,16 @@ async fn a_time_range_selects_by_time() {
     let first = log.append(ev("a.first", "system")).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let second = log.append(ev("a.second", "system")).await.unwrap();
-    let f = EventFilter { since_ns: Some(second.ts_ns), ..Default::default() };
+    let f = EventFilter {
+        since_ns: Some(second.ts_ns),
+        ..Default::default()
+    };
     let page = log.query(f, None, 50).await.unwrap();
     assert_eq!(page.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![second.seq]);
-    let f = EventFilter { until_ns: Some(second.ts_ns), ..Default::default() };
+    let f = EventFilter {
+        until_ns: Some(second.ts_ns),
+        ..Default::default()
+    };
     let page = log.query(f, None, 50).await.unwrap();
     assert_eq!(page.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![first.seq]);
 }
@@ -153,7 +163,10 @@ async fn verify_names_the_first_altered_missing_or_truncated_event() {
             let mut t = tx.open_table(EVENTS).unwrap();
             original.extend_from_slice(t.get(4).unwrap().unwrap().value());
             let mut tampered = original.clone();
-            let at = tampered.windows(2).position(|w| w == b"t3").expect("target t3 is stored");
+            let at = tampered
+                .windows(2)
+                .position(|w| w == b"t3")
+                .expect("target t3 is stored");
             tampered[at + 1] = b'9';
             t.insert(4, tampered.as_slice()).unwrap();
         }
@@ -187,7 +200,10 @@ fn csv_quotes_and_defuses_formulas() {
         seq: EventSeq(1),
         ts_ns: 0,
         kind: "user.create".into(),
-        actor: Actor { kind: ActorKind::User, name: "a,b".into() },
+        actor: Actor {
+            kind: ActorKind::User,
+            name: "a,b".into(),
+        },
         source: None,
         host: None,
         target: Some("=cmd()".into()),
@@ -227,10 +243,19 @@ async fn a_lost_index_is_rebuilt_from_the_events_at_start() {
     }
     let store = Store::open(&path).unwrap();
     let log = EventLog::open(&store).unwrap();
-    let page = log.query(filter(&[("kind", "a.one"), ("target", "t3")]), None, 100).await.unwrap();
+    let page = log
+        .query(filter(&[("kind", "a.one"), ("target", "t3")]), None, 100)
+        .await
+        .unwrap();
     let seqs: Vec<u64> = page.events.iter().map(|e| e.seq.0).collect();
-    let expected: Vec<u64> = (1..=300u64).rev().filter(|s| (s - 1) % 3 == 0 && (s - 1) % 10 == 3).collect();
+    let expected: Vec<u64> = (1..=300u64)
+        .rev()
+        .filter(|s| (s - 1) % 3 == 0 && (s - 1) % 10 == 3)
+        .collect();
     assert_eq!(seqs, expected);
     let tx = store.db().begin_read().unwrap();
-    assert_eq!(crate::store::meta_get(&tx, "indexed_head").unwrap().as_deref(), Some("300"));
+    assert_eq!(
+        crate::store::meta_get(&tx, "indexed_head").unwrap().as_deref(),
+        Some("300")
+    );
 }

@@ -10,8 +10,14 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub(super) fn walk(db: &Database) -> Result<ChainStatus> {
     let tx = db.begin_read()?;
-    let mut status = ChainStatus { checked: 0, broken_at: None, problem: None, verified_at_ns: None };
-    let recorded_head: u64 = meta_get(&tx, "event_head")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut status = ChainStatus {
+        checked: 0,
+        broken_at: None,
+        problem: None,
+        verified_at_ns: None,
+    };
+    // The index covers events up to here: the log cannot be shorter.
+    let recorded_head: u64 = meta_get(&tx, "indexed_head")?.and_then(|v| v.parse().ok()).unwrap_or(0);
     let events = match tx.open_table(EVENTS) {
         Ok(t) => Some(t),
         Err(redb::TableError::TableDoesNotExist(_)) => None,
@@ -28,7 +34,11 @@ pub(super) fn walk(db: &Database) -> Result<ChainStatus> {
             let (k, v) = row?;
             let (seq, record) = (k.value(), v.value());
             if seq != expected {
-                broken(expected, format!("event {expected} is missing (the next one stored is {seq})"), &mut status);
+                broken(
+                    expected,
+                    format!("event {expected} is missing (the next one stored is {seq})"),
+                    &mut status,
+                );
                 break;
             }
             let Some(event) = codec::decode(record) else {
@@ -36,15 +46,27 @@ pub(super) fn walk(db: &Database) -> Result<ChainStatus> {
                 break;
             };
             if event.seq.0 != seq {
-                broken(seq, format!("event {seq} carries seq {} (moved)", event.seq.0), &mut status);
+                broken(
+                    seq,
+                    format!("event {seq} carries seq {} (moved)", event.seq.0),
+                    &mut status,
+                );
                 break;
             }
             if event.prev_hash != prev {
-                broken(seq, format!("event {seq} does not link to event {} (its prev_hash differs)", seq - 1), &mut status);
+                broken(
+                    seq,
+                    format!("event {seq} does not link to event {} (its prev_hash differs)", seq - 1),
+                    &mut status,
+                );
                 break;
             }
             if codec::recompute_hash(record) != Some(event.hash) {
-                broken(seq, format!("event {seq} was altered (its content does not match its hash)"), &mut status);
+                broken(
+                    seq,
+                    format!("event {seq} was altered (its content does not match its hash)"),
+                    &mut status,
+                );
                 break;
             }
             prev = event.hash;
@@ -54,7 +76,11 @@ pub(super) fn walk(db: &Database) -> Result<ChainStatus> {
     }
     if status.is_ok() && status.checked < recorded_head {
         let first_missing = status.checked + 1;
-        broken(first_missing, format!("events {first_missing} to {recorded_head} were removed from the end"), &mut status);
+        broken(
+            first_missing,
+            format!("events {first_missing} to {recorded_head} were removed from the end"),
+            &mut status,
+        );
     }
     status.verified_at_ns = Some(now_ns());
     Ok(status)

@@ -12,7 +12,7 @@ use super::index::Pending;
 use super::{EventError, codec, now_ns};
 use crate::model::{Event, EventSeq, Hash32, NewEvent};
 use crate::store::Store;
-use crate::store::tables::{EVENTS, META};
+use crate::store::tables::EVENTS;
 use redb::{Durability, ReadableDatabase, ReadableTable};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -26,6 +26,8 @@ const INDEX_EVERY_EVENTS: usize = 4096;
 /// ...or once the oldest has waited this long.
 const INDEX_EVERY: Duration = Duration::from_millis(200);
 
+// Append is nearly every message: boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Msg {
     Append(NewEvent, Option<oneshot::Sender<Result<Event, EventError>>>),
     Flush(oneshot::Sender<()>),
@@ -47,6 +49,8 @@ struct Writer {
     head: Head,
     pending: Pending,
     pending_since: Option<Instant>,
+    /// Reused for every record's encoding.
+    buf: Vec<u8>,
 }
 
 pub(super) fn start(
@@ -55,7 +59,14 @@ pub(super) fn start(
     live: broadcast::Sender<Arc<Event>>,
 ) -> Result<std::thread::JoinHandle<()>, EventError> {
     let head = read_head(&store)?;
-    let mut writer = Writer { store, live, head, pending: Pending::default(), pending_since: None };
+    let mut writer = Writer {
+        store,
+        live,
+        head,
+        pending: Pending::default(),
+        pending_since: None,
+        buf: Vec::new(),
+    };
     writer.reindex_tail()?;
     std::thread::Builder::new()
         .name("event-writer".into())
@@ -65,7 +76,11 @@ pub(super) fn start(
 
 fn read_head(store: &Store) -> Result<Head, EventError> {
     let tx = store.db().begin_read()?;
-    let empty = Head { seq: 0, ts_ns: 0, hash: Hash32::default() };
+    let empty = Head {
+        seq: 0,
+        ts_ns: 0,
+        hash: Hash32::default(),
+    };
     let events = match tx.open_table(EVENTS) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(empty),
@@ -76,14 +91,20 @@ fn read_head(store: &Store) -> Result<Head, EventError> {
         Some((seq, record)) => {
             let seq = seq.value();
             let e = codec::decode(record.value()).ok_or(EventError::Corrupt(seq))?;
-            Ok(Head { seq, ts_ns: e.ts_ns, hash: e.hash })
+            Ok(Head {
+                seq,
+                ts_ns: e.ts_ns,
+                hash: e.hash,
+            })
         }
     }
 }
 
 /// The seq up to which the index is written.
 pub(super) fn indexed_head(tx: &redb::ReadTransaction) -> Result<u64, EventError> {
-    Ok(crate::store::meta_get(tx, "indexed_head")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    Ok(crate::store::meta_get(tx, "indexed_head")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 impl Writer {
@@ -167,16 +188,39 @@ impl Writer {
             return Ok(());
         }
         let mut tx = self.store.db().begin_write()?;
-        tx.set_durability(durability).map_err(|e| EventError::Commit(e.to_string()))?;
+        tx.set_durability(durability)
+            .map_err(|e| EventError::Commit(e.to_string()))?;
         self.pending.write(&tx)?;
         tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
         Ok(())
     }
 
     fn commit(&mut self, batch: &mut Batch) {
+        let prev = Head {
+            seq: self.head.seq,
+            ts_ns: self.head.ts_ns,
+            hash: self.head.hash,
+        };
         match self.write_events(batch) {
-            Ok(events) => {
-                for ((_, done), event) in batch.drain(..).zip(events) {
+            Ok(hashes) => {
+                let (mut seq, mut prev_hash) = (prev.seq, prev.hash);
+                for ((e, done), hash) in batch.drain(..).zip(hashes) {
+                    seq += 1;
+                    let event = Event {
+                        seq: EventSeq(seq),
+                        ts_ns: self.head.ts_ns,
+                        kind: e.kind,
+                        actor: e.actor,
+                        source: e.source,
+                        host: e.host,
+                        target: e.target,
+                        outcome: e.outcome,
+                        duration_us: e.duration_us,
+                        details: e.details,
+                        prev_hash,
+                        hash,
+                    };
+                    prev_hash = hash;
                     self.pending.add(&event);
                     let event = Arc::new(event);
                     if let Some(done) = done {
@@ -198,11 +242,12 @@ impl Writer {
         }
     }
 
-    /// One durable transaction with the batch's events; the head moves only
-    /// once it is committed.
-    fn write_events(&mut self, batch: &Batch) -> Result<Vec<Event>, EventError> {
+    /// One durable transaction with the batch's events, and nothing else (the
+    /// fewer pages a commit writes, the sooner its fsync returns). The head
+    /// moves only once it is committed. Returns each event's hash.
+    fn write_events(&mut self, batch: &Batch) -> Result<Vec<Hash32>, EventError> {
         let tx = self.store.db().begin_write()?;
-        let mut committed = Vec::with_capacity(batch.len());
+        let mut hashes = Vec::with_capacity(batch.len());
         let (mut seq, mut hash) = (self.head.seq, self.head.hash);
         // The clock may step back; the log's time never does.
         let ts_ns = now_ns().max(self.head.ts_ns);
@@ -210,29 +255,14 @@ impl Writer {
             let mut events = tx.open_table(EVENTS)?;
             for (e, _) in batch {
                 seq += 1;
-                let (record, next_hash) = codec::encode(seq, ts_ns, e, &hash);
-                events.insert(seq, record.as_slice())?;
-                committed.push(Event {
-                    seq: EventSeq(seq),
-                    ts_ns,
-                    kind: e.kind.clone(),
-                    actor: e.actor.clone(),
-                    source: e.source.clone(),
-                    host: e.host.clone(),
-                    target: e.target.clone(),
-                    outcome: e.outcome.clone(),
-                    duration_us: e.duration_us,
-                    details: e.details.clone(),
-                    prev_hash: hash,
-                    hash: next_hash,
-                });
-                hash = next_hash;
+                hash = codec::encode_into(&mut self.buf, seq, ts_ns, e, &hash);
+                events.insert(seq, self.buf.as_slice())?;
+                hashes.push(hash);
             }
-            tx.open_table(META)?.insert("event_head", seq.to_string().as_str())?;
         }
         tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
         self.head = Head { seq, ts_ns, hash };
-        Ok(committed)
+        Ok(hashes)
     }
 }
 

@@ -54,11 +54,17 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Actor {
-        Actor { kind: ActorKind::System, name: String::new() }
+        Actor {
+            kind: ActorKind::System,
+            name: String::new(),
+        }
     }
 
     pub fn user(name: impl Into<String>) -> Actor {
-        Actor { kind: ActorKind::User, name: name.into() }
+        Actor {
+            kind: ActorKind::User,
+            name: name.into(),
+        }
     }
 
     /// Parses what `Display` prints (`user:alice`, `system`). A bare name
@@ -70,7 +76,10 @@ impl Actor {
         }
         for kind in [ActorKind::User, ActorKind::ApiKey, ActorKind::Webhook, ActorKind::Agent] {
             if let Some(name) = text.strip_prefix(kind.as_str()).and_then(|r| r.strip_prefix(':')) {
-                return Actor { kind, name: name.to_string() };
+                return Actor {
+                    kind,
+                    name: name.to_string(),
+                };
             }
         }
         Actor::user(text)

@@ -1,7 +1,7 @@
 //! The event viewer's filter: parsed and checked once, then used by the
 //! store's query, the live stream and the exports alike.
 
-use super::{parse_ts, Actor, Event, Outcome};
+use super::{Actor, Event, Outcome, parse_ts};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -69,7 +69,9 @@ impl EventFilter {
         let kind = text("kind")?;
         if let Some(k) = &kind {
             let body = k.strip_suffix('*').unwrap_or(k);
-            let valid = body.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            let valid = body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
             if !valid || k.is_empty() {
                 return Err(FilterError::Kind(k.clone()));
             }
@@ -145,11 +147,13 @@ impl EventFilter {
             && self.actor.as_ref().is_none_or(|a| *a == e.actor)
             && self.host.as_ref().is_none_or(|h| e.host.as_ref() == Some(h))
             && self.target.as_ref().is_none_or(|t| e.target.as_ref() == Some(t))
-            && self.outcome.is_none_or(|o| match (o, &e.outcome) {
-                (OutcomeFilter::Ok, Outcome::Ok) => true,
-                (OutcomeFilter::Denied, Outcome::Denied(_)) => true,
-                (OutcomeFilter::Error, Outcome::Error(_)) => true,
-                _ => false,
+            && self.outcome.is_none_or(|o| {
+                matches!(
+                    (o, &e.outcome),
+                    (OutcomeFilter::Ok, Outcome::Ok)
+                        | (OutcomeFilter::Denied, Outcome::Denied(_))
+                        | (OutcomeFilter::Error, Outcome::Error(_))
+                )
             })
             && self.since_ns.is_none_or(|s| e.ts_ns >= s)
             && self.until_ns.is_none_or(|u| e.ts_ns < u)
@@ -168,7 +172,13 @@ mod tests {
 
     #[test]
     fn parses_fields_and_round_trips() {
-        let f = parse(&[("kind", "auth.*"), ("actor", "alice"), ("outcome", "denied"), ("since", "2026-11-01")]).unwrap();
+        let f = parse(&[
+            ("kind", "auth.*"),
+            ("actor", "alice"),
+            ("outcome", "denied"),
+            ("since", "2026-11-01"),
+        ])
+        .unwrap();
         assert_eq!(f.kind_prefix(), Some("auth."));
         assert_eq!(f.actor, Some(Actor::user("alice")));
         let fields = f.to_fields();
@@ -179,9 +189,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_fields_with_a_reason() {
-        assert_eq!(parse(&[("outcome", "maybe")]), Err(FilterError::Outcome("maybe".into())));
+        assert_eq!(
+            parse(&[("outcome", "maybe")]),
+            Err(FilterError::Outcome("maybe".into()))
+        );
         assert!(matches!(parse(&[("kind", "a b")]), Err(FilterError::Kind(_))));
-        assert_eq!(parse(&[("since", "2026-11-02"), ("until", "2026-11-01")]), Err(FilterError::Range));
+        assert_eq!(
+            parse(&[("since", "2026-11-02"), ("until", "2026-11-01")]),
+            Err(FilterError::Range)
+        );
         assert!(parse(&[("until", "soon")]).unwrap_err().to_string().contains("soon"));
     }
 }

@@ -10,5 +10,5 @@ mod user;
 pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use ids::{EventSeq, UserId};
-pub use time::{format_ts, parse_ts, TsParseError};
+pub use time::{TsParseError, format_ts, parse_ts};
 pub use user::{Role, User};

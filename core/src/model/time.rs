@@ -99,7 +99,13 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for bad in ["", "yesterday", "2026-13-01", "2026-11-22T25:00", "2026-11-22T10:00:00:00"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-11-22T25:00",
+            "2026-11-22T10:00:00:00",
+        ] {
             assert!(parse_ts(bad).is_err(), "{bad}");
         }
     }

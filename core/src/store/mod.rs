@@ -19,11 +19,17 @@ const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("{path} is not a berth database (it is not a redb file); berth left it untouched. Point --data-dir at another directory.")]
+    #[error(
+        "{path} is not a berth database (it is not a redb file); berth left it untouched. Point --data-dir at another directory."
+    )]
     NotRedb { path: PathBuf },
-    #[error("{path} is a redb database but not berth's; berth left it untouched. Point --data-dir at another directory.")]
+    #[error(
+        "{path} is a redb database but not berth's; berth left it untouched. Point --data-dir at another directory."
+    )]
     NotBerth { path: PathBuf },
-    #[error("{path} was written by a newer berth (schema {found}; this berth reads up to {supported}); berth left it untouched. Upgrade berth.")]
+    #[error(
+        "{path} was written by a newer berth (schema {found}; this berth reads up to {supported}); berth left it untouched. Upgrade berth."
+    )]
     NewerSchema { path: PathBuf, found: u64, supported: u64 },
     #[error("{path} is in use by another berth process; stop that one first (or give this one another --data-dir).")]
     Locked { path: PathBuf },
@@ -46,7 +52,12 @@ macro_rules! from_redb {
         }
     )*};
 }
-from_redb!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 /// A handle on the database file; cheap to clone.
 #[derive(Clone)]
@@ -64,13 +75,18 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens `path`, creating it (and its directory) when it does not exist.
     pub fn open(path: &Path) -> Result<Store> {
-        let io = |source| StoreError::Io { path: path.to_path_buf(), source };
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let exists = path.exists();
         let mut needs_repair = false;
         if exists {
             check_magic(path).map_err(|e| match e {
                 MagicError::Io(source) => io(source),
-                MagicError::Foreign => StoreError::NotRedb { path: path.to_path_buf() },
+                MagicError::Foreign => StoreError::NotRedb {
+                    path: path.to_path_buf(),
+                },
             })?;
             match check_meta_read_only(path) {
                 // Not closed cleanly (a crash): only a writable open can
@@ -81,13 +97,20 @@ impl Store {
         } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let db = if exists { Database::open(path) } else { Database::create(path) }
-            .map_err(|e| map_open_error(e, path))?;
+        let db = if exists {
+            Database::open(path)
+        } else {
+            Database::create(path)
+        }
+        .map_err(|e| map_open_error(e, path))?;
         if needs_repair {
             tracing::warn!(path = %path.display(), "the database was not closed cleanly; redb repaired it");
             check_meta(&db.begin_read()?, path)?;
         }
-        let store = Store { db: Arc::new(db), path: Arc::new(path.to_path_buf()) };
+        let store = Store {
+            db: Arc::new(db),
+            path: Arc::new(path.to_path_buf()),
+        };
         if !exists {
             store.init_meta()?;
         }
@@ -145,12 +168,16 @@ fn check_magic(path: &Path) -> std::result::Result<(), MagicError> {
 /// Reads format and schema through a read-only open, so a file that turns
 /// out not to be ours (or newer than us) is never opened for writing.
 fn check_meta_read_only(path: &Path) -> Result<()> {
-    let db = redb::Builder::new().open_read_only(path).map_err(|e| map_open_error(e, path))?;
+    let db = redb::Builder::new()
+        .open_read_only(path)
+        .map_err(|e| map_open_error(e, path))?;
     check_meta(&db.begin_read()?, path)
 }
 
 fn check_meta(tx: &redb::ReadTransaction, path: &Path) -> Result<()> {
-    let not_berth = || StoreError::NotBerth { path: path.to_path_buf() };
+    let not_berth = || StoreError::NotBerth {
+        path: path.to_path_buf(),
+    };
     let meta = match tx.open_table(META) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Err(not_berth()),
@@ -164,16 +191,20 @@ fn check_meta(tx: &redb::ReadTransaction, path: &Path) -> Result<()> {
         .and_then(|v| v.value().parse().ok())
         .ok_or_else(not_berth)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     Ok(())
 }
 
 fn map_open_error(e: DatabaseError, path: &Path) -> StoreError {
     match e {
-        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            StoreError::Locked { path: path.to_path_buf() }
-        }
+        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => StoreError::Locked {
+            path: path.to_path_buf(),
+        },
         other => StoreError::Redb(other.into()),
     }
 }
@@ -219,7 +250,10 @@ mod tests {
         {
             let db = Database::create(&other).unwrap();
             let tx = db.begin_write().unwrap();
-            tx.open_table(redb::TableDefinition::<&str, &str>::new("theirs")).unwrap().insert("k", "v").unwrap();
+            tx.open_table(redb::TableDefinition::<&str, &str>::new("theirs"))
+                .unwrap()
+                .insert("k", "v")
+                .unwrap();
             tx.commit().unwrap();
         }
         let before = std::fs::read(&other).unwrap();

@@ -11,22 +11,31 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn init_logging(filter: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// `berth serve`: runs until Ctrl-C or SIGTERM.
 pub(crate) fn serve(config: Config) -> anyhow::Result<ExitCode> {
     init_logging(&config.log);
     runtime()?.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (is another server using it? try --listen)", config.listen))?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using it? try --listen)",
+                config.listen
+            )
+        })?;
         crate::run(listener, config, shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)

@@ -20,7 +20,10 @@ fn read_password() -> anyhow::Result<String> {
         Ok(first)
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
         let password = line.trim_end_matches(['\n', '\r']).to_string();
         if password.is_empty() {
             bail!("no password on standard input; pipe one in, or run in a terminal to be asked");
@@ -38,14 +41,28 @@ pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode>
             UserCommand::Add { name, admin } => {
                 let password = read_password()?;
                 let role = if admin { Role::Admin } else { Role::User };
-                let actor = Actor { kind: ActorKind::System, name: "cli".into() };
+                let actor = Actor {
+                    kind: ActorKind::System,
+                    name: "cli".into(),
+                };
                 let user = auth.create_user(&name, &password, role, actor, None).await?;
-                println!("added {} user '{}' (id {})", if admin { "admin" } else { "regular" }, user.name, user.id);
+                println!(
+                    "added {} user '{}' (id {})",
+                    if admin { "admin" } else { "regular" },
+                    user.name,
+                    user.id
+                );
             }
             UserCommand::List => {
                 for u in auth.users().await? {
                     let role = if u.is_admin() { "admin" } else { "user" };
-                    println!("{:>4}  {:<20} {:<6} created {}", u.id, u.name, role, berth_core::model::format_ts(u.created_ns));
+                    println!(
+                        "{:>4}  {:<20} {:<6} created {}",
+                        u.id,
+                        u.name,
+                        role,
+                        berth_core::model::format_ts(u.created_ns)
+                    );
                 }
             }
         }

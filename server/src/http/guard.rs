@@ -27,7 +27,12 @@ pub(crate) fn same_origin(headers: &HeaderMap, configured: Option<&str>) -> bool
         return origin == configured;
     }
     match text(HOST) {
-        Some(host) => origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host),
+        Some(host) => {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        }
         None => false,
     }
 }
@@ -37,14 +42,24 @@ pub(crate) async fn origin(State(state): State<AppState>, req: Request, next: Ne
     if safe || same_origin(req.headers(), state.origin.as_deref()) {
         return next.run(req).await;
     }
-    let origin = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let source = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let origin = req
+        .headers()
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     let message = format!("cross-origin request from '{origin}' refused");
     state.berth.events.record(
         NewEvent::new("http.origin_denied", Actor::user("anonymous"))
             .source(source)
             .outcome(Outcome::Denied(message.clone()))
-            .details(serde_json::json!({ "origin": origin, "path": req.uri().path(), "method": req.method().as_str() })),
+            .details(
+                serde_json::json!({ "origin": origin, "path": req.uri().path(), "method": req.method().as_str() }),
+            ),
     );
     (StatusCode::FORBIDDEN, message).into_response()
 }
@@ -95,13 +110,25 @@ mod tests {
 
     #[test]
     fn origin_must_match_the_host_or_the_configured_url() {
-        assert!(same_origin(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]), None));
-        assert!(!same_origin(&headers(&[("host", "127.0.0.1:8080"), ("origin", "http://evil.example")]), None));
+        assert!(same_origin(
+            &headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]),
+            None
+        ));
+        assert!(!same_origin(
+            &headers(&[("host", "127.0.0.1:8080"), ("origin", "http://evil.example")]),
+            None
+        ));
         assert!(!same_origin(&headers(&[("origin", "http://127.0.0.1:8080")]), None));
         assert!(same_origin(&headers(&[]), None), "curl sends no Origin");
         assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), None));
         let configured = Some("https://berth.example.com");
-        assert!(same_origin(&headers(&[("host", "internal:8080"), ("origin", "https://berth.example.com")]), configured));
-        assert!(!same_origin(&headers(&[("host", "internal:8080"), ("origin", "http://internal:8080")]), configured));
+        assert!(same_origin(
+            &headers(&[("host", "internal:8080"), ("origin", "https://berth.example.com")]),
+            configured
+        ));
+        assert!(!same_origin(
+            &headers(&[("host", "internal:8080"), ("origin", "http://internal:8080")]),
+            configured
+        ));
     }
 }

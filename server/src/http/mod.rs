@@ -62,7 +62,9 @@ pub(crate) fn router(
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(config.session_hours))));
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(
+            config.session_hours,
+        ))));
 
     let app = Router::new()
         .nest("/api/v1", rest::routes())

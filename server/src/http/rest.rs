@@ -77,7 +77,10 @@ fn ip(source: &Source) -> Option<String> {
 
 async fn caller(state: &AppState, session: &Session) -> Result<User, ApiError> {
     state.berth.auth.session_user(session).await?.ok_or_else(|| {
-        ApiError(StatusCode::UNAUTHORIZED, "sign in first: POST /api/v1/session {\"name\", \"password\"}".into())
+        ApiError(
+            StatusCode::UNAUTHORIZED,
+            "sign in first: POST /api/v1/session {\"name\", \"password\"}".into(),
+        )
     })
 }
 
@@ -101,7 +104,9 @@ async fn login(
 ) -> Result<Json<User>, ApiError> {
     let Json(c) = body.map_err(|e| bad_request(format!("expected JSON {{\"name\", \"password\"}}: {e}")))?;
     let user = state.berth.auth.login(&c.name, &c.password, ip(&source)).await?;
-    sign_in(&session, &user).await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    sign_in(&session, &user)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(user))
 }
 
@@ -109,7 +114,10 @@ async fn logout(State(state): State<AppState>, source: Source, session: Session)
     if let Some(user) = state.berth.auth.session_user(&session).await? {
         state.berth.auth.logout(&user, ip(&source)).await?;
     }
-    session.flush().await.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    session
+        .flush()
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -130,7 +138,13 @@ async fn list(
     allowed(&state, &session, &source, Permission::ReadEvents).await?;
     let filter = parse_filter(&params)?;
     let number = |name: &str| -> Result<Option<u64>, ApiError> {
-        params.get(name).map(|v| v.parse::<u64>().map_err(|_| bad_request(format!("{name} must be a whole number")))).transpose()
+        params
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| bad_request(format!("{name} must be a whole number")))
+            })
+            .transpose()
     };
     let limit = number("limit")?.unwrap_or(50);
     if !(1..=MAX_PAGE as u64).contains(&limit) {
@@ -147,14 +161,20 @@ async fn one(
     Path(seq): Path<String>,
 ) -> Result<Json<Event>, ApiError> {
     allowed(&state, &session, &source, Permission::ReadEvents).await?;
-    let seq: u64 = seq.parse().map_err(|_| bad_request("an event number is a whole number"))?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| bad_request("an event number is a whole number"))?;
     match state.berth.events.get(EventSeq(seq)).await? {
         Some(e) => Ok(Json(e)),
         None => Err(ApiError(StatusCode::NOT_FOUND, format!("there is no event {seq}"))),
     }
 }
 
-async fn verify(State(state): State<AppState>, source: Source, session: Session) -> Result<Json<ChainStatus>, ApiError> {
+async fn verify(
+    State(state): State<AppState>,
+    source: Source,
+    session: Session,
+) -> Result<Json<ChainStatus>, ApiError> {
     let user = allowed(&state, &session, &source, Permission::VerifyEvents).await?;
     let status = state.berth.events.verify().await?;
     let outcome = match &status.problem {
@@ -207,7 +227,9 @@ async fn export(
             NewEvent::new("events.export", Actor::user(user.name))
                 .source(source)
                 .outcome(outcome)
-                .details(serde_json::json!({ "format": format.extension(), "events": count, "filter": filter.to_fields() })),
+                .details(
+                    serde_json::json!({ "format": format.extension(), "events": count, "filter": filter.to_fields() }),
+                ),
         );
     });
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|b| b.map(Ok::<_, std::io::Error>)));

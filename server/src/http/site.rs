@@ -30,7 +30,9 @@ impl Site {
     }
 
     pub(crate) fn root_hint(&self) -> String {
-        self.dir.as_ref().map_or_else(|| "site".to_string(), |d| d.display().to_string())
+        self.dir
+            .as_ref()
+            .map_or_else(|| "site".to_string(), |d| d.display().to_string())
     }
 
     async fn get(&self, path: &str) -> Option<Vec<u8>> {
@@ -43,7 +45,10 @@ impl Site {
                 }
                 tokio::fs::read(dir.join(rel)).await.ok()
             }
-            None => SITE_FILES.iter().find(|(p, _)| *p == path).map(|(_, bytes)| bytes.to_vec()),
+            None => SITE_FILES
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, bytes)| bytes.to_vec()),
         }
     }
 }

@@ -29,7 +29,13 @@ pub(crate) async fn events(
     let ticket = params.get("ticket").map_or("", String::as_str);
     let user = match state.berth.auth.redeem_ticket(ticket, "events").await {
         Ok(Some(user)) => user,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "the ticket is invalid or used; reload the page").into_response(),
+        Ok(None) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "the ticket is invalid or used; reload the page",
+            )
+                .into_response();
+        }
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     if !access::allows(&user, Permission::ReadEvents) {
@@ -52,7 +58,9 @@ async fn backfill(state: &AppState, filter: &EventFilter, after: u64) -> Vec<Eve
     let mut found = Vec::new();
     let mut before = None;
     'pages: loop {
-        let Ok(page) = state.berth.events.query(filter.clone(), before, 200).await else { break };
+        let Ok(page) = state.berth.events.query(filter.clone(), before, 200).await else {
+            break;
+        };
         for e in page.events {
             if e.seq.0 <= after || found.len() >= MAX_BACKFILL {
                 break 'pages;
@@ -76,7 +84,10 @@ async fn send(socket: &mut WebSocket, e: &Event) -> bool {
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let frame = CloseFrame { code, reason: reason.into() };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 

@@ -29,12 +29,20 @@ impl Server {
             .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config { listen: addr, data_dir: dir.to_path_buf(), ..Config::default() };
+        let config = Config {
+            listen: addr,
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(berth_server::run(listener, config, async move {
             let _ = rx.await;
         }));
-        Server { base: format!("http://{addr}"), stop: Some(tx), handle: Some(handle) }
+        Server {
+            base: format!("http://{addr}"),
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -50,7 +58,11 @@ impl Server {
 
 /// A client that keeps cookies, like a browser, but sends no Origin.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub async fn sign_in(server: &Server, client: &reqwest::Client, name: &str, password: &str) -> reqwest::Response {
@@ -83,16 +95,28 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Adds the admin through the CLI, the way an operator bootstraps one.
 pub fn add_admin(dir: &Path) {
-    let out = berth(&["user", "add", "--admin", ADMIN, "--data-dir", dir.to_str().unwrap()], &format!("{PASSWORD}\n"));
+    let out = berth(
+        &["user", "add", "--admin", ADMIN, "--data-dir", dir.to_str().unwrap()],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(out.status.success(), "user add failed: {}", text(&out.stderr));
 }
 
 pub async fn events(server: &Server, client: &reqwest::Client, query: &str) -> serde_json::Value {
-    let resp = client.get(server.url(&format!("/api/v1/events?{query}"))).send().await.unwrap();
+    let resp = client
+        .get(server.url(&format!("/api/v1/events?{query}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "GET /api/v1/events?{query}");
     resp.json().await.unwrap()
 }
 
 pub fn kinds(page: &serde_json::Value) -> Vec<String> {
-    page["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
 }
