@@ -33,8 +33,11 @@ pub fn ChainBadge(status: ChainStatus) -> impl IntoView {
     match (status.verified_at_ns, status.broken_at) {
         (None, _) => view! { <span class="chain chain-pending">"Chain not verified yet"</span> }.into_any(),
         (Some(at), None) => view! {
-            <span class="chain chain-ok" title=format!("Walked at {}", format_ts(at))>
-                {format!("✓ Chain verified: {} events intact", status.checked)}
+            <span class="chain chain-ok" title=format!("Last walked at {}", format_ts(at))>
+                {match status.checked {
+                    0 => "✓ Hash chain intact (it was empty)".to_string(),
+                    n => format!("✓ Hash chain intact: events 1–{n} verified"),
+                }}
             </span>
         }
         .into_any(),

@@ -131,3 +131,46 @@ async fn tickets_resolve_to_their_user() {
     assert_eq!(auth.redeem_ticket(&t, "events").await.unwrap(), Some(u));
     assert_eq!(auth.redeem_ticket(&t, "events").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn expired_sessions_are_hidden_purged_and_recorded() {
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::{ExpiredDeletion, SessionStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("berth.redb")).unwrap();
+    let events = EventLog::open(&store).unwrap();
+    let sessions = RedbSessionStore::new(store, events.clone());
+    let record = |minutes: i64, name: &str| {
+        let mut data = std::collections::HashMap::new();
+        data.insert(USER_NAME_KEY.to_string(), serde_json::json!(name));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes),
+        }
+    };
+    let mut live = record(30, "alice");
+    let mut old = record(-1, "bob");
+    sessions.create(&mut live).await.unwrap();
+    sessions.create(&mut old).await.unwrap();
+    assert!(sessions.load(&live.id).await.unwrap().is_some());
+    assert!(
+        sessions.load(&old.id).await.unwrap().is_none(),
+        "an expired session must not load"
+    );
+
+    sessions.delete_expired().await.unwrap();
+    events.flush().await.unwrap();
+    let page = events.query(EventFilter::default(), None, 10).await.unwrap();
+    let expired: Vec<_> = page
+        .events
+        .iter()
+        .filter(|e| e.kind == "auth.session.expired")
+        .collect();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].target.as_deref(), Some("user:bob"));
+    assert!(
+        sessions.load(&live.id).await.unwrap().is_some(),
+        "a live session survives the purge"
+    );
+}
