@@ -92,7 +92,7 @@ cmd_test() {
   cargo fmt --all -- --check
   build_site debug
   say "lints (server, and the browser side for wasm)"
-  cargo clippy --all-targets -- -D warnings
+  cargo clippy -p berth-core -p berth-app -p berth-server -p end2end --all-targets -- -D warnings
   cargo clippy -p berth-frontend -p berth-app --features berth-app/hydrate --target wasm32-unknown-unknown -- -D warnings
   say "unit and integration tests"
   cargo test

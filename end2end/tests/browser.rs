@@ -21,8 +21,9 @@
 //! BERTH_BIN=target/debug/berth cargo test -p end2end -- --test-threads=1
 //! ```
 //!
-//! On failure a test prints where the browser was, the page's text and the
-//! server's log, and saves a screenshot to `/tmp/e2e-<test name>.png`.
+//! On failure a test prints where the browser was, the page's text, the
+//! browser's console (wasm panics show there) and the server's log, and saves
+//! a screenshot to `/tmp/e2e-<test name>.png`.
 
 mod common;
 
@@ -126,21 +127,23 @@ async fn walk_through(client: &Client, berth: &Berth) -> Result {
     let newest_at_load = rows[0].seq;
 
     // The start-up check may have walked the chain already, or not yet; either
-    // way "Verify now" walks it again, over every event the page shows.
-    let badge = wait_for(client, ".toolbar .chain").await?.text().await?;
+    // way "Verify now" walks it again, over every event the page shows. The
+    // badge's class says the state (chain-ok, chain-pending, chain-broken);
+    // its text names how far the walk went.
+    let (class, text) = chain_badge(client).await?;
     assert!(
-        badge.contains("Chain verified") || badge.contains("Chain not verified yet"),
-        "the chain badge says {badge:?}"
+        class.contains("chain-ok") || class.contains("chain-pending"),
+        "the chain badge says {text:?} ({class})"
     );
     click_button(client, "Verify now").await?;
     wait_until(
-        "the chain badge to verify every event on the page",
+        "the chain badge to vouch for every event on the page",
         PATIENCE,
         move || async move {
-            let badge = text_of(client, ".toolbar .chain").await?.unwrap_or_default();
-            Ok(match verified_count(&badge) {
-                Some(n) if n >= newest_at_load => Check::Done(()),
-                _ => Check::NotYet(format!("the badge says {badge:?}")),
+            let (class, text) = chain_badge(client).await?;
+            Ok(match verified_count(&text) {
+                Some(n) if class.contains("chain-ok") && n >= newest_at_load => Check::Done(()),
+                _ => Check::NotYet(format!("the badge says {text:?} ({class})")),
             })
         },
     )
@@ -349,10 +352,12 @@ async fn redirects(berth: &Berth) -> Result {
         "GET /events?kind=auth.* signed out"
     );
     assert_eq!(location(&visitor, "/login").await?.0, 200, "GET /login signed out");
-    assert_eq!(
-        location(&visitor, "/setup").await?.0,
-        200,
-        "GET /setup (it says setup is done)"
+    let setup_page = visitor.get(berth.url("/setup")).send().await?;
+    assert_eq!(setup_page.status().as_u16(), 200, "GET /setup after setup");
+    let text = setup_page.text().await?;
+    assert!(
+        text.contains("Setup is done"),
+        "GET /setup after setup should say so:\n{text}"
     );
 
     // The admin's session opens the pages, and /login sends them home.
@@ -375,10 +380,19 @@ fn assert_newest_first(rows: &[Row]) {
     );
 }
 
-/// `N` from "✓ Chain verified: N events intact".
+/// How many events the badge vouches for: its largest number, as in
+/// "✓ Hash chain intact: events 1–N verified".
 fn verified_count(badge: &str) -> Option<u64> {
-    let rest = badge.split_once("Chain verified: ")?.1;
-    rest.split_whitespace().next()?.parse().ok()
+    badge
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .max()
+}
+
+/// The chain badge's class and text.
+async fn chain_badge(client: &Client) -> Result<(String, String)> {
+    let badge = wait_for(client, ".toolbar .chain").await?;
+    Ok((badge.attr("class").await?.unwrap_or_default(), badge.text().await?))
 }
 
 /// Waits (up to 10 s, no reload) for a live row of `kind` newer than `after`.

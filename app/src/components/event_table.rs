@@ -41,14 +41,15 @@ pub fn EventRow(event: Event, filter: FilterForm, #[prop(optional)] fresh: bool)
 pub fn EventTable(
     events: Vec<Event>,
     filter: FilterForm,
-    /// Events that arrived live, shown above `events`.
-    #[prop(optional, into)]
-    live: Option<Signal<Vec<Event>>>,
+    /// Events that arrived live, shown above `events`. Owned by the page,
+    /// not by this table: a table being replaced must not dispose it.
+    #[prop(optional)]
+    live: Option<RwSignal<Vec<Event>>>,
 ) -> impl IntoView {
     let live_rows = {
         let filter = filter.clone();
         move || {
-            live.map(|l| l.get())
+            live.and_then(|l| l.try_get())
                 .unwrap_or_default()
                 .into_iter()
                 .map(|e| {
@@ -84,7 +85,7 @@ pub fn EventTable(
             </table>
         </div>
         {move || {
-            let no_live = live.is_none_or(|l| l.with(Vec::is_empty));
+            let no_live = live.and_then(|l| l.try_with(Vec::is_empty)).unwrap_or(true);
             (empty && no_live).then(|| view! { <p class="empty">"No events match this filter."</p> })
         }}
     }
