@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::home::HomePage/>
                     <Route path=path!("events") view=pages::events::EventsPage/>
                     <Route path=path!("events/:seq") view=pages::event::EventPage/>
+                    <Route path=path!("users") view=pages::users::UsersPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -275,6 +275,19 @@ async fn walk_through(client: &Client, berth: &Berth) -> Result {
         );
     }
     assert_ne!(hashes[0], hashes[1], "an event's hash differs from its predecessor's");
+
+    // 9. Add a second user from the Users page; the list and the log show it.
+    open(client, &berth.url("/users")).await?;
+    wait_for_text(client, "main h1", "Users").await?;
+    fill(client, "#user-name", "bob").await?;
+    fill(client, "#user-password", "bob's password").await?;
+    click_button(client, "Add user").await?;
+    wait_for_text(client, "#add-user-ok", "Added bob.").await?;
+    wait_for_text(client, "table tbody", "bob").await?;
+    fill(client, "#user-name", "bob").await?;
+    fill(client, "#user-password", "another password").await?;
+    click_button(client, "Add user").await?;
+    wait_for_text(client, "#add-user-error", "already exists").await?;
     Ok(())
 }
 

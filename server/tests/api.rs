@@ -250,3 +250,63 @@ async fn signed_out_pages_redirect_and_not_found_is_a_page() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_add_users_who_then_are_denied_the_event_log() {
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let add = |body: serde_json::Value| admin.post(server.url("/api/v1/users")).json(&body).send();
+    let resp = add(serde_json::json!({ "name": "dora", "password": "short" }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = add(serde_json::json!({ "name": "dora", "password": "dora's password" }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = add(serde_json::json!({ "name": "DORA", "password": "dora's password" }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "names are unique, whatever their case");
+    let list: serde_json::Value = admin
+        .get(server.url("/api/v1/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    // A plain user may sign in, but not read the log or add users; both
+    // refusals are themselves recorded.
+    let dora = client();
+    assert_eq!(sign_in(&server, &dora, "dora", "dora's password").await.status(), 200);
+    let resp = dora.get(server.url("/api/v1/events")).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = dora
+        .post(server.url("/api/v1/users"))
+        .json(&serde_json::json!({"name": "eve", "password": "eve's password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let denied = events(&server, &admin, "kind=access.denied&actor=dora").await;
+    assert_eq!(kinds(&denied).len(), 2);
+    let created = events(&server, &admin, "kind=user.create").await;
+    let outcomes: Vec<&str> = created["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["error", "ok", "error", "ok"],
+        "failed attempts are recorded too"
+    );
+    server.stop().await.unwrap();
+}

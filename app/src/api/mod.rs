@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod events;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr;

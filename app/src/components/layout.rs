@@ -19,6 +19,7 @@ pub fn Layout() -> impl IntoView {
             <nav class="nav" aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
                 <A href="/events">"Event log"</A>
+                <A href="/users">"Users"</A>
             </nav>
             <div class="usermenu">
                 <Suspense fallback=|| ()>

@@ -6,6 +6,7 @@ pub mod home;
 mod live;
 pub mod login;
 pub mod setup;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -22,6 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout))
         .route("/me", get(me))
+        .route("/users", get(users).post(add_user))
         .route("/events", get(list))
         .route("/events/export", get(export))
         .route("/events/verify", post(verify))
@@ -123,6 +124,41 @@ async fn logout(State(state): State<AppState>, source: Source, session: Session)
 
 async fn me(State(state): State<AppState>, session: Session) -> Result<Json<User>, ApiError> {
     Ok(Json(caller(&state, &session).await?))
+}
+
+async fn users(State(state): State<AppState>, source: Source, session: Session) -> Result<Json<Vec<User>>, ApiError> {
+    allowed(&state, &session, &source, Permission::ManageUsers).await?;
+    Ok(Json(state.berth.auth.users().await?))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    name: String,
+    password: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    source: Source,
+    session: Session,
+    body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let me = allowed(&state, &session, &source, Permission::ManageUsers).await?;
+    let Json(new) =
+        body.map_err(|e| bad_request(format!("expected JSON {{\"name\", \"password\", \"admin\"}}: {e}")))?;
+    let role = if new.admin {
+        berth_core::model::Role::Admin
+    } else {
+        berth_core::model::Role::User
+    };
+    let user = state
+        .berth
+        .auth
+        .create_user(&new.name, &new.password, role, Actor::user(me.name), ip(&source))
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 fn parse_filter(params: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
