@@ -7,9 +7,7 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_checked_recorded_and_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    add_admin(dir.path());
-    let server = Server::start(dir.path()).await;
+    let (dir, server) = Server::with_admin().await;
     let client = client();
 
     // Wrong password and unknown user: the same clear refusal.
@@ -68,9 +66,7 @@ async fn sign_in_is_checked_recorded_and_survives_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_are_slowed_down() {
-    let dir = tempfile::tempdir().unwrap();
-    add_admin(dir.path());
-    let server = Server::start(dir.path()).await;
+    let (_dir, server) = Server::with_admin().await;
     let client = client();
     for _ in 0..6 {
         assert_eq!(sign_in(&server, &client, ADMIN, "guessing wrong").await.status(), 401);
@@ -84,9 +80,7 @@ async fn repeated_failures_are_slowed_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_origin_writes_are_refused_and_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    add_admin(dir.path());
-    let server = Server::start(dir.path()).await;
+    let (_dir, server) = Server::with_admin().await;
     let client = client();
     let resp = client
         .post(server.url("/api/v1/session"))
@@ -114,9 +108,7 @@ async fn cross_origin_writes_are_refused_and_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_api_validates_filters_pages_and_exports() {
-    let dir = tempfile::tempdir().unwrap();
-    add_admin(dir.path());
-    let server = Server::start(dir.path()).await;
+    let (_dir, server) = Server::with_admin().await;
     let client = client();
     for _ in 0..3 {
         sign_in(&server, &client, "ghost", "not a password").await;
@@ -253,9 +245,7 @@ async fn signed_out_pages_redirect_and_not_found_is_a_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_add_users_who_then_are_denied_the_event_log() {
-    let dir = tempfile::tempdir().unwrap();
-    add_admin(dir.path());
-    let server = Server::start(dir.path()).await;
+    let (_dir, server) = Server::with_admin().await;
     let admin = client();
     assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
     let add = |body: serde_json::Value| admin.post(server.url("/api/v1/users")).json(&body).send();

@@ -242,6 +242,7 @@ async fn export(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let events = state.berth.events.clone();
     let source = ip(&source);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut chunk = format.header().unwrap_or_default();
         let mut open = true;
@@ -252,21 +253,24 @@ async fn export(
             }
             open
         });
-        if open && !chunk.is_empty() {
-            let _ = tx.blocking_send(Bytes::from(chunk));
-        }
         let (outcome, count) = match result {
             Ok(n) => (berth_core::model::Outcome::Ok, n),
             Err(e) => (berth_core::model::Outcome::Error(e.to_string()), 0),
         };
-        events.record(
-            NewEvent::new("events.export", Actor::user(user.name))
-                .source(source)
-                .outcome(outcome)
-                .details(
-                    serde_json::json!({ "format": format.extension(), "events": count, "filter": filter.to_fields() }),
-                ),
-        );
+        // Recorded before the last chunk goes out: whoever holds the whole
+        // file can find its export in the log.
+        let details =
+            serde_json::json!({ "format": format.extension(), "events": count, "filter": filter.to_fields() });
+        let event = NewEvent::new("events.export", Actor::user(user.name))
+            .source(source)
+            .outcome(outcome)
+            .details(details);
+        if let Err(e) = runtime.block_on(events.append(event)) {
+            tracing::error!(error = %e, "cannot record an export");
+        }
+        if open && !chunk.is_empty() {
+            let _ = tx.blocking_send(Bytes::from(chunk));
+        }
     });
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|b| b.map(Ok::<_, std::io::Error>)));
     let mut resp = Body::from_stream(stream).into_response();

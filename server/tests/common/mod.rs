@@ -45,6 +45,14 @@ impl Server {
         }
     }
 
+    /// A fresh database with the admin added through the CLI, served.
+    pub async fn with_admin() -> (tempfile::TempDir, Server) {
+        let dir = tempfile::tempdir().unwrap();
+        add_admin(dir.path());
+        let server = Server::start(dir.path()).await;
+        (dir, server)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
