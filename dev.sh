@@ -91,14 +91,14 @@ cmd_test() {
   say "checking formatting"
   cargo fmt --all -- --check
   build_site debug
+  # One package set for lints and tests, so that cargo unifies features once
+  # and builds each crate once (the binary the browser tests run included).
+  local pkgs=(-p berth-core -p berth-app -p berth-server -p end2end)
   say "lints (server, and the browser side for wasm)"
-  cargo clippy -p berth-core -p berth-app -p berth-server -p end2end --all-targets -- -D warnings
+  cargo clippy "${pkgs[@]}" --all-targets -- -D warnings
   cargo clippy -p berth-frontend -p berth-app --features berth-app/hydrate --target wasm32-unknown-unknown -- -D warnings
-  say "unit and integration tests"
-  cargo test
-  say "browser tests (real chromium against a real server)"
-  cargo build -p berth-server
-  BERTH_BIN="$TARGET_DIR/debug/berth" cargo test -p end2end -- --test-threads=1
+  say "unit, integration and browser tests (real chromium against the real binary)"
+  BERTH_BIN="$TARGET_DIR/debug/berth" cargo test "${pkgs[@]}"
 }
 
 case "${1:-}" in
