@@ -6,7 +6,8 @@
 #   ./dev.sh build          build the release binary only (prints its path)
 #
 # It installs what is missing first: the wasm target, wasm-bindgen-cli (pinned
-# to the library's version), and for tests Debian's chromium and chromedriver.
+# to the library's version), and for tests Debian's chromium, chromedriver and
+# docker.io (whose engine it starts when none runs).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -70,6 +71,35 @@ ensure_browser() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
 }
 
+# The tests talk to a real Docker engine and use an image they make
+# themselves (there is no registry): busybox-static in an empty root.
+TEST_IMAGE=berth-test/busybox:1
+ensure_docker() {
+  local root=0; [ "$(id -u)" = 0 ] && root=1
+  if ! command -v dockerd >/dev/null || ! dpkg -s busybox-static >/dev/null 2>&1; then
+    [ $root = 1 ] || die "the tests need Docker and busybox: sudo apt-get install docker.io busybox-static"
+    say "installing docker.io and busybox-static (Debian packages)"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io busybox-static >&2
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    [ $root = 1 ] || die "start the Docker engine first (the tests need one)"
+    say "starting the Docker engine (log: /var/log/berth-dockerd.log)"
+    (dockerd >/var/log/berth-dockerd.log 2>&1 &)
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    docker info >/dev/null 2>&1 || die "dockerd did not start; see /var/log/berth-dockerd.log"
+  fi
+  if ! docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
+    say "making the test image $TEST_IMAGE"
+    local rootfs; rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for applet in sh sleep echo cat ls ps top wget httpd true false env; do ln -s busybox "$rootfs/bin/$applet"; done
+    tar -C "$rootfs" -c . | docker import - "$TEST_IMAGE" >/dev/null
+    rm -rf "$rootfs"
+  fi
+}
+
 cmd_build() {
   ensure_wasm_tools
   build_site release
@@ -88,6 +118,7 @@ cmd_serve() {
 cmd_test() {
   ensure_wasm_tools
   ensure_browser
+  ensure_docker
   say "checking formatting"
   cargo fmt --all -- --check
   build_site debug
@@ -98,7 +129,9 @@ cmd_test() {
   cargo clippy "${pkgs[@]}" --all-targets -- -D warnings
   cargo clippy -p berth-frontend -p berth-app --features berth-app/hydrate --target wasm32-unknown-unknown -- -D warnings
   say "unit, integration and browser tests (real chromium against the real binary)"
-  BERTH_BIN="$TARGET_DIR/debug/berth" cargo test "${pkgs[@]}"
+  # As root (CI), the engine-restart test may stop and start dockerd.
+  local restart=0; [ "$(id -u)" = 0 ] && restart=1
+  BERTH_TEST_RESTART_ENGINE=$restart BERTH_BIN="$TARGET_DIR/debug/berth" cargo test "${pkgs[@]}"
 }
 
 case "${1:-}" in

@@ -18,6 +18,10 @@ pub enum Permission {
     VerifyEvents,
     /// Create and list users.
     ManageUsers,
+    /// See a host's containers.
+    ViewContainers,
+    /// Start, stop, restart, kill, pause, unpause and remove containers.
+    OperateContainers,
 }
 
 impl Permission {
@@ -26,6 +30,8 @@ impl Permission {
             Permission::ReadEvents => "read the event log",
             Permission::VerifyEvents => "verify the event log",
             Permission::ManageUsers => "manage users",
+            Permission::ViewContainers => "see containers",
+            Permission::OperateContainers => "operate containers",
         }
     }
 }
@@ -41,7 +47,12 @@ pub enum AccessError {
 /// Whether `user` may do `what`, without recording anything.
 pub fn allows(user: &User, what: Permission) -> bool {
     match what {
-        Permission::ReadEvents | Permission::VerifyEvents | Permission::ManageUsers => user.is_admin(),
+        // Per-host grants will widen these for non-admins.
+        Permission::ReadEvents
+        | Permission::VerifyEvents
+        | Permission::ManageUsers
+        | Permission::ViewContainers
+        | Permission::OperateContainers => user.is_admin(),
     }
 }
 

@@ -14,6 +14,8 @@ pub mod auth;
 #[cfg(feature = "engine")]
 pub mod events;
 #[cfg(feature = "engine")]
+pub mod hosts;
+#[cfg(feature = "engine")]
 mod services;
 #[cfg(feature = "engine")]
 pub mod store;

@@ -2,6 +2,7 @@
 
 use crate::auth::Auth;
 use crate::events::EventLog;
+use crate::hosts::Hosts;
 use crate::store::Store;
 
 /// What every request handler needs; cheap to clone.
@@ -10,4 +11,5 @@ pub struct Berth {
     pub store: Store,
     pub events: EventLog,
     pub auth: Auth,
+    pub hosts: Hosts,
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use berth_core::Berth;
 use berth_core::auth::{Auth, RedbSessionStore};
 use berth_core::events::EventLog;
+use berth_core::hosts::{Host, Hosts};
 use berth_core::model::{Actor, NewEvent, Outcome};
 use berth_core::store::Store;
 use std::future::Future;
@@ -33,10 +34,12 @@ pub async fn run(
         let (store, events) = (store.clone(), events.clone());
         tokio::task::spawn_blocking(move || Auth::new(store, events)).await?
     };
+    let hosts = Hosts::new(vec![Host::local(events.clone())?]);
     let berth = Berth {
         store: store.clone(),
         events: events.clone(),
         auth: auth.clone(),
+        hosts: hosts.clone(),
     };
     let version = env!("CARGO_PKG_VERSION");
     events
@@ -53,6 +56,7 @@ pub async fn run(
     spawn_chain_check(events.clone());
     let sessions = RedbSessionStore::new(store.clone(), events.clone());
     spawn_session_purge(sessions.clone(), stop_rx.clone());
+    hosts.spawn_watchers(stop_rx.clone());
 
     let base = config
         .public_origin()

@@ -1,12 +1,14 @@
 //! Data shared by the server and the browser: ids, events, users, filters.
 //! Plain serde types only, so this module also compiles to wasm.
 
+mod container;
 mod event;
 mod filter;
 mod ids;
 mod time;
 mod user;
 
+pub use container::{Container, ContainerAction, HostId, HostStatus, Port};
 pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use ids::{EventSeq, UserId};

@@ -12,7 +12,10 @@ use axum::{Json, Router};
 use berth_core::access::{self, AccessError, Permission};
 use berth_core::auth::{AuthError, sign_in};
 use berth_core::events::{EventError, ExportFormat, MAX_PAGE};
-use berth_core::model::{Actor, ChainStatus, Event, EventFilter, EventPage, EventSeq, NewEvent, User};
+use berth_core::hosts::{EngineError, HostError};
+use berth_core::model::{
+    Actor, ChainStatus, Container, ContainerAction, Event, EventFilter, EventPage, EventSeq, HostStatus, NewEvent, User,
+};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +26,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/session", post(login).delete(logout))
         .route("/me", get(me))
         .route("/users", get(users).post(add_user))
+        .route("/hosts", get(hosts))
+        .route("/hosts/{host}/containers", get(containers))
+        .route("/hosts/{host}/containers/{id}/{action}", post(container_action))
         .route("/events", get(list))
         .route("/events/export", get(export))
         .route("/events/verify", post(verify))
@@ -159,6 +165,96 @@ async fn add_user(
         .create_user(&new.name, &new.password, role, Actor::user(me.name), ip(&source))
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+impl From<HostError> for ApiError {
+    fn from(e: HostError) -> Self {
+        let status = match &e {
+            HostError::Denied(_) => StatusCode::FORBIDDEN,
+            HostError::UnknownHost(_) | HostError::Engine(EngineError::NotFound { .. }) => StatusCode::NOT_FOUND,
+            HostError::Engine(EngineError::Unreachable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            HostError::Engine(EngineError::Engine(_)) => StatusCode::CONFLICT,
+            HostError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+async fn hosts(
+    State(state): State<AppState>,
+    source: Source,
+    session: Session,
+) -> Result<Json<Vec<HostStatus>>, ApiError> {
+    allowed(&state, &session, &source, Permission::ViewContainers).await?;
+    Ok(Json(state.berth.hosts.all().iter().map(|h| h.status()).collect()))
+}
+
+#[derive(serde::Serialize)]
+struct HostContainers {
+    host: HostStatus,
+    containers: Vec<Container>,
+}
+
+async fn containers(
+    State(state): State<AppState>,
+    source: Source,
+    session: Session,
+    Path(host): Path<String>,
+) -> Result<Json<HostContainers>, ApiError> {
+    allowed(&state, &session, &source, Permission::ViewContainers).await?;
+    let host = state.berth.hosts.get(&host)?;
+    Ok(Json(HostContainers {
+        host: host.status(),
+        containers: host.containers().as_ref().clone(),
+    }))
+}
+
+/// `POST .../containers/{id}/{start|stop|restart|kill|pause|unpause|remove}`
+/// with `?timeout=SECONDS` (stop, restart) or `?force=true&volumes=true` (remove).
+async fn container_action(
+    State(state): State<AppState>,
+    source: Source,
+    session: Session,
+    Path((host, id, action)): Path<(String, String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    let user = caller(&state, &session).await?;
+    let flag = |name: &str| -> Result<bool, ApiError> {
+        match params.get(name).map(String::as_str) {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(bad_request(format!("{name} must be true or false, not '{other}'"))),
+        }
+    };
+    let timeout_s = match params.get("timeout") {
+        None => None,
+        Some(t) => Some(
+            t.parse::<u32>()
+                .ok()
+                .filter(|t| *t <= 3600)
+                .ok_or_else(|| bad_request("timeout must be a whole number of seconds, at most 3600"))?,
+        ),
+    };
+    let action = match action.as_str() {
+        "start" => ContainerAction::Start,
+        "stop" => ContainerAction::Stop { timeout_s },
+        "restart" => ContainerAction::Restart { timeout_s },
+        "kill" => ContainerAction::Kill,
+        "pause" => ContainerAction::Pause,
+        "unpause" => ContainerAction::Unpause,
+        "remove" => ContainerAction::Remove {
+            force: flag("force")?,
+            volumes: flag("volumes")?,
+        },
+        other => {
+            return Err(bad_request(format!(
+                "'{other}' is not an action: use start, stop, restart, kill, pause, unpause or remove"
+            )));
+        }
+    };
+    let host = state.berth.hosts.get(&host)?;
+    host.act(&user, &id, action, ip(&source)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn parse_filter(params: &HashMap<String, String>) -> Result<EventFilter, ApiError> {

@@ -1,0 +1,199 @@
+//! Talking to one Docker engine through bollard. Bollard's types stop here:
+//! everything leaving this module is core's own model.
+
+use crate::model::{Container, ContainerAction, Port};
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerSummary, EventMessage};
+use bollard::query_parameters::{
+    KillContainerOptions, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum EngineError {
+    #[error("the engine on host {host} is unreachable: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("there is no container '{id}' on host {host}")]
+    NotFound { host: String, id: String },
+    /// The engine refused; its own message.
+    #[error("the engine said: {0}")]
+    Engine(String),
+}
+
+pub(super) fn map_error(host: &str, id: &str, e: BollardError) -> EngineError {
+    match e {
+        BollardError::DockerResponseServerError { status_code: 404, .. } => EngineError::NotFound {
+            host: host.to_string(),
+            id: id.to_string(),
+        },
+        BollardError::DockerResponseServerError { message, .. } => EngineError::Engine(message),
+        other => EngineError::Unreachable {
+            host: host.to_string(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Connects to the local engine (the unix socket, or `DOCKER_HOST`).
+pub(super) fn local() -> Result<Docker, EngineError> {
+    Docker::connect_with_local_defaults().map_err(|e| EngineError::Unreachable {
+        host: "local".into(),
+        reason: e.to_string(),
+    })
+}
+
+pub(super) async fn list(docker: &Docker, host: &str) -> Result<Vec<Container>, EngineError> {
+    let options = ListContainersOptionsBuilder::default().all(true).build();
+    let list = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| map_error(host, "", e))?;
+    let mut out: Vec<Container> = list.into_iter().map(container).collect();
+    out.sort_by(|a, b| a.project.cmp(&b.project).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+fn container(c: ContainerSummary) -> Container {
+    let labels = c.labels.unwrap_or_default();
+    let status = c.status.unwrap_or_default();
+    // Engines before API 1.52 carry health only in the status text.
+    let health = c
+        .health
+        .and_then(|h| h.status)
+        .map(|s| s.to_string())
+        .filter(|s| !s.is_empty() && s != "none")
+        .or_else(|| {
+            ["(healthy)", "(unhealthy)", "(health: starting)"]
+                .iter()
+                .find(|m| status.contains(*m))
+                .map(|m| m.trim_matches(['(', ')']).trim_start_matches("health: ").to_string())
+        });
+    let mut ports: Vec<Port> = c
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| Port {
+            ip: p.ip,
+            private: p.private_port,
+            public: p.public_port,
+            protocol: p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+        })
+        .collect();
+    ports.sort_by_key(|p| (p.private, p.public));
+    ports.dedup_by_key(|p| (p.private, p.public, p.protocol.clone()));
+    Container {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .unwrap_or_default()
+            .first()
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        image: c.image.unwrap_or_default(),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        health,
+        status,
+        ports,
+        created: c.created.unwrap_or_default(),
+        project: labels.get("com.docker.compose.project").cloned(),
+        service: labels.get("com.docker.compose.service").cloned(),
+    }
+}
+
+pub(super) async fn act(docker: &Docker, host: &str, id: &str, action: ContainerAction) -> Result<(), EngineError> {
+    let timeout = |t: Option<u32>| t.map(|t| t as i32);
+    let result = match action {
+        ContainerAction::Start => docker.start_container(id, None).await,
+        ContainerAction::Stop { timeout_s } => {
+            let mut o = StopContainerOptionsBuilder::default();
+            if let Some(t) = timeout(timeout_s) {
+                o = o.t(t);
+            }
+            docker.stop_container(id, Some(o.build())).await
+        }
+        ContainerAction::Restart { timeout_s } => {
+            let mut o = RestartContainerOptionsBuilder::default();
+            if let Some(t) = timeout(timeout_s) {
+                o = o.t(t);
+            }
+            docker.restart_container(id, Some(o.build())).await
+        }
+        ContainerAction::Kill => docker.kill_container(id, None::<KillContainerOptions>).await,
+        ContainerAction::Pause => docker.pause_container(id).await,
+        ContainerAction::Unpause => docker.unpause_container(id).await,
+        ContainerAction::Remove { force, volumes } => {
+            let o = RemoveContainerOptionsBuilder::default().force(force).v(volumes).build();
+            docker.remove_container(id, Some(o)).await
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
+        // 304: already in the asked-for state; nothing to do is not a failure.
+        Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+        Err(e) => Err(map_error(host, id, e)),
+    }
+}
+
+/// An engine event as berth records it: kind, target and a few details.
+pub(super) struct EngineEvent {
+    pub kind: String,
+    pub target: Option<String>,
+    pub details: serde_json::Value,
+    pub is_container: bool,
+}
+
+/// Attributes worth keeping; labels and the rest may be large or private.
+const KEPT: [&str; 8] = [
+    "exitCode",
+    "signal",
+    "image",
+    "name",
+    "type",
+    "container",
+    "driver",
+    "execID",
+];
+
+pub(super) fn engine_event(m: EventMessage) -> EngineEvent {
+    let typ = m.typ.map(|t| t.to_string()).unwrap_or_else(|| "engine".into());
+    let action = m.action.unwrap_or_default();
+    // "health_status: healthy", "exec_start: sh -c ...": the part before ':' is the action.
+    let (verb, rest) = match action.split_once(':') {
+        Some((v, r)) => (v.trim().to_string(), Some(r.trim().to_string())),
+        None => (action.clone(), None),
+    };
+    let actor = m.actor.unwrap_or_default();
+    let attrs = actor.attributes.unwrap_or_default();
+    let id = actor.id.unwrap_or_default();
+    let name = attrs.get("name").cloned();
+    let target = match typ.as_str() {
+        "container" | "network" | "volume" | "service" | "node" => {
+            Some(format!("{typ}:{}", name.clone().unwrap_or(id.clone())))
+        }
+        "image" => Some(format!("image:{}", name.clone().unwrap_or(id.clone()))),
+        _ => None,
+    };
+    let mut details = serde_json::Map::new();
+    if !id.is_empty() {
+        details.insert("id".into(), id.into());
+    }
+    if let Some(rest) = rest.filter(|_| verb != "exec_start" && verb != "exec_create") {
+        details.insert("status".into(), rest.into());
+    }
+    for key in KEPT {
+        if let Some(v) = attrs.get(key) {
+            details.insert(key.into(), v.clone().into());
+        }
+    }
+    if let Some(t) = m.time_nano {
+        details.insert("engine_time_ns".into(), t.into());
+    }
+    EngineEvent {
+        kind: format!("{typ}.{verb}"),
+        target,
+        details: serde_json::Value::Object(details),
+        is_container: typ == "container",
+    }
+}

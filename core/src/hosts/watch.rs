@@ -1,0 +1,128 @@
+//! The watcher of one host: connect, resync, follow the engine's events;
+//! on loss, mark the host unreachable, back off, and start over.
+
+use super::{Host, engine};
+use crate::events::now_ns;
+use crate::model::{Actor, ActorKind, HostStatus, NewEvent, Outcome};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+fn engine_actor() -> Actor {
+    Actor {
+        kind: ActorKind::System,
+        name: "engine".into(),
+    }
+}
+
+pub(super) async fn run(host: Arc<Host>, mut stop: watch::Receiver<bool>) {
+    let task = format!("engine-watch:{}", host.id);
+    tracing::debug!(task, "started");
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let reason = tokio::select! {
+            r = follow(&host) => r,
+            _ = stop.changed() => break,
+        };
+        set_unreachable(&host, &reason);
+        tracing::warn!(task, %reason, retry_in = ?backoff, "engine unreachable");
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => break,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        if host.status().reachable {
+            backoff = FIRST_BACKOFF;
+        }
+    }
+    tracing::debug!(task, "stopped");
+}
+
+/// Runs while the engine answers; returns why it stopped answering.
+async fn follow(host: &Arc<Host>) -> String {
+    let docker = host.docker();
+    let version = match docker.version().await {
+        Ok(v) => v,
+        Err(e) => return e.to_string(),
+    };
+    // Settle on the highest API version both sides speak.
+    match docker.clone().negotiate_version().await {
+        Ok(d) => *host.docker.write().unwrap_or_else(|p| p.into_inner()) = d,
+        Err(e) => return e.to_string(),
+    }
+    // Subscribe before listing, so no change falls between the two.
+    let mut stream = host.docker().events(None);
+    if let Err(e) = host.refresh().await {
+        return e.to_string();
+    }
+    set_reachable(host, version.version, version.api_version);
+    while let Some(next) = stream.next().await {
+        match next {
+            Ok(message) => {
+                let e = engine::engine_event(message);
+                let mut event = NewEvent::new(e.kind, engine_actor())
+                    .host(host.id.0.clone())
+                    .details(e.details);
+                if let Some(t) = e.target {
+                    event = event.target(t);
+                }
+                host.events.record(event);
+                if e.is_container
+                    && let Err(err) = host.refresh().await
+                {
+                    return err.to_string();
+                }
+            }
+            Err(e) => return e.to_string(),
+        }
+    }
+    "the engine closed its event stream".into()
+}
+
+fn set_reachable(host: &Host, engine_version: Option<String>, api_version: Option<String>) {
+    let was = host.status();
+    let since_ns = now_ns();
+    if !was.reachable {
+        let gap_ms = (since_ns - was.since_ns) / 1_000_000;
+        host.events.record(
+            NewEvent::new("host.connect", Actor::system())
+                .host(host.id.0.clone())
+                .details(serde_json::json!({
+                    "engine_version": engine_version,
+                    "api_version": api_version,
+                    "unreachable_ms": gap_ms,
+                })),
+        );
+    }
+    host.status.send_replace(HostStatus {
+        id: host.id.clone(),
+        reachable: true,
+        since_ns,
+        error: None,
+        engine_version,
+        api_version,
+    });
+}
+
+fn set_unreachable(host: &Host, reason: &str) {
+    let was = host.status();
+    if was.reachable || was.engine_version.is_none() && was.error.as_deref() == Some("not connected yet") {
+        host.events.record(
+            NewEvent::new("host.disconnect", Actor::system())
+                .host(host.id.0.clone())
+                .outcome(Outcome::Error(reason.to_string())),
+        );
+        host.status.send_replace(HostStatus {
+            id: host.id.clone(),
+            reachable: false,
+            since_ns: now_ns(),
+            error: Some(reason.to_string()),
+            engine_version: was.engine_version,
+            api_version: was.api_version,
+        });
+    }
+}

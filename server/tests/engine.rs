@@ -1,0 +1,161 @@
+//! The local Docker engine through berth's REST API: the list, an audited
+//! stop, the engine's own events in the log, and clear errors. Needs a
+//! running engine and the test image (`./dev.sh test` provides both).
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "berth-test/busybox:1";
+
+/// A container made for one test, removed when the test ends.
+struct TestContainer(String);
+
+impl TestContainer {
+    fn run(name: &str) -> TestContainer {
+        let engine = Command::new("docker")
+            .arg("info")
+            .output()
+            .expect("the docker CLI is installed");
+        assert!(
+            engine.status.success(),
+            "no Docker engine is running: start dockerd (./dev.sh test does)"
+        );
+        let _ = Command::new("docker").args(["rm", "-f", name]).output();
+        let out = Command::new("docker")
+            .args(["run", "-d", "--name", name, IMAGE, "sleep", "3600"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker run failed: {}", text(&out.stderr));
+        TestContainer(name.to_string())
+    }
+}
+
+impl Drop for TestContainer {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}
+
+/// Polls the container list until `check` holds for `name` (or 15 s pass).
+async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let list: serde_json::Value = client
+            .get(server.url("/api/v1/hosts/local/containers"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = list["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned();
+        match found {
+            Some(c) if c["state"] == state => return c,
+            other if Instant::now() > deadline => panic!("{name} never became {state}: {other:?} in {list}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear() {
+    let name = "berth-test-stop";
+    let _container = TestContainer::run(name);
+    let (_dir, server) = Server::with_admin().await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+
+    let c = wait_for_state(&server, &client, name, "running").await;
+    assert_eq!(c["image"], IMAGE);
+    assert!(c["status"].as_str().unwrap().starts_with("Up"), "{c}");
+    let hosts: serde_json::Value = client
+        .get(server.url("/api/v1/hosts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hosts[0]["reachable"], true, "{hosts}");
+    assert_eq!(
+        hosts[0]["api_version"], "1.41",
+        "negotiated down to the engine's API: {hosts}"
+    );
+
+    let resp = client
+        .post(server.url(&format!("/api/v1/hosts/local/containers/{name}/stop?timeout=1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    wait_for_state(&server, &client, name, "exited").await;
+
+    // The stop by the user, and the engine's own die event, both on record.
+    let stop = events(&server, &client, "kind=container.stop&actor=admin").await;
+    let stop = &stop["events"][0];
+    assert_eq!(stop["target"], format!("container:{name}"));
+    assert_eq!(stop["host"], "local");
+    assert_eq!(stop["outcome"]["status"], "ok");
+    assert!(stop["duration_us"].as_u64().unwrap() > 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let die = events(&server, &client, &format!("kind=container.die&target=container:{name}")).await;
+        if let Some(e) = die["events"].as_array().unwrap().first() {
+            assert_eq!(e["actor"]["name"], "engine");
+            assert_eq!(e["host"], "local");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no container.die event from the engine");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Errors name what went wrong, and are recorded too.
+    let resp = client
+        .post(server.url("/api/v1/hosts/local/containers/no-such-container/start"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "there is no container 'no-such-container' on host local");
+    let resp = client
+        .post(server.url(&format!("/api/v1/hosts/local/containers/{name}/explode")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = client
+        .post(server.url("/api/v1/hosts/mars/containers/x/start"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let failed = events(&server, &client, "kind=container.start&outcome=error").await;
+    assert_eq!(kinds(&failed).len(), 1);
+
+    // Remove: gone from the list.
+    let resp = client
+        .post(server.url(&format!("/api/v1/hosts/local/containers/{name}/remove?force=true")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let list: serde_json::Value = client
+        .get(server.url("/api/v1/hosts/local/containers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!list["containers"].as_array().unwrap().iter().any(|c| c["name"] == name));
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,112 @@
+//! The engine goes away while berth runs: berth stays up, says since when
+//! the engine is unreachable, records the gap, reconnects by itself and
+//! shows the containers as they are afterwards.
+//!
+//! It stops and restarts the machine's `dockerd`, so it runs only when
+//! `BERTH_TEST_RESTART_ENGINE=1` (`./dev.sh test` sets it when it runs as
+//! root, as in CI).
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn engine_up() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+async fn until(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn berth_survives_an_engine_restart_and_resyncs() {
+    if std::env::var("BERTH_TEST_RESTART_ENGINE").as_deref() != Ok("1") {
+        eprintln!("skipped: set BERTH_TEST_RESTART_ENGINE=1 to let this test restart dockerd");
+        return;
+    }
+    assert!(engine_up(), "no Docker engine is running");
+    let name = "berth-test-restart";
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    let run = Command::new("docker")
+        .args(["run", "-d", "--name", name, "berth-test/busybox:1", "sleep", "3600"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+
+    let (_dir, server) = Server::with_admin().await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+    let state_of = async |client: &reqwest::Client| -> (bool, Option<String>) {
+        let list: serde_json::Value = client
+            .get(server.url("/api/v1/hosts/local/containers"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let state = list["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["state"].as_str().unwrap().to_string());
+        (list["host"]["reachable"].as_bool().unwrap(), state)
+    };
+    until("berth sees the container running", 15, async || {
+        state_of(&client).await == (true, Some("running".into()))
+    })
+    .await;
+
+    // Stop the engine (its containers stop with it: no live-restore here).
+    let stopped = Command::new("pkill").args(["-TERM", "-x", "dockerd"]).status().unwrap();
+    assert!(stopped.success(), "could not stop dockerd");
+    let dockerd_gone = || {
+        !Command::new("pgrep")
+            .args(["-x", "dockerd"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    until("dockerd has exited", 60, async || dockerd_gone()).await;
+    until("berth marks the host unreachable", 15, async || {
+        !state_of(&client).await.0
+    })
+    .await;
+    // berth itself still answers, and says why.
+    let hosts: serde_json::Value = client
+        .get(server.url("/api/v1/hosts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hosts[0]["reachable"], false);
+    assert!(hosts[0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{hosts}");
+
+    // Start it again; berth reconnects on its own and resyncs the list.
+    Command::new("sh")
+        .args(["-c", "dockerd >>/var/log/berth-dockerd.log 2>&1 &"])
+        .status()
+        .unwrap();
+    until("the engine is back", 60, async || engine_up()).await;
+    until("berth reconnects and shows the container stopped", 60, async || {
+        state_of(&client).await == (true, Some("exited".into()))
+    })
+    .await;
+
+    let gap = events(&server, &client, "kind=host.*").await;
+    assert_eq!(kinds(&gap)[..2], ["host.connect", "host.disconnect"], "{gap}");
+    assert!(gap["events"][0]["details"]["unreachable_ms"].as_i64().unwrap() > 0);
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    server.stop().await.unwrap();
+}
