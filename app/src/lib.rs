@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=pages::setup::SetupPage/>
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=pages::home::HomePage/>
+                    <Route path=path!("containers") view=pages::containers::ContainersPage/>
                     <Route path=path!("events") view=pages::events::EventsPage/>
                     <Route path=path!("events/:seq") view=pages::event::EventPage/>
                     <Route path=path!("users") view=pages::users::UsersPage/>

@@ -1,6 +1,7 @@
 //! Server functions: find the caller, call core, map the error. Nothing more.
 
 pub mod auth;
+pub mod containers;
 pub mod events;
 pub mod users;
 

@@ -18,6 +18,7 @@ pub fn Layout() -> impl IntoView {
             </a>
             <nav class="nav" aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
+                <A href="/containers">"Containers"</A>
                 <A href="/events">"Event log"</A>
                 <A href="/users">"Users"</A>
             </nav>

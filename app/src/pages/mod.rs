@@ -1,5 +1,6 @@
 //! One module per route of DESIGN.md's page list.
 
+pub mod containers;
 pub mod event;
 pub mod events;
 pub mod home;

@@ -98,6 +98,14 @@ impl Host {
         lock_read(&self.containers).clone()
     }
 
+    /// Status and containers together, as the container page shows them.
+    pub fn view(&self) -> crate::model::HostView {
+        crate::model::HostView {
+            status: self.status(),
+            containers: self.containers().as_ref().clone(),
+        }
+    }
+
     /// New container lists as the engine reports changes.
     pub fn subscribe_containers(&self) -> broadcast::Receiver<Arc<Vec<Container>>> {
         self.changes.subscribe()

@@ -97,3 +97,10 @@ impl ContainerAction {
         )
     }
 }
+
+/// A host as its container page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostView {
+    pub status: HostStatus,
+    pub containers: Vec<Container>,
+}

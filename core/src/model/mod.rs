@@ -8,7 +8,7 @@ mod ids;
 mod time;
 mod user;
 
-pub use container::{Container, ContainerAction, HostId, HostStatus, Port};
+pub use container::{Container, ContainerAction, HostId, HostStatus, HostView, Port};
 pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use ids::{EventSeq, UserId};

@@ -69,6 +69,7 @@ pub(crate) fn router(
     let app = Router::new()
         .nest("/api/v1", rest::routes())
         .route("/ws/events", axum::routing::get(ws::events))
+        .route("/ws/containers", axum::routing::get(ws::containers))
         .leptos_routes_with_context(
             &state,
             routes,

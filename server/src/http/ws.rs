@@ -10,12 +10,42 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use berth_core::access::{self, Permission};
-use berth_core::model::{Event, EventFilter};
+use berth_core::model::{Event, EventFilter, User};
 use std::collections::HashMap;
 use tokio::sync::broadcast::error::RecvError;
 
 /// At most this many missed events are sent on connect.
 const MAX_BACKFILL: usize = 1000;
+
+/// The checks every websocket passes: same origin, a valid one-time ticket
+/// for `purpose`, and the permission.
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    purpose: &str,
+    what: Permission,
+) -> Result<User, Response> {
+    if !same_origin(headers, state.origin.as_deref()) {
+        return Err((StatusCode::FORBIDDEN, "cross-origin websocket refused").into_response());
+    }
+    let ticket = params.get("ticket").map_or("", String::as_str);
+    let user = match state.berth.auth.redeem_ticket(ticket, purpose).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "the ticket is invalid or used; reload the page",
+            )
+                .into_response());
+        }
+        Err(e) => return Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
+    };
+    if !access::allows(&user, what) {
+        return Err((StatusCode::FORBIDDEN, "that needs the admin role").into_response());
+    }
+    Ok(user)
+}
 
 pub(crate) async fn events(
     State(state): State<AppState>,
@@ -23,23 +53,8 @@ pub(crate) async fn events(
     Query(params): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers, state.origin.as_deref()) {
-        return (StatusCode::FORBIDDEN, "cross-origin websocket refused").into_response();
-    }
-    let ticket = params.get("ticket").map_or("", String::as_str);
-    let user = match state.berth.auth.redeem_ticket(ticket, "events").await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            return (
-                StatusCode::UNAUTHORIZED,
-                "the ticket is invalid or used; reload the page",
-            )
-                .into_response();
-        }
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
-    if !access::allows(&user, Permission::ReadEvents) {
-        return (StatusCode::FORBIDDEN, "reading the event log needs the admin role").into_response();
+    if let Err(refused) = admit(&state, &headers, &params, "events", Permission::ReadEvents).await {
+        return refused;
     }
     let filter = match EventFilter::from_fields(|k| params.get(k).map(String::as_str)) {
         Ok(f) => f,
@@ -51,6 +66,47 @@ pub(crate) async fn events(
         Some(Err(_)) => return (StatusCode::BAD_REQUEST, "after must be a whole number").into_response(),
     };
     upgrade.on_upgrade(move |socket| stream(socket, state, filter, after))
+}
+
+/// `/ws/containers?host=local`: the host's status and containers now, then
+/// again on every change. One engine stream feeds every open page.
+pub(crate) async fn containers(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(refused) = admit(&state, &headers, &params, "containers", Permission::ViewContainers).await {
+        return refused;
+    }
+    let host = match state
+        .berth
+        .hosts
+        .get(params.get("host").map_or("local", String::as_str))
+    {
+        Ok(h) => h.clone(),
+        Err(e) => return (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    };
+    upgrade.on_upgrade(move |mut socket| async move {
+        let mut lists = host.subscribe_containers();
+        let mut status = host.subscribe_status();
+        let mut stopping = state.stopping.clone();
+        loop {
+            let text = serde_json::to_string(&host.view()).unwrap_or_default();
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+            tokio::select! {
+                next = lists.recv() => if let Err(RecvError::Closed) = next { return },
+                changed = status.changed() => if changed.is_err() { return },
+                incoming = socket.recv() => match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => continue,
+                },
+                _ = stopping.changed() => return close(&mut socket, 1001, "server stopping").await,
+            }
+        }
+    })
 }
 
 /// The events after `after` matching `filter`, oldest first.

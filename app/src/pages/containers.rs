@@ -1,0 +1,288 @@
+//! `/containers`: every container of the local engine, grouped by compose
+//! project, searchable, with counts by state and the actions an operator
+//! needs. The list follows the engine live over a websocket; destructive
+//! actions ask first. Each action is recorded in the event log by core.
+
+use crate::api::containers::{ContainerAction, get_host};
+use crate::components::status::ErrorBox;
+use berth_core::model::{Container, HostView, format_ts};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use std::collections::BTreeMap;
+
+const HOST: &str = "local";
+
+#[component]
+pub fn ContainersPage() -> impl IntoView {
+    let act = ServerAction::<ContainerAction>::new();
+    let initial = Resource::new(|| (), |_| get_host(HOST.to_string()));
+    let live: RwSignal<Option<HostView>> = RwSignal::new(None);
+    let search = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    client::follow(live);
+
+    let error = move || {
+        act.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <ErrorBox error=e/> })
+    };
+    view! {
+        <Title text="Containers"/>
+        <div class="section-head">
+            <h1>"Containers"</h1>
+            <input class="search" type="search" placeholder="Search name, image, project…" aria-label="Search containers"
+                on:input=move |ev| search.set(event_target_value(&ev))/>
+        </div>
+        {error}
+        <Transition fallback=|| view! { <p class="muted">"Loading containers…"</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(first) => {
+                        let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
+                        view! { <HostContainers current search act/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn HostContainers(
+    current: Signal<HostView>,
+    search: RwSignal<String>,
+    act: ServerAction<ContainerAction>,
+) -> impl IntoView {
+    let banner = move || {
+        let s = current.with(|v| v.status.clone());
+        (!s.reachable).then(|| {
+            let since = format_ts(s.since_ns);
+            let why = s.error.unwrap_or_default();
+            view! {
+                <div class="alert alert-error" role="alert" id="engine-down">
+                    {format!("The Docker engine on host {} is unreachable since {since}: {why}. berth keeps trying.", s.id)}
+                </div>
+            }
+        })
+    };
+    let counts = move || {
+        let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+        current.with(|v| {
+            v.containers
+                .iter()
+                .for_each(|c| *by_state.entry(c.state.clone()).or_default() += 1)
+        });
+        let total: usize = by_state.values().sum();
+        view! {
+            <p class="counts" id="container-counts">
+                <span>{format!("{total} containers")}</span>
+                {by_state.into_iter().map(|(state, n)| view! { <span class=format!("badge state-{state}")>{format!("{n} {state}")}</span> }).collect_view()}
+            </p>
+        }
+    };
+    let groups = move || {
+        let needle = search.get().to_lowercase();
+        let mut groups: BTreeMap<String, Vec<Container>> = BTreeMap::new();
+        for c in current.with(|v| v.containers.clone()) {
+            let hay = format!("{} {} {}", c.name, c.image, c.project.clone().unwrap_or_default()).to_lowercase();
+            if needle.is_empty() || hay.contains(&needle) {
+                groups.entry(c.project.clone().unwrap_or_default()).or_default().push(c);
+            }
+        }
+        groups
+    };
+    view! {
+        {banner}
+        {counts}
+        <div class="table-wrap">
+            <table class="table containers" aria-label="Containers">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col" class="hide-sm">"Image"</th>
+                        <th scope="col" class="hide-sm">"Ports"</th>
+                        <th scope="col" class="hide-sm">"Created (UTC)"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                {move || groups().into_iter().map(|(project, list)| {
+                    let title = if project.is_empty() { "Standalone containers".to_string() } else { format!("Compose project {project}") };
+                    view! {
+                        <tbody>
+                            <tr class="group"><th colspan="6" scope="rowgroup">{title}</th></tr>
+                            {list.into_iter().map(|c| view! { <ContainerRow c act/> }).collect_view()}
+                        </tbody>
+                    }
+                }).collect_view()}
+            </table>
+        </div>
+        {move || current.with(|v| v.containers.is_empty()).then(|| view! { <p class="empty">"No containers on this host."</p> })}
+    }
+}
+
+#[component]
+fn ContainerRow(c: Container, act: ServerAction<ContainerAction>) -> impl IntoView {
+    let running = c.state == "running";
+    let paused = c.state == "paused";
+    let ports = c
+        .ports
+        .iter()
+        .map(|p| match p.public {
+            Some(public) => format!("{public}→{}/{}", p.private, p.protocol),
+            None => format!("{}/{}", p.private, p.protocol),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let button = move |label: &'static str, action: &'static str, confirm: bool, name: String, id: String| {
+        view! {
+            <button type="button" class="btn btn-small" data-action=action disabled=move || act.pending().get()
+                on:click=move |_| {
+                    if confirm && !confirmed(&format!("{label} container {name}?")) {
+                        return;
+                    }
+                    act.dispatch(ContainerAction { host: HOST.to_string(), id: id.clone(), action: action.to_string() });
+                }>
+                {label}
+            </button>
+        }
+    };
+    let (name, id) = (c.name.clone(), c.id.clone());
+    view! {
+        <tr data-name=c.name.clone() data-state=c.state.clone()>
+            <td><strong>{c.name.clone()}</strong>{c.service.clone().map(|s| view! { <span class="muted">{format!(" ({s})")}</span> })}</td>
+            <td>
+                <span class=format!("badge state-{}", c.state)>{c.state.clone()}</span>
+                {c.health.clone().map(|h| { let class = format!("badge health-{h}"); view! { " "<span class=class>{h}</span> } })}
+                <div class="muted small">{c.status.clone()}</div>
+            </td>
+            <td class="hide-sm"><code>{c.image.clone()}</code></td>
+            <td class="hide-sm">{ports}</td>
+            <td class="hide-sm time">{format_ts(c.created * 1_000_000_000)}</td>
+            <td class="actions">
+                {if running || paused {
+                    view! {
+                        {button("Stop", "stop", true, name.clone(), id.clone())}
+                        {button("Restart", "restart", true, name.clone(), id.clone())}
+                        {if paused { button("Unpause", "unpause", false, name.clone(), id.clone()) } else { button("Pause", "pause", false, name.clone(), id.clone()) }}
+                    }.into_any()
+                } else {
+                    view! {
+                        {button("Start", "start", false, name.clone(), id.clone())}
+                        {button("Remove", "remove", true, name.clone(), id.clone())}
+                    }.into_any()
+                }}
+            </td>
+        </tr>
+    }
+}
+
+/// Asks the person to confirm (a browser dialog); the server never asks.
+fn confirmed(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window().confirm_with_message(question).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    //! The live list: a websocket to `/ws/containers` that sends the whole
+    //! host view on every change; reopened with a new ticket when it drops.
+    use super::*;
+    use crate::api::containers::containers_ticket;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{MessageEvent, WebSocket};
+
+    struct Conn {
+        ws: WebSocket,
+        _on_message: Closure<dyn FnMut(MessageEvent)>,
+        _on_close: Closure<dyn FnMut()>,
+    }
+
+    impl Drop for Conn {
+        fn drop(&mut self) {
+            self.ws.set_onclose(None);
+            let _ = self.ws.close();
+        }
+    }
+
+    type Slot = Rc<RefCell<(bool, Option<Conn>)>>;
+
+    pub(super) fn follow(live: RwSignal<Option<HostView>>) {
+        let slot: Slot = Rc::new(RefCell::new((true, None)));
+        let start = slot.clone();
+        Effect::new(move |_| connect(live, start.clone()));
+        let stored = StoredValue::new_local(slot);
+        on_cleanup(move || {
+            stored.try_with_value(|s| *s.borrow_mut() = (false, None));
+        });
+    }
+
+    fn connect(live: RwSignal<Option<HostView>>, slot: Slot) {
+        leptos::task::spawn_local(async move {
+            if !slot.borrow().0 {
+                return;
+            }
+            let Ok(ticket) = containers_ticket().await else {
+                return retry(live, slot);
+            };
+            let location = window().location();
+            let scheme = if location.protocol().as_deref() == Ok("https:") {
+                "wss"
+            } else {
+                "ws"
+            };
+            let url = format!(
+                "{scheme}://{}/ws/containers?host={HOST}&ticket={ticket}",
+                location.host().unwrap_or_default()
+            );
+            let Ok(ws) = WebSocket::new(&url) else {
+                return retry(live, slot);
+            };
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+                if let Some(view) = m
+                    .data()
+                    .as_string()
+                    .and_then(|t| serde_json::from_str::<HostView>(&t).ok())
+                {
+                    live.set(Some(view));
+                }
+            });
+            let again = slot.clone();
+            let on_close = Closure::<dyn FnMut()>::new(move || retry(live, again.clone()));
+            ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+            let mut s = slot.borrow_mut();
+            if s.0 {
+                s.1 = Some(Conn {
+                    ws,
+                    _on_message: on_message,
+                    _on_close: on_close,
+                });
+            }
+        });
+    }
+
+    fn retry(live: RwSignal<Option<HostView>>, slot: Slot) {
+        set_timeout(
+            move || {
+                if slot.borrow().0 {
+                    slot.borrow_mut().1 = None;
+                    connect(live, slot);
+                }
+            },
+            std::time::Duration::from_secs(3),
+        );
+    }
+}
