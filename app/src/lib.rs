@@ -48,9 +48,13 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=pages::home::HomePage/>
                     <Route path=path!("containers") view=pages::containers::ContainersPage/>
+                    <Route path=path!("containers/:host/:id") view=pages::container::ContainerPage/>
                     <Route path=path!("events") view=pages::events::EventsPage/>
                     <Route path=path!("events/:seq") view=pages::event::EventPage/>
                     <Route path=path!("users") view=pages::users::UsersPage/>
+                    <Route path=path!("images") view=pages::resources::ImagesPage/>
+                    <Route path=path!("networks") view=pages::resources::NetworksPage/>
+                    <Route path=path!("volumes") view=pages::resources::VolumesPage/>
                 </ParentRoute>
             </Routes>
         </Router>

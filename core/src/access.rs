@@ -22,6 +22,12 @@ pub enum Permission {
     ViewContainers,
     /// Start, stop, restart, kill, pause, unpause and remove containers.
     OperateContainers,
+    /// See environment values and other secrets in clear.
+    RevealSecrets,
+    /// See a host's images, networks and volumes.
+    ViewResources,
+    /// Remove and prune images, networks and volumes.
+    ManageResources,
 }
 
 impl Permission {
@@ -32,6 +38,9 @@ impl Permission {
             Permission::ManageUsers => "manage users",
             Permission::ViewContainers => "see containers",
             Permission::OperateContainers => "operate containers",
+            Permission::RevealSecrets => "reveal secrets",
+            Permission::ViewResources => "see images, networks and volumes",
+            Permission::ManageResources => "remove images, networks and volumes",
         }
     }
 }
@@ -52,7 +61,10 @@ pub fn allows(user: &User, what: Permission) -> bool {
         | Permission::VerifyEvents
         | Permission::ManageUsers
         | Permission::ViewContainers
-        | Permission::OperateContainers => user.is_admin(),
+        | Permission::OperateContainers
+        | Permission::RevealSecrets
+        | Permission::ViewResources
+        | Permission::ManageResources => user.is_admin(),
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::http;
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use berth_core::Berth;
 use berth_core::auth::{Auth, RedbSessionStore};
 use berth_core::events::EventLog;
@@ -70,6 +71,13 @@ pub async fn run(
     let app = http::router(berth, &config, sessions, local, stop_rx)?;
     tracing::info!(%local, version, "berth is serving on {base}");
 
+    // Pages stream in several writes; without TCP_NODELAY each later write
+    // waits for the client's delayed ACK (about 40 ms a page).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -159,3 +159,83 @@ async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear(
     assert!(!list["containers"].as_array().unwrap().iter().any(|c| c["name"] == name));
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_masks_the_environment_and_a_reveal_is_recorded_without_the_value() {
+    let name = "berth-test-env";
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    let out = Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-e",
+            "API_TOKEN=hunter2-secret",
+            "-e",
+            "MODE=demo",
+        ])
+        .args(["--restart", "on-failure:3", "-l", "team=ops", IMAGE, "sleep", "3600"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _container = TestContainer(name.to_string());
+    let (_dir, server) = Server::with_admin().await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+
+    let detail = client
+        .get(server.url(&format!("/api/v1/hosts/local/containers/{name}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detail.status(), 200);
+    let detail_text = detail.text().await.unwrap();
+    assert!(
+        !detail_text.contains("hunter2"),
+        "an environment value leaked: {detail_text}"
+    );
+    let detail: serde_json::Value = serde_json::from_str(&detail_text).unwrap();
+    let names: Vec<&str> = detail["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"API_TOKEN") && names.contains(&"MODE"), "{names:?}");
+    assert_eq!(detail["restart_policy"], "on-failure (at most 3 retries)");
+    assert!(
+        detail["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l[0] == "team" && l[1] == "ops")
+    );
+
+    let url = server.url(&format!("/api/v1/hosts/local/containers/{name}/env/API_TOKEN/reveal"));
+    let revealed: serde_json::Value = client.post(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(revealed["value"], "hunter2-secret");
+    let log = events(&server, &client, "kind=container.env_reveal").await;
+    assert_eq!(log["events"][0]["details"]["variable"], "API_TOKEN");
+    assert_eq!(log["events"][0]["actor"]["name"], ADMIN);
+    let everything = client
+        .get(server.url("/api/v1/events/export?format=jsonl"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !everything.contains("hunter2"),
+        "a revealed value reached the event log"
+    );
+
+    let missing = client
+        .get(server.url("/api/v1/hosts/local/containers/nope-nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    server.stop().await.unwrap();
+}

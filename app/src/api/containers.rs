@@ -6,22 +6,9 @@ use berth_core::model::HostView;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::ssr::{authorized, fail, source};
+use super::ssr::{authorized, fail, host_error, source};
 #[cfg(feature = "ssr")]
 use berth_core::access::Permission;
-
-#[cfg(feature = "ssr")]
-fn host_error(e: berth_core::hosts::HostError) -> AppError {
-    use berth_core::hosts::{EngineError, HostError};
-    fail(match e {
-        HostError::Denied(m) => AppError::Forbidden(m),
-        HostError::UnknownHost(_) | HostError::Engine(EngineError::NotFound { .. }) => {
-            AppError::NotFound(e.to_string())
-        }
-        HostError::Engine(EngineError::Engine(_)) => AppError::Invalid(e.to_string()),
-        HostError::Engine(EngineError::Unreachable { .. }) | HostError::Events(_) => AppError::Internal(e.to_string()),
-    })
-}
 
 #[server(endpoint = "get_host")]
 pub async fn get_host(host: String) -> Result<HostView, AppError> {
@@ -56,4 +43,39 @@ pub async fn container_action(host: String, id: String, action: String) -> Resul
 pub async fn containers_ticket() -> Result<String, AppError> {
     let (berth, user) = authorized(Permission::ViewContainers).await?;
     Ok(berth.auth.issue_ticket(&user, "containers"))
+}
+
+#[server(endpoint = "inspect_container")]
+pub async fn inspect_container(host: String, id: String) -> Result<berth_core::model::ContainerDetail, AppError> {
+    let (berth, user) = authorized(Permission::ViewContainers).await?;
+    berth
+        .hosts
+        .get(&host)
+        .map_err(host_error)?
+        .inspect(&user, &id)
+        .await
+        .map_err(host_error)
+}
+
+/// One environment value in clear; recorded as `container.env_reveal`.
+#[server(endpoint = "reveal_env")]
+pub async fn reveal_env(host: String, id: String, name: String) -> Result<String, AppError> {
+    let (berth, user) = authorized(Permission::ViewContainers).await?;
+    let host = berth.hosts.get(&host).map_err(host_error)?;
+    host.reveal_env(&user, &id, &name, source().await)
+        .await
+        .map_err(host_error)
+}
+
+/// Every host's reachability, for the banner on every page. Signed-in users
+/// who may not see containers get an empty list.
+#[server(endpoint = "host_statuses")]
+pub async fn host_statuses() -> Result<Vec<berth_core::model::HostStatus>, AppError> {
+    let berth = super::ssr::berth()?;
+    match super::ssr::current_user().await? {
+        Some(u) if berth_core::access::allows(&u, Permission::ViewContainers) => {
+            Ok(berth.hosts.all().iter().map(|h| h.status()).collect())
+        }
+        _ => Ok(Vec::new()),
+    }
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod containers;
 pub mod events;
+pub mod resources;
 pub mod users;
 
 #[cfg(feature = "ssr")]

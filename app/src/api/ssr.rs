@@ -84,3 +84,17 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
         _ => "/".to_string(),
     }
 }
+
+/// A host's refusal as the UI shows it: unknown things are 404, the engine's
+/// refusals (in use, already gone) are the engine's own words.
+pub(crate) fn host_error(e: berth_core::hosts::HostError) -> AppError {
+    use berth_core::hosts::{EngineError, HostError};
+    fail(match e {
+        HostError::Denied(m) => AppError::Forbidden(m),
+        HostError::UnknownHost(_) | HostError::Engine(EngineError::NotFound { .. }) => {
+            AppError::NotFound(e.to_string())
+        }
+        HostError::Engine(EngineError::Engine(_)) => AppError::Invalid(e.to_string()),
+        HostError::Engine(EngineError::Unreachable { .. }) | HostError::Events(_) => AppError::Internal(e.to_string()),
+    })
+}

@@ -2,6 +2,8 @@
 //! user's menu, and the page below it.
 
 use crate::api::auth::{Logout, me};
+use crate::api::containers::host_statuses;
+use berth_core::model::format_ts;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
@@ -9,6 +11,8 @@ use leptos_router::components::{A, Outlet};
 pub fn Layout() -> impl IntoView {
     let user = Resource::new(|| (), |_| me());
     let logout = ServerAction::<Logout>::new();
+    let hosts = Resource::new(|| (), |_| host_statuses());
+    let location = leptos_router::hooks::use_location();
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -19,6 +23,9 @@ pub fn Layout() -> impl IntoView {
             <nav class="nav" aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
                 <A href="/containers">"Containers"</A>
+                <A href="/images">"Images"</A>
+                <A href="/networks">"Networks"</A>
+                <A href="/volumes">"Volumes"</A>
                 <A href="/events">"Event log"</A>
                 <A href="/users">"Users"</A>
             </nav>
@@ -45,6 +52,17 @@ pub fn Layout() -> impl IntoView {
             </div>
         </header>
         <main id="main" class="page">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // The container pages show the same, live.
+                    let own_banner = location.pathname.get_untracked().starts_with("/containers");
+                    hosts.await.unwrap_or_default().into_iter().filter(|h| !h.reachable && !own_banner).map(|h| view! {
+                        <div class="alert alert-error host-down" role="alert">
+                            {format!("The Docker engine on host {} is unreachable since {}: {}", h.id, format_ts(h.since_ns), h.error.unwrap_or_default())}
+                        </div>
+                    }).collect_view()
+                })}
+            </Suspense>
             <Outlet/>
         </main>
     }

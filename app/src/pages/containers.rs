@@ -4,6 +4,7 @@
 //! actions ask first. Each action is recorded in the event log by core.
 
 use crate::api::containers::{ContainerAction, get_host};
+use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use berth_core::model::{Container, HostView, format_ts};
 use leptos::prelude::*;
@@ -152,7 +153,7 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>) -> impl IntoVi
     let (name, id) = (c.name.clone(), c.id.clone());
     view! {
         <tr data-name=c.name.clone() data-state=c.state.clone()>
-            <td><strong>{c.name.clone()}</strong>{c.service.clone().map(|s| view! { <span class="muted">{format!(" ({s})")}</span> })}</td>
+            <td><a href=format!("/containers/{HOST}/{}", c.id)><strong>{c.name.clone()}</strong></a>{c.service.clone().map(|s| view! { <span class="muted">{format!(" ({s})")}</span> })}</td>
             <td>
                 <span class=format!("badge state-{}", c.state)>{c.state.clone()}</span>
                 {c.health.clone().map(|h| { let class = format!("badge health-{h}"); view! { " "<span class=class>{h}</span> } })}
@@ -176,19 +177,6 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>) -> impl IntoVi
                 }}
             </td>
         </tr>
-    }
-}
-
-/// Asks the person to confirm (a browser dialog); the server never asks.
-fn confirmed(question: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        window().confirm_with_message(question).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = question;
-        false
     }
 }
 

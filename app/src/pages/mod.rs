@@ -1,11 +1,13 @@
 //! One module per route of DESIGN.md's page list.
 
+pub mod container;
 pub mod containers;
 pub mod event;
 pub mod events;
 pub mod home;
 mod live;
 pub mod login;
+pub mod resources;
 pub mod setup;
 pub mod users;
 

@@ -15,8 +15,13 @@ use thiserror::Error;
 pub enum EngineError {
     #[error("the engine on host {host} is unreachable: {reason}")]
     Unreachable { host: String, reason: String },
-    #[error("there is no container '{id}' on host {host}")]
-    NotFound { host: String, id: String },
+    /// `what`: container, image, network, volume.
+    #[error("there is no {what} '{id}' on host {host}")]
+    NotFound {
+        what: &'static str,
+        host: String,
+        id: String,
+    },
     /// The engine refused; its own message.
     #[error("the engine said: {0}")]
     Engine(String),
@@ -25,6 +30,7 @@ pub enum EngineError {
 pub(super) fn map_error(host: &str, id: &str, e: BollardError) -> EngineError {
     match e {
         BollardError::DockerResponseServerError { status_code: 404, .. } => EngineError::NotFound {
+            what: "container",
             host: host.to_string(),
             id: id.to_string(),
         },
@@ -196,4 +202,153 @@ pub(super) fn engine_event(m: EventMessage) -> EngineEvent {
         details: serde_json::Value::Object(details),
         is_container: typ == "container",
     }
+}
+
+/// `docker inspect`, as core's model; environment values are left out
+/// (`reveal` fetches one on purpose).
+pub(super) async fn inspect(
+    docker: &Docker,
+    host: &str,
+    id: &str,
+) -> Result<crate::model::ContainerDetail, EngineError> {
+    use crate::model::{ContainerDetail, EnvVar, HealthInfo, HealthRun, Mount, NetworkAttachment};
+    let c = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|e| map_error(host, id, e))?;
+    let config = c.config.unwrap_or_default();
+    let state = c.state.unwrap_or_default();
+    let mut env: Vec<EnvVar> = config
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .map(|kv| EnvVar {
+            name: kv.split_once('=').map_or(kv.clone(), |(k, _)| k.to_string()),
+            value: None,
+        })
+        .collect();
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut labels: Vec<(String, String)> = config.labels.unwrap_or_default().into_iter().collect();
+    labels.sort();
+    let settings = c.network_settings.unwrap_or_default();
+    let mut ports = Vec::new();
+    for (spec, bindings) in settings.ports.unwrap_or_default() {
+        let (private, protocol) = spec.split_once('/').unwrap_or((&spec, "tcp"));
+        let private = private.parse().unwrap_or(0);
+        match bindings.filter(|b| !b.is_empty()) {
+            None => ports.push(Port {
+                ip: None,
+                private,
+                public: None,
+                protocol: protocol.to_string(),
+            }),
+            Some(list) => ports.extend(list.into_iter().map(|b| Port {
+                ip: b.host_ip,
+                private,
+                public: b.host_port.and_then(|p| p.parse().ok()),
+                protocol: protocol.to_string(),
+            })),
+        }
+    }
+    ports.sort_by_key(|p| (p.private, p.public));
+    let mut networks: Vec<NetworkAttachment> = settings
+        .networks
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(network, e)| NetworkAttachment {
+            network,
+            ip: e.ip_address.filter(|s| !s.is_empty()),
+            gateway: e.gateway.filter(|s| !s.is_empty()),
+            mac: e.mac_address.filter(|s| !s.is_empty()),
+        })
+        .collect();
+    networks.sort_by(|a, b| a.network.cmp(&b.network));
+    let policy = c.host_config.and_then(|h| h.restart_policy);
+    let restart_policy = match policy {
+        Some(p) => {
+            let name = p
+                .name
+                .map(|n| n.to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "no".into());
+            match p.maximum_retry_count {
+                Some(n) if n > 0 => format!("{name} (at most {n} retries)"),
+                _ => name,
+            }
+        }
+        None => "no".into(),
+    };
+    let health = state.health.map(|h| HealthInfo {
+        status: h.status.map(|s| s.to_string()).unwrap_or_default(),
+        failing_streak: h.failing_streak.unwrap_or_default(),
+        log: h
+            .log
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| HealthRun {
+                start: r.start.map(|d| d.to_string()).unwrap_or_default(),
+                end: r.end.map(|d| d.to_string()).unwrap_or_default(),
+                exit_code: r.exit_code.unwrap_or_default(),
+                output: r.output.unwrap_or_default(),
+            })
+            .collect(),
+    });
+    let not_zero = |t: Option<String>| t.filter(|t| !t.starts_with("0001-01-01"));
+    Ok(ContainerDetail {
+        id: c.id.unwrap_or_default(),
+        name: c.name.unwrap_or_default().trim_start_matches('/').to_string(),
+        image: config.image.unwrap_or_default(),
+        state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+        exit_code: state.exit_code,
+        error: state.error.filter(|e| !e.is_empty()),
+        oom_killed: state.oom_killed.unwrap_or_default(),
+        created: c.created.map(|d| d.to_string()).unwrap_or_default(),
+        started_at: not_zero(state.started_at),
+        finished_at: not_zero(state.finished_at),
+        restart_count: c.restart_count.unwrap_or_default(),
+        restart_policy,
+        command: config
+            .entrypoint
+            .unwrap_or_default()
+            .into_iter()
+            .chain(config.cmd.unwrap_or_default())
+            .collect(),
+        working_dir: config.working_dir.filter(|s| !s.is_empty()),
+        user: config.user.filter(|s| !s.is_empty()),
+        env,
+        ports,
+        mounts: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| Mount {
+                kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+                source: m.name.filter(|n| !n.is_empty()).or(m.source).unwrap_or_default(),
+                destination: m.destination.unwrap_or_default(),
+                read_write: m.rw.unwrap_or(true),
+            })
+            .collect(),
+        networks,
+        labels,
+        health,
+    })
+}
+
+/// The value of one environment variable, or `None` when there is none by that name.
+pub(super) async fn env_value(
+    docker: &Docker,
+    host: &str,
+    id: &str,
+    name: &str,
+) -> Result<Option<String>, EngineError> {
+    let c = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|e| map_error(host, id, e))?;
+    let env = c.config.and_then(|c| c.env).unwrap_or_default();
+    Ok(env.into_iter().find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }))
 }

@@ -9,6 +9,7 @@
 //! and the watcher reconnects with backoff and resyncs.
 
 mod engine;
+mod resources;
 mod watch;
 
 pub use engine::EngineError;
@@ -162,6 +163,54 @@ impl Host {
             let _ = self.refresh().await;
         }
         Ok(result?)
+    }
+}
+
+impl Host {
+    /// The container's configuration and state, environment values masked.
+    pub async fn inspect(&self, user: &User, id: &str) -> Result<crate::model::ContainerDetail, HostError> {
+        if !access::allows(user, Permission::ViewContainers) {
+            return Err(HostError::Denied(format!(
+                "{} may not see containers: that needs the admin role",
+                user.name
+            )));
+        }
+        Ok(engine::inspect(&self.docker(), &self.id.0, id).await?)
+    }
+
+    /// One environment value, shown on purpose: recorded as
+    /// `container.env_reveal` with the variable's name (never its value).
+    pub async fn reveal_env(
+        &self,
+        user: &User,
+        id: &str,
+        name: &str,
+        source: Option<String>,
+    ) -> Result<String, HostError> {
+        let detail = self.inspect(user, id).await?;
+        let event = NewEvent::new("container.env_reveal", Actor::user(user.name.clone()))
+            .source(source)
+            .host(self.id.0.clone())
+            .target(format!("container:{}", detail.name))
+            .details(serde_json::json!({ "variable": name }));
+        if !access::allows(user, Permission::RevealSecrets) {
+            let message = format!(
+                "{} may not reveal environment values: that needs the admin role",
+                user.name
+            );
+            self.events
+                .append(event.outcome(Outcome::Denied(message.clone())))
+                .await?;
+            return Err(HostError::Denied(message));
+        }
+        let value = engine::env_value(&self.docker(), &self.id.0, id, name).await?;
+        let outcome = if value.is_some() {
+            Outcome::Ok
+        } else {
+            Outcome::Error(format!("no variable {name}"))
+        };
+        self.events.append(event.outcome(outcome)).await?;
+        value.ok_or_else(|| HostError::Engine(EngineError::Engine(format!("the container has no variable {name}"))))
     }
 }
 

@@ -104,3 +104,68 @@ pub struct HostView {
     pub status: HostStatus,
     pub containers: Vec<Container>,
 }
+
+/// One variable of a container's environment. The value travels only when
+/// someone revealed it on purpose (and that reveal is an event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub read_write: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAttachment {
+    pub network: String,
+    pub ip: Option<String>,
+    pub gateway: Option<String>,
+    pub mac: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthRun {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthInfo {
+    pub status: String,
+    pub failing_streak: i64,
+    pub log: Vec<HealthRun>,
+}
+
+/// Everything the container page shows (`docker inspect`, trimmed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerDetail {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: String,
+    pub exit_code: Option<i64>,
+    pub error: Option<String>,
+    pub oom_killed: bool,
+    pub created: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub restart_count: i64,
+    pub restart_policy: String,
+    pub command: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub env: Vec<EnvVar>,
+    pub ports: Vec<Port>,
+    pub mounts: Vec<Mount>,
+    pub networks: Vec<NetworkAttachment>,
+    pub labels: Vec<(String, String)>,
+    pub health: Option<HealthInfo>,
+}

@@ -5,12 +5,19 @@ mod container;
 mod event;
 mod filter;
 mod ids;
+mod resources;
 mod time;
 mod user;
 
-pub use container::{Container, ContainerAction, HostId, HostStatus, HostView, Port};
+pub use container::{
+    Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
+    NetworkAttachment, Port,
+};
 pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use ids::{EventSeq, UserId};
+pub use resources::{
+    Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,
+};
 pub use time::{TsParseError, format_ts, parse_ts};
 pub use user::{Role, User};

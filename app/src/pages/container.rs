@@ -1,0 +1,156 @@
+//! `/containers/{host}/{id}`: one container: state, configuration, the
+//! environment (values masked; revealing one is recorded), ports, mounts,
+//! networks, labels, restart policy and the health-check log.
+
+use crate::api::containers::{inspect_container, reveal_env};
+use crate::components::status::ErrorBox;
+use crate::error::AppError;
+use berth_core::model::ContainerDetail;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use std::collections::HashMap;
+
+#[component]
+pub fn ContainerPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = Memo::new(move |_| {
+        let p = params.read();
+        (p.get("host").unwrap_or_default(), p.get("id").unwrap_or_default())
+    });
+    let detail = Resource::new(move || key.get(), |(host, id)| inspect_container(host, id));
+    view! {
+        <Title text=move || format!("Container {}", key.get().1)/>
+        <p><a href="/containers">"← Containers"</a></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(e) => view! { <h1>"Container not found"</h1><ErrorBox error=e/> }.into_any(),
+                    Ok(d) => view! { <Detail d host=key.get_untracked().0/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn or_dash(v: Option<String>) -> String {
+    v.filter(|s| !s.is_empty()).unwrap_or_else(|| "–".into())
+}
+
+#[component]
+fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
+    // Values revealed on purpose, by variable name.
+    let revealed: RwSignal<HashMap<String, String>> = RwSignal::new(HashMap::new());
+    let reveal_failed: RwSignal<Option<AppError>> = RwSignal::new(None);
+    let state = match (&d.state[..], d.exit_code) {
+        ("exited", Some(code)) => format!("exited ({code})"),
+        (s, _) => s.to_string(),
+    };
+    let env_rows = d
+        .env
+        .iter()
+        .map(|v| {
+            let (name, host, id) = (v.name.clone(), host.clone(), d.id.clone());
+            let shown = name.clone();
+            let value = move || {
+                revealed
+                    .with(|m| m.get(&shown).cloned())
+                    .unwrap_or_else(|| "••••••".to_string())
+            };
+            let click_name = name.clone();
+            view! {
+                <tr>
+                    <td><code>{name.clone()}</code></td>
+                    <td><code class="env-value" data-name=name.clone()>{value}</code></td>
+                    <td>
+                        <button type="button" class="btn btn-small" title="Show this value (recorded in the event log)"
+                            on:click=move |_| {
+                                let (host, id, name) = (host.clone(), id.clone(), click_name.clone());
+                                leptos::task::spawn_local(async move {
+                                    match reveal_env(host, id, name.clone()).await {
+                                        Ok(v) => revealed.update(|m| { m.insert(name, v); }),
+                                        Err(e) => reveal_failed.set(Some(e)),
+                                    }
+                                });
+                            }>
+                            "Reveal"
+                        </button>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let reveal_error = move || reveal_failed.get().map(|e| view! { <ErrorBox error=e/> });
+    view! {
+        <div class="section-head">
+            <h1>{d.name.clone()}</h1>
+            <a class="btn" href=format!("/events?target=container:{}", d.name)>"Its events →"</a>
+        </div>
+        <dl class="fields card">
+            <dt>"State"</dt><dd><span class=format!("badge state-{}", d.state)>{state}</span>
+                {d.oom_killed.then(|| view! { " "<span class="badge badge-error">"OOM killed"</span> })}
+                {d.error.clone().map(|e| view! { <div class="muted">{e}</div> })}</dd>
+            <dt>"Image"</dt><dd><code>{d.image.clone()}</code></dd>
+            <dt>"Id"</dt><dd><code class="hash">{d.id.clone()}</code></dd>
+            <dt>"Command"</dt><dd><code>{if d.command.is_empty() { "–".to_string() } else { d.command.join(" ") }}</code></dd>
+            <dt>"Created"</dt><dd>{d.created.clone()}</dd>
+            <dt>"Started"</dt><dd>{or_dash(d.started_at.clone())}</dd>
+            <dt>"Finished"</dt><dd>{or_dash(d.finished_at.clone())}</dd>
+            <dt>"Restart policy"</dt><dd>{format!("{} · restarted {} times", d.restart_policy, d.restart_count)}</dd>
+            <dt>"Working directory"</dt><dd>{or_dash(d.working_dir.clone())}</dd>
+            <dt>"User"</dt><dd>{or_dash(d.user.clone())}</dd>
+        </dl>
+
+        <h2>"Environment"</h2>
+        {reveal_error}
+        {if d.env.is_empty() {
+            view! { <p class="empty">"No environment variables."</p> }.into_any()
+        } else {
+            view! {
+                <p class="muted">"Values are hidden. Revealing one is recorded in the event log."</p>
+                <div class="table-wrap"><table class="table" aria-label="Environment">
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Value"</th><th scope="col"></th></tr></thead>
+                    <tbody>{env_rows}</tbody>
+                </table></div>
+            }.into_any()
+        }}
+
+        <h2>"Ports"</h2>
+        {list_or_empty(d.ports.iter().map(|p| match p.public {
+            Some(public) => format!("{}:{public} → {}/{}", p.ip.clone().unwrap_or_else(|| "0.0.0.0".into()), p.private, p.protocol),
+            None => format!("{}/{} (not published)", p.private, p.protocol),
+        }).collect(), "No ports.")}
+
+        <h2>"Mounts"</h2>
+        {list_or_empty(d.mounts.iter().map(|m| format!("{} {} → {}{}", m.kind, m.source, m.destination, if m.read_write { "" } else { " (read-only)" })).collect(), "No mounts.")}
+
+        <h2>"Networks"</h2>
+        {list_or_empty(d.networks.iter().map(|n| format!("{}: {} (gateway {})", n.network, n.ip.clone().unwrap_or_else(|| "no address".into()), n.gateway.clone().unwrap_or_else(|| "–".into()))).collect(), "Not attached to a network.")}
+
+        <h2>"Labels"</h2>
+        {list_or_empty(d.labels.iter().map(|(k, v)| format!("{k} = {v}")).collect(), "No labels.")}
+
+        <h2>"Health"</h2>
+        {match d.health.clone() {
+            None => view! { <p class="empty">"The image defines no health check."</p> }.into_any(),
+            Some(h) => view! {
+                <p><span class=format!("badge health-{}", h.status)>{h.status.clone()}</span>{format!(" · failing streak {}", h.failing_streak)}</p>
+                <div class="table-wrap"><table class="table" aria-label="Health checks">
+                    <thead><tr><th scope="col">"Started"</th><th scope="col">"Exit"</th><th scope="col">"Output"</th></tr></thead>
+                    <tbody>{h.log.into_iter().rev().map(|r| view! {
+                        <tr><td class="time">{r.start}</td><td class="num">{r.exit_code}</td><td><pre>{r.output}</pre></td></tr>
+                    }).collect_view()}</tbody>
+                </table></div>
+            }.into_any(),
+        }}
+    }
+}
+
+fn list_or_empty(items: Vec<String>, empty: &'static str) -> impl IntoView {
+    if items.is_empty() {
+        view! { <p class="empty">{empty}</p> }.into_any()
+    } else {
+        view! { <ul class="plain">{items.into_iter().map(|i| view! { <li><code>{i}</code></li> }).collect_view()}</ul> }
+            .into_any()
+    }
+}
