@@ -14,12 +14,14 @@ use std::sync::Arc;
 const ADMIN: &str = "admin";
 const PASSWORD: &str = "correct horse battery";
 const NAME: &str = "berth-e2e-web";
+/// Created through the page's form.
+const MADE: &str = "berth-e2e-made";
 
 struct TestContainer;
 
 impl TestContainer {
     fn run() -> TestContainer {
-        let _ = Command::new("docker").args(["rm", "-f", NAME]).output();
+        let _ = Command::new("docker").args(["rm", "-f", NAME, MADE]).output();
         let out = Command::new("docker")
             .args(["run", "-d", "--name", NAME, "berth-test/busybox:1", "sleep", "3600"])
             .output()
@@ -35,7 +37,7 @@ impl TestContainer {
 
 impl Drop for TestContainer {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", NAME]).output();
+        let _ = Command::new("docker").args(["rm", "-f", NAME, MADE]).output();
     }
 }
 
@@ -78,6 +80,26 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
     .await?;
     let counts = text_of(client, "#container-counts").await?.unwrap_or_default();
     assert!(counts.contains("running"), "state counts: {counts}");
+
+    // Create one from the form; it appears in the list through the engine's events.
+    client
+        .find(Locator::Css("details.create-form summary"))
+        .await?
+        .click()
+        .await?;
+    fill(client, "details.create-form input[name=image]", "berth-test/busybox:1").await?;
+    fill(client, "details.create-form input[name=name]", MADE).await?;
+    fill(client, "details.create-form input[name=command]", "sleep 3600").await?;
+    click_button(client, "Create").await?;
+    wait_for_text(client, "#create-ok", "Created").await?;
+    wait_until("the created container is listed as running", PATIENCE, || async {
+        let row = client.find(Locator::Css(&format!("tr[data-name='{MADE}']"))).await;
+        Ok(match row {
+            Ok(r) if r.attr("data-state").await?.as_deref() == Some("running") => Check::Done(()),
+            _ => Check::NotYet("not listed yet".into()),
+        })
+    })
+    .await?;
 
     // Stop it; the browser's confirmation is answered yes.
     client.execute("window.confirm = () => true;", vec![]).await?;

@@ -239,3 +239,84 @@ async fn inspect_masks_the_environment_and_a_reveal_is_recorded_without_the_valu
     assert_eq!(missing.status(), 404);
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_is_created_from_a_local_image_checked_and_audited() {
+    let name = "berth-test-created";
+    let _container = TestContainer(name.to_string());
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    let (_dir, server) = Server::with_admin().await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+    let create = |body: serde_json::Value| {
+        client
+            .post(server.url("/api/v1/hosts/local/containers"))
+            .json(&body)
+            .send()
+    };
+
+    // Bad requests never reach the engine, and say what is wrong.
+    for (body, needle) in [
+        (serde_json::json!({ "image": "" }), "is not an image reference"),
+        (
+            serde_json::json!({ "image": IMAGE, "ports": ["99999:80"] }),
+            "port '99999:80'",
+        ),
+        (
+            serde_json::json!({ "image": IMAGE, "volumes": ["data"] }),
+            "volume 'data'",
+        ),
+        (serde_json::json!({ "image": IMAGE, "env": ["1BAD=x"] }), "NAME=value"),
+        (
+            serde_json::json!({ "image": IMAGE, "restart": "sometimes" }),
+            "restart policy",
+        ),
+    ] {
+        let resp = create(body.clone()).await.unwrap();
+        assert_eq!(resp.status(), 400, "{body}");
+        let err: serde_json::Value = resp.json().await.unwrap();
+        assert!(err["error"].as_str().unwrap().contains(needle), "{body}: {err}");
+    }
+    let resp = create(serde_json::json!({ "image": "berth-test/none:0" }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409, "the engine's own refusal");
+
+    let resp = create(serde_json::json!({
+        "image": IMAGE, "name": name, "command": ["sleep", "3600"],
+        "env": ["TOKEN=abc123-secret", "MODE=demo"], "ports": ["18555:80"],
+        "volumes": ["berth-test-created-vol:/data"], "restart": "unless-stopped", "start": true,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let detail: serde_json::Value = client
+        .get(server.url(&format!("/api/v1/hosts/local/containers/{name}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["state"], "running");
+    assert_eq!(detail["restart_policy"], "unless-stopped");
+    assert_eq!(detail["ports"][0]["public"], 18555);
+    assert_eq!(detail["mounts"][0]["destination"], "/data");
+
+    // The user's requests; the engine records its own container.create too.
+    let log = events(&server, &client, "kind=container.create&actor=admin").await;
+    let created = &log["events"][0];
+    assert_eq!(created["outcome"]["status"], "ok");
+    assert_eq!(created["target"], format!("container:{name}"));
+    assert_eq!(created["details"]["env"], serde_json::json!(["TOKEN", "MODE"]));
+    assert!(
+        !log.to_string().contains("abc123"),
+        "an environment value reached the log"
+    );
+    assert_eq!(kinds(&log).len(), 7, "the refused requests are recorded too");
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    let _ = Command::new("docker")
+        .args(["volume", "rm", "berth-test-created-vol"])
+        .output();
+    server.stop().await.unwrap();
+}

@@ -79,3 +79,40 @@ pub async fn host_statuses() -> Result<Vec<berth_core::model::HostStatus>, AppEr
         _ => Ok(Vec::new()),
     }
 }
+
+/// Creates a container from the form's text fields: command words split on
+/// spaces; environment, ports and volumes one per line.
+#[server(endpoint = "create_container")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_container(
+    host: String,
+    image: String,
+    name: String,
+    command: String,
+    env: String,
+    ports: String,
+    volumes: String,
+    restart: String,
+    start: Option<String>,
+) -> Result<String, AppError> {
+    let (berth, user) = authorized(Permission::ViewContainers).await?;
+    let lines = |text: &str| {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let new = berth_core::model::NewContainer {
+        image: image.trim().to_string(),
+        name: name.trim().to_string(),
+        command: command.split_whitespace().map(str::to_string).collect(),
+        env: lines(&env),
+        ports: lines(&ports.replace(',', "\n")),
+        volumes: lines(&volumes),
+        restart,
+        start: start.is_some(),
+    };
+    let host = berth.hosts.get(&host).map_err(host_error)?;
+    host.create(&user, &new, source().await).await.map_err(host_error)
+}

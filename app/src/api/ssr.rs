@@ -94,7 +94,7 @@ pub(crate) fn host_error(e: berth_core::hosts::HostError) -> AppError {
         HostError::UnknownHost(_) | HostError::Engine(EngineError::NotFound { .. }) => {
             AppError::NotFound(e.to_string())
         }
-        HostError::Engine(EngineError::Engine(_)) => AppError::Invalid(e.to_string()),
+        HostError::Engine(EngineError::Engine(_)) | HostError::Invalid(_) => AppError::Invalid(e.to_string()),
         HostError::Engine(EngineError::Unreachable { .. }) | HostError::Events(_) => AppError::Internal(e.to_string()),
     })
 }

@@ -3,7 +3,7 @@
 //! needs. The list follows the engine live over a websocket; destructive
 //! actions ask first. Each action is recorded in the event log by core.
 
-use crate::api::containers::{ContainerAction, get_host};
+use crate::api::containers::{ContainerAction, CreateContainer, get_host};
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use berth_core::model::{Container, HostView, format_ts};
@@ -36,6 +36,7 @@ pub fn ContainersPage() -> impl IntoView {
                 on:input=move |ev| search.set(event_target_value(&ev))/>
         </div>
         {error}
+        <CreateForm/>
         <Transition fallback=|| view! { <p class="muted">"Loading containers…"</p> }>
             {move || Suspend::new(async move {
                 match initial.await {
@@ -47,6 +48,44 @@ pub fn ContainersPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Create and start a container from a local image. Checked in core; the
+/// new container shows up in the list through the engine's events.
+#[component]
+fn CreateForm() -> impl IntoView {
+    let create = ServerAction::<CreateContainer>::new();
+    let outcome = move || {
+        create.value().get().map(|r| match r {
+            Ok(id) => view! { <div class="alert alert-ok" role="status" id="create-ok">{format!("Created {}.", &id[..12.min(id.len())])}</div> }.into_any(),
+            Err(e) => view! { <div id="create-error"><ErrorBox error=e/></div> }.into_any(),
+        })
+    };
+    view! {
+        <details class="card create-form">
+            <summary>"Create a container"</summary>
+            {outcome}
+            <ActionForm action=create attr:class="form grid-form">
+                <input type="hidden" name="host" value=HOST/>
+                <label>"Image (local)"<input name="image" required placeholder="nginx:1.27"/></label>
+                <label>"Name"<input name="name" placeholder="optional"/></label>
+                <label>"Command"<input name="command" placeholder="image default; words split on spaces"/></label>
+                <label>"Restart policy"
+                    <select name="restart">
+                        <option value="no">"no"</option>
+                        <option value="unless-stopped">"unless-stopped"</option>
+                        <option value="always">"always"</option>
+                        <option value="on-failure">"on-failure"</option>
+                    </select>
+                </label>
+                <label>"Environment (NAME=value, one per line)"<textarea name="env" rows="3"></textarea></label>
+                <label>"Ports (HOST:CONTAINER[/udp], one per line)"<textarea name="ports" rows="3"></textarea></label>
+                <label>"Volumes (name:/path or /host:/path[:ro], one per line)"<textarea name="volumes" rows="3"></textarea></label>
+                <label class="toggle"><input type="checkbox" name="start" value="on" checked/>" Start it now"</label>
+                <div><button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create"</button></div>
+            </ActionForm>
+        </details>
     }
 }
 

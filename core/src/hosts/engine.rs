@@ -352,3 +352,77 @@ pub(super) async fn env_value(
             .map(|(_, v)| v.to_string())
     }))
 }
+
+/// Creates (and optionally starts) a container from a checked request;
+/// returns its id.
+pub(super) async fn create(
+    docker: &Docker,
+    host: &str,
+    new: &crate::model::NewContainer,
+) -> Result<String, EngineError> {
+    use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
+    use bollard::query_parameters::CreateContainerOptionsBuilder;
+    let mut exposed = Vec::new();
+    let mut bindings = std::collections::HashMap::new();
+    for p in &new.ports {
+        let (host_port, container_port, proto) = crate::model::parse_port(p).map_err(EngineError::Engine)?;
+        let key = format!("{container_port}/{proto}");
+        exposed.push(key.clone());
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: None,
+                host_port: Some(host_port.to_string()),
+            });
+    }
+    let mut binds = Vec::new();
+    for v in &new.volumes {
+        let (source, dest, ro) = crate::model::parse_volume(v).map_err(EngineError::Engine)?;
+        binds.push(format!("{source}:{dest}{}", if ro { ":ro" } else { "" }));
+    }
+    let restart = match new.restart.as_str() {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => RestartPolicyNameEnum::NO,
+    };
+    let body = ContainerCreateBody {
+        image: Some(new.image.clone()),
+        cmd: (!new.command.is_empty()).then(|| new.command.clone()),
+        env: (!new.env.is_empty()).then(|| new.env.clone()),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        host_config: Some(HostConfig {
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            binds: (!binds.is_empty()).then_some(binds),
+            restart_policy: Some(RestartPolicy {
+                name: Some(restart),
+                maximum_retry_count: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut options = CreateContainerOptionsBuilder::default();
+    if !new.name.is_empty() {
+        options = options.name(&new.name);
+    }
+    let created = docker
+        .create_container(Some(options.build()), body)
+        .await
+        .map_err(|e| match e {
+            BollardError::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => EngineError::Engine(message),
+            other => map_error(host, &new.image, other),
+        })?;
+    if new.start {
+        docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(|e| map_error(host, &created.id, e))?;
+    }
+    Ok(created.id)
+}

@@ -32,6 +32,9 @@ pub enum HostError {
     Denied(String),
     #[error("there is no host '{0}'")]
     UnknownHost(String),
+    /// The request itself is wrong; nothing was sent to the engine.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Events(#[from] EventError),
 }
@@ -211,6 +214,61 @@ impl Host {
         };
         self.events.append(event.outcome(outcome)).await?;
         value.ok_or_else(|| HostError::Engine(EngineError::Engine(format!("the container has no variable {name}"))))
+    }
+}
+
+impl Host {
+    /// Creates (and starts, if asked) a container, recorded as
+    /// `container.create` with its image, ports, volumes and the *names* of
+    /// its environment variables (never their values).
+    pub async fn create(
+        &self,
+        user: &User,
+        new: &crate::model::NewContainer,
+        source: Option<String>,
+    ) -> Result<String, HostError> {
+        let started = Instant::now();
+        let env_names: Vec<&str> = new
+            .env
+            .iter()
+            .map(|e| e.split('=').next().unwrap_or_default())
+            .collect();
+        let target = if new.name.is_empty() {
+            format!("image:{}", new.image)
+        } else {
+            format!("container:{}", new.name)
+        };
+        let event = NewEvent::new("container.create", Actor::user(user.name.clone()))
+            .source(source)
+            .host(self.id.0.clone())
+            .target(target)
+            .details(serde_json::json!({
+                "image": new.image, "command": new.command, "env": env_names, "ports": new.ports,
+                "volumes": new.volumes, "restart": new.restart, "start": new.start,
+            }));
+        if !access::allows(user, Permission::OperateContainers) {
+            let message = format!("{} may not create containers: that needs the admin role", user.name);
+            self.events
+                .append(event.outcome(Outcome::Denied(message.clone())))
+                .await?;
+            return Err(HostError::Denied(message));
+        }
+        let result = match new.validate() {
+            Err(problem) => Err(HostError::Invalid(problem)),
+            Ok(()) => engine::create(&self.docker(), &self.id.0, new)
+                .await
+                .map_err(HostError::from),
+        };
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Error(e.to_string()),
+        };
+        let micros = started.elapsed().as_micros() as u64;
+        self.events.append(event.outcome(outcome).duration_us(micros)).await?;
+        if result.is_ok() {
+            let _ = self.refresh().await;
+        }
+        result
     }
 }
 

@@ -169,3 +169,108 @@ pub struct ContainerDetail {
     pub labels: Vec<(String, String)>,
     pub health: Option<HealthInfo>,
 }
+
+/// What a person asks for when creating a container. Checked by `validate`
+/// before anything reaches the engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewContainer {
+    pub image: String,
+    /// Empty: the engine picks one.
+    pub name: String,
+    /// Words of the command (empty: the image's default).
+    pub command: Vec<String>,
+    /// `NAME=value` each.
+    pub env: Vec<String>,
+    /// `HOST:CONTAINER[/tcp|udp]` each.
+    pub ports: Vec<String>,
+    /// `SOURCE:DESTINATION[:ro]` each; SOURCE is a volume name or an absolute path.
+    pub volumes: Vec<String>,
+    /// no, always, unless-stopped or on-failure.
+    pub restart: String,
+    /// Start it once created.
+    pub start: bool,
+}
+
+impl NewContainer {
+    /// The first problem with the request, in words a person can act on.
+    pub fn validate(&self) -> Result<(), String> {
+        let image_ok = !self.image.is_empty()
+            && self.image.len() <= 255
+            && self
+                .image
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+        if !image_ok {
+            return Err(format!(
+                "'{}' is not an image reference (e.g. nginx:1.27 or registry/app@sha256:…)",
+                self.image
+            ));
+        }
+        let name_ok = self.name.is_empty()
+            || (self.name.len() <= 128
+                && self.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && self
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)));
+        if !name_ok {
+            return Err(format!(
+                "'{}' is not a container name: letters, digits, '_', '.', '-'",
+                self.name
+            ));
+        }
+        for e in &self.env {
+            let valid = e.split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty()
+                    && !k.starts_with(|c: char| c.is_ascii_digit())
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if !valid {
+                let name = e.split('=').next().unwrap_or_default();
+                return Err(format!("environment entry '{name}…' must look like NAME=value"));
+            }
+        }
+        for p in &self.ports {
+            parse_port(p)?;
+        }
+        for v in &self.volumes {
+            parse_volume(v)?;
+        }
+        if !["", "no", "always", "unless-stopped", "on-failure"].contains(&self.restart.as_str()) {
+            return Err(format!(
+                "restart policy '{}' is not one of no, always, unless-stopped, on-failure",
+                self.restart
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `8080:80`, `8080:80/udp` -> (host port, container port, protocol).
+pub fn parse_port(text: &str) -> Result<(u16, u16, String), String> {
+    let bad = || format!("port '{text}' must look like HOST:CONTAINER or HOST:CONTAINER/udp, ports 1 to 65535");
+    let (ports, proto) = text.trim().split_once('/').unwrap_or((text.trim(), "tcp"));
+    if proto != "tcp" && proto != "udp" {
+        return Err(bad());
+    }
+    let (host, container) = ports.split_once(':').ok_or_else(bad)?;
+    let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(bad);
+    Ok((port(host)?, port(container)?, proto.to_string()))
+}
+
+/// `data:/var/lib/app`, `/srv/conf:/etc/app:ro` -> (source, destination, read-only).
+pub fn parse_volume(text: &str) -> Result<(String, String, bool), String> {
+    let bad = || format!("volume '{text}' must look like NAME:/path, /host/path:/path, optionally ending in :ro");
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    let (source, dest, ro) = match parts.as_slice() {
+        [s, d] => (*s, *d, false),
+        [s, d, "ro"] => (*s, *d, true),
+        [s, d, "rw"] => (*s, *d, false),
+        _ => return Err(bad()),
+    };
+    if source.is_empty() || !dest.starts_with('/') || source.contains("..") || dest.contains("..") {
+        return Err(bad());
+    }
+    Ok((source.to_string(), dest.to_string(), ro))
+}

@@ -11,7 +11,7 @@ mod user;
 
 pub use container::{
     Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
-    NetworkAttachment, Port,
+    NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
 };
 pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
 pub use filter::{EventFilter, FilterError, OutcomeFilter};

@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/me", get(me))
         .route("/users", get(users).post(add_user))
         .route("/hosts", get(hosts))
-        .route("/hosts/{host}/containers", get(containers))
+        .route("/hosts/{host}/containers", get(containers).post(create_container))
         .route("/hosts/{host}/containers/{id}/{action}", post(container_action))
         .route("/hosts/{host}/containers/{id}", get(inspect_container))
         .route("/hosts/{host}/containers/{id}/env/{name}/reveal", post(reveal_env))
@@ -177,6 +177,7 @@ impl From<HostError> for ApiError {
             HostError::UnknownHost(_) | HostError::Engine(EngineError::NotFound { .. }) => StatusCode::NOT_FOUND,
             HostError::Engine(EngineError::Unreachable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             HostError::Engine(EngineError::Engine(_)) => StatusCode::CONFLICT,
+            HostError::Invalid(_) => StatusCode::BAD_REQUEST,
             HostError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(status, e.to_string())
@@ -258,6 +259,20 @@ async fn container_action(
     let host = state.berth.hosts.get(&host)?;
     host.act(&user, &id, action, ip(&source)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /hosts/{host}/containers` with a `NewContainer` as JSON; 201 with the id.
+async fn create_container(
+    State(state): State<AppState>,
+    source: Source,
+    session: Session,
+    Path(host): Path<String>,
+    body: Result<Json<berth_core::model::NewContainer>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let user = caller(&state, &session).await?;
+    let Json(new) = body.map_err(|e| bad_request(format!("expected a container as JSON: {e}")))?;
+    let id = state.berth.hosts.get(&host)?.create(&user, &new, ip(&source)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
 
 async fn inspect_container(
