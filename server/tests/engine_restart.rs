@@ -73,8 +73,8 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     let dockerd_gone = || {
         !Command::new("pgrep")
             .args(["-x", "dockerd"])
-            .status()
-            .is_ok_and(|s| s.success())
+            .output()
+            .is_ok_and(|o| o.status.success())
     };
     until("dockerd has exited", 60, async || dockerd_gone()).await;
     until("berth marks the host unreachable", 15, async || {

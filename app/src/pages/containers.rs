@@ -32,7 +32,7 @@ pub fn ContainersPage() -> impl IntoView {
         <Title text="Containers"/>
         <div class="section-head">
             <h1>"Containers"</h1>
-            <input class="search" type="search" placeholder="Search name, image, project…" aria-label="Search containers"
+            <input class="search" type="search" placeholder="Search name, image, project, state…" aria-label="Search containers"
                 on:input=move |ev| search.set(event_target_value(&ev))/>
         </div>
         {error}
@@ -126,7 +126,9 @@ fn HostContainers(
         let needle = search.get().to_lowercase();
         let mut groups: BTreeMap<String, Vec<Container>> = BTreeMap::new();
         for c in current.with(|v| v.containers.clone()) {
-            let hay = format!("{} {} {}", c.name, c.image, c.project.clone().unwrap_or_default()).to_lowercase();
+            let project = c.project.clone().unwrap_or_default();
+            let health = c.health.clone().unwrap_or_default();
+            let hay = format!("{} {} {project} {} {health}", c.name, c.image, c.state).to_lowercase();
             if needle.is_empty() || hay.contains(&needle) {
                 groups.entry(c.project.clone().unwrap_or_default()).or_default().push(c);
             }
@@ -207,6 +209,7 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>) -> impl IntoVi
                         {button("Stop", "stop", true, name.clone(), id.clone())}
                         {button("Restart", "restart", true, name.clone(), id.clone())}
                         {if paused { button("Unpause", "unpause", false, name.clone(), id.clone()) } else { button("Pause", "pause", false, name.clone(), id.clone()) }}
+                        {button("Kill", "kill", true, name.clone(), id.clone())}
                     }.into_any()
                 } else {
                     view! {
