@@ -101,7 +101,8 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
     })
     .await?;
 
-    // Stop it; the browser's confirmation is answered yes.
+    // Stop it with a 1 s timeout; the browser's confirmation is answered yes.
+    fill(client, "#stop-timeout", "1").await?;
     client.execute("window.confirm = () => true;", vec![]).await?;
     let stop = client
         .find(Locator::Css(&format!(
@@ -110,7 +111,7 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
         .await?;
     let url_before = client.current_url().await?;
     stop.click().await?;
-    // `sleep` as PID 1 ignores SIGTERM: the engine kills it after its 10 s.
+    // `sleep` as PID 1 ignores SIGTERM: the engine kills it after the timeout.
     wait_until(
         "the row shows the container exited, without a reload",
         std::time::Duration::from_secs(30),

@@ -20,22 +20,31 @@ pub async fn get_host(host: String) -> Result<HostView, AppError> {
     Ok(berth.hosts.get(&host).map_err(host_error)?.view())
 }
 
-/// `action` is start, stop, restart, kill, pause, unpause or remove.
+/// `action` is start, stop, restart, kill, pause, unpause or remove;
+/// `timeout_s` applies to stop and restart, `volumes` to remove.
 #[server(endpoint = "container_action")]
-pub async fn container_action(host: String, id: String, action: String) -> Result<(), AppError> {
+pub async fn container_action(
+    host: String,
+    id: String,
+    action: String,
+    timeout_s: Option<u32>,
+    volumes: bool,
+) -> Result<(), AppError> {
     use berth_core::model::ContainerAction as A;
     let (berth, user) = authorized(Permission::ViewContainers).await?;
+    if timeout_s.is_some_and(|t| t > 3600) {
+        return Err(fail(AppError::Invalid(
+            "the stop timeout is at most 3600 seconds".into(),
+        )));
+    }
     let action = match action.as_str() {
         "start" => A::Start,
-        "stop" => A::Stop { timeout_s: None },
-        "restart" => A::Restart { timeout_s: None },
+        "stop" => A::Stop { timeout_s },
+        "restart" => A::Restart { timeout_s },
         "kill" => A::Kill,
         "pause" => A::Pause,
         "unpause" => A::Unpause,
-        "remove" => A::Remove {
-            force: true,
-            volumes: false,
-        },
+        "remove" => A::Remove { force: true, volumes },
         other => return Err(fail(AppError::Invalid(format!("'{other}' is not a container action")))),
     };
     let host = berth.hosts.get(&host).map_err(host_error)?;

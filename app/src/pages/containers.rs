@@ -19,6 +19,10 @@ pub fn ContainersPage() -> impl IntoView {
     let initial = Resource::new(|| (), |_| get_host(HOST.to_string()));
     let live: RwSignal<Option<HostView>> = RwSignal::new(None);
     let search = RwSignal::new(String::new());
+    let options = Options {
+        timeout_s: RwSignal::new(None),
+        volumes: RwSignal::new(false),
+    };
     #[cfg(feature = "hydrate")]
     client::follow(live);
 
@@ -36,6 +40,16 @@ pub fn ContainersPage() -> impl IntoView {
                 on:input=move |ev| search.set(event_target_value(&ev))/>
         </div>
         {error}
+        <div class="toolbar action-options">
+            <label>"Stop timeout (s) "
+                <input type="number" min="0" max="3600" placeholder="engine default" class="narrow" id="stop-timeout"
+                    on:input=move |ev| options.timeout_s.set(event_target_value(&ev).parse().ok())/>
+            </label>
+            <label class="toggle">
+                <input type="checkbox" id="remove-volumes" on:change=move |ev| options.volumes.set(event_target_checked(&ev))/>
+                " Remove deletes anonymous volumes too"
+            </label>
+        </div>
         <CreateForm/>
         <Transition fallback=|| view! { <p class="muted">"Loading containers…"</p> }>
             {move || Suspend::new(async move {
@@ -43,7 +57,7 @@ pub fn ContainersPage() -> impl IntoView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(first) => {
                         let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
-                        view! { <HostContainers current search act/> }.into_any()
+                        view! { <HostContainers current search act options/> }.into_any()
                     }
                 }
             })}
@@ -89,11 +103,19 @@ fn CreateForm() -> impl IntoView {
     }
 }
 
+/// How stop, restart and remove behave, set once for the page.
+#[derive(Clone, Copy)]
+struct Options {
+    timeout_s: RwSignal<Option<u32>>,
+    volumes: RwSignal<bool>,
+}
+
 #[component]
 fn HostContainers(
     current: Signal<HostView>,
     search: RwSignal<String>,
     act: ServerAction<ContainerAction>,
+    options: Options,
 ) -> impl IntoView {
     let banner = move || {
         let s = current.with(|v| v.status.clone());
@@ -155,7 +177,7 @@ fn HostContainers(
                     view! {
                         <tbody>
                             <tr class="group"><th colspan="6" scope="rowgroup">{title}</th></tr>
-                            {list.into_iter().map(|c| view! { <ContainerRow c act/> }).collect_view()}
+                            {list.into_iter().map(|c| view! { <ContainerRow c act options/> }).collect_view()}
                         </tbody>
                     }
                 }).collect_view()}
@@ -166,7 +188,7 @@ fn HostContainers(
 }
 
 #[component]
-fn ContainerRow(c: Container, act: ServerAction<ContainerAction>) -> impl IntoView {
+fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Options) -> impl IntoView {
     let running = c.state == "running";
     let paused = c.state == "paused";
     let ports = c
@@ -185,7 +207,13 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>) -> impl IntoVi
                     if confirm && !confirmed(&format!("{label} container {name}?")) {
                         return;
                     }
-                    act.dispatch(ContainerAction { host: HOST.to_string(), id: id.clone(), action: action.to_string() });
+                    act.dispatch(ContainerAction {
+                        host: HOST.to_string(),
+                        id: id.clone(),
+                        action: action.to_string(),
+                        timeout_s: options.timeout_s.get_untracked(),
+                        volumes: options.volumes.get_untracked(),
+                    });
                 }>
                 {label}
             </button>
