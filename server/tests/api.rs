@@ -25,14 +25,7 @@ async fn sign_in_is_checked_recorded_and_survives_a_restart() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain HTTP must not set Secure: {cookie}");
-    let me: serde_json::Value = client
-        .get(server.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = get_json(&server, &client, "/api/v1/me").await;
     assert_eq!(me["name"], ADMIN);
 
     let page = events(&server, &client, "kind=auth.*").await;
@@ -261,14 +254,7 @@ async fn admins_add_users_who_then_are_denied_the_event_log() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400, "names are unique, whatever their case");
-    let list: serde_json::Value = admin
-        .get(server.url("/api/v1/users"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = get_json(&server, &admin, "/api/v1/users").await;
     assert_eq!(list.as_array().unwrap().len(), 2);
 
     // A plain user may sign in, but not read the log or add users; both

@@ -43,14 +43,7 @@ impl Drop for TestContainer {
 async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let list: serde_json::Value = client
-            .get(server.url("/api/v1/hosts/local/containers"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: serde_json::Value = get_json(server, client, "/api/v1/hosts/local/containers").await;
         let found = list["containers"]
             .as_array()
             .unwrap()
@@ -76,14 +69,7 @@ async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear(
     let c = wait_for_state(&server, &client, name, "running").await;
     assert_eq!(c["image"], IMAGE);
     assert!(c["status"].as_str().unwrap().starts_with("Up"), "{c}");
-    let hosts: serde_json::Value = client
-        .get(server.url("/api/v1/hosts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hosts: serde_json::Value = get_json(&server, &client, "/api/v1/hosts").await;
     assert_eq!(hosts[0]["reachable"], true, "{hosts}");
     assert_eq!(
         hosts[0]["api_version"], "1.41",
@@ -148,14 +134,7 @@ async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear(
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let list: serde_json::Value = client
-        .get(server.url("/api/v1/hosts/local/containers"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = get_json(&server, &client, "/api/v1/hosts/local/containers").await;
     assert!(!list["containers"].as_array().unwrap().iter().any(|c| c["name"] == name));
     server.stop().await.unwrap();
 }
@@ -290,14 +269,7 @@ async fn a_container_is_created_from_a_local_image_checked_and_audited() {
     .await
     .unwrap();
     assert_eq!(resp.status(), 201);
-    let detail: serde_json::Value = client
-        .get(server.url(&format!("/api/v1/hosts/local/containers/{name}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: serde_json::Value = get_json(&server, &client, &format!("/api/v1/hosts/local/containers/{name}")).await;
     assert_eq!(detail["state"], "running");
     assert_eq!(detail["restart_policy"], "unless-stopped");
     assert_eq!(detail["ports"][0]["public"], 18555);

@@ -46,14 +46,7 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     let client = client();
     assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
     let state_of = async |client: &reqwest::Client| -> (bool, Option<String>) {
-        let list: serde_json::Value = client
-            .get(server.url("/api/v1/hosts/local/containers"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: serde_json::Value = get_json(&server, client, "/api/v1/hosts/local/containers").await;
         let state = list["containers"]
             .as_array()
             .unwrap()
@@ -82,14 +75,7 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     })
     .await;
     // berth itself still answers, and says why.
-    let hosts: serde_json::Value = client
-        .get(server.url("/api/v1/hosts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hosts: serde_json::Value = get_json(&server, &client, "/api/v1/hosts").await;
     assert_eq!(hosts[0]["reachable"], false);
     assert!(hosts[0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{hosts}");
 

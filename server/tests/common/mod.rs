@@ -128,3 +128,8 @@ pub fn kinds(page: &serde_json::Value) -> Vec<String> {
         .map(|e| e["kind"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// GETs `path` and returns its JSON body.
+pub async fn get_json(server: &Server, client: &reqwest::Client, path: &str) -> serde_json::Value {
+    client.get(server.url(path)).send().await.unwrap().json().await.unwrap()
+}
