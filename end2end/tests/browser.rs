@@ -52,13 +52,7 @@ async fn setup_sign_in_and_the_event_log() {
 async fn walk_through(client: &Client, berth: &Berth) -> Result {
     // 1. The setup link from the console: create the first admin, which also
     //    signs them in and lands on the dashboard.
-    open(client, &berth.setup_url).await?;
-    wait_for_text(client, "h1", "Welcome to berth").await?;
-    fill(client, "#setup-name", ADMIN).await?;
-    fill(client, "#setup-password", PASSWORD).await?;
-    fill(client, "#setup-confirm", PASSWORD).await?;
-    click_button(client, "Create admin and sign in").await?;
-    wait_for_path_unless_error(client, "/", "#setup-error").await?;
+    create_first_admin(client, berth, ADMIN, PASSWORD).await?;
     wait_for_text(client, "main h1", "Dashboard").await?;
     wait_for_text(client, ".topbar .who", ADMIN).await?;
     let count = wait_for(client, "#event-count").await?.text().await?;

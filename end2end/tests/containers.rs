@@ -61,13 +61,7 @@ async fn state_of(client: &Client) -> Result<Option<String>> {
 
 async fn walk(client: &Client, berth: &Berth) -> Result {
     // Sign up as the first admin (which signs in), then open the page.
-    open(client, &berth.setup_url).await?;
-    wait_for_text(client, "h1", "Welcome to berth").await?;
-    fill(client, "#setup-name", ADMIN).await?;
-    fill(client, "#setup-password", PASSWORD).await?;
-    fill(client, "#setup-confirm", PASSWORD).await?;
-    click_button(client, "Create admin and sign in").await?;
-    wait_for_path(client, "/").await?;
+    create_first_admin(client, berth, ADMIN, PASSWORD).await?;
 
     open(client, &berth.url("/containers")).await?;
     wait_for_text(client, "main h1", "Containers").await?;

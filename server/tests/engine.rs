@@ -15,14 +15,7 @@ struct TestContainer(String);
 
 impl TestContainer {
     fn run(name: &str) -> TestContainer {
-        let engine = Command::new("docker")
-            .arg("info")
-            .output()
-            .expect("the docker CLI is installed");
-        assert!(
-            engine.status.success(),
-            "no Docker engine is running: start dockerd (./dev.sh test does)"
-        );
+        assert_engine_running();
         let _ = Command::new("docker").args(["rm", "-f", name]).output();
         let out = Command::new("docker")
             .args(["run", "-d", "--name", name, IMAGE, "sleep", "3600"])

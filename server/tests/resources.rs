@@ -34,14 +34,7 @@ struct Cleanup(Vec<Vec<String>>);
 
 impl Cleanup {
     fn new() -> Cleanup {
-        let engine = Command::new("docker")
-            .arg("info")
-            .output()
-            .expect("the docker CLI is installed");
-        assert!(
-            engine.status.success(),
-            "no Docker engine is running: start dockerd (./dev.sh test does)"
-        );
+        assert_engine_running();
         Cleanup(Vec::new())
     }
 

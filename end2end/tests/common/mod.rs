@@ -568,3 +568,16 @@ pub async fn event_rows(client: &Client) -> Result<Vec<Row>> {
         })
         .collect()
 }
+
+/// Creates the first admin through the console's setup link, which also signs
+/// them in and lands on the dashboard (or shows the setup page's error).
+pub async fn create_first_admin(client: &Client, berth: &Berth, name: &str, password: &str) -> Result {
+    open(client, &berth.setup_url).await?;
+    wait_for_text(client, "h1", "Welcome to berth").await?;
+    fill(client, "#setup-name", name).await?;
+    fill(client, "#setup-password", password).await?;
+    fill(client, "#setup-confirm", password).await?;
+    click_button(client, "Create admin and sign in").await?;
+    wait_for_path_unless_error(client, "/", "#setup-error").await?;
+    Ok(())
+}

@@ -133,3 +133,15 @@ pub fn kinds(page: &serde_json::Value) -> Vec<String> {
 pub async fn get_json(server: &Server, client: &reqwest::Client, path: &str) -> serde_json::Value {
     client.get(server.url(path)).send().await.unwrap().json().await.unwrap()
 }
+
+/// Fails the test with a way forward when no Docker engine answers.
+pub fn assert_engine_running() {
+    let engine = Command::new("docker")
+        .arg("info")
+        .output()
+        .expect("the docker CLI is installed");
+    assert!(
+        engine.status.success(),
+        "no Docker engine is running: start dockerd (./dev.sh test does)"
+    );
+}
