@@ -28,10 +28,14 @@ pub enum Permission {
     ViewResources,
     /// Remove and prune images, networks and volumes.
     ManageResources,
+    /// See host and container statistics and their history.
+    ViewStats,
+    /// Set or clear the state a container is expected to be in.
+    SetExpectedState,
 }
 
 impl Permission {
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Permission::ReadEvents => "read the event log",
             Permission::VerifyEvents => "verify the event log",
@@ -41,6 +45,8 @@ impl Permission {
             Permission::RevealSecrets => "reveal secrets",
             Permission::ViewResources => "see images, networks and volumes",
             Permission::ManageResources => "remove images, networks and volumes",
+            Permission::ViewStats => "see statistics",
+            Permission::SetExpectedState => "set expected container states",
         }
     }
 }
@@ -64,7 +70,9 @@ pub fn allows(user: &User, what: Permission) -> bool {
         | Permission::OperateContainers
         | Permission::RevealSecrets
         | Permission::ViewResources
-        | Permission::ManageResources => user.is_admin(),
+        | Permission::ManageResources
+        | Permission::ViewStats
+        | Permission::SetExpectedState => user.is_admin(),
     }
 }
 

@@ -14,9 +14,13 @@ pub mod auth;
 #[cfg(feature = "engine")]
 pub mod events;
 #[cfg(feature = "engine")]
+pub mod health;
+#[cfg(feature = "engine")]
 pub mod hosts;
 #[cfg(feature = "engine")]
 mod services;
+#[cfg(feature = "engine")]
+pub mod stats;
 #[cfg(feature = "engine")]
 pub mod store;
 

@@ -1,6 +1,7 @@
 //! One typed configuration: built-in defaults, then a TOML file
 //! (`--config`), then `BERTH_*` environment variables, then flags.
 
+use berth_core::stats::{Retention, StatsConfig};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,23 @@ pub struct Config {
     pub session_hours: u32,
     /// Log filter, as RUST_LOG takes it (`info`, `berth_server=debug`...).
     pub log: String,
+    /// Seconds between statistics readings.
+    pub stats_interval_secs: u32,
+    /// How long each tier of statistics is kept (`[stats_retention]` in TOML).
+    pub stats_retention: Retention,
+    /// When set, /metrics wants `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
+}
+
+/// A configured secret: compared, never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Default for Config {
@@ -35,6 +53,9 @@ impl Default for Config {
             site_dir: None,
             session_hours: 12,
             log: "info".to_string(),
+            stats_interval_secs: 5,
+            stats_retention: Retention::default(),
+            metrics_token: None,
         }
     }
 }
@@ -48,7 +69,16 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
-const ENV_KEYS: [&str; 6] = ["listen", "data_dir", "public_url", "site_dir", "session_hours", "log"];
+const ENV_KEYS: [&str; 8] = [
+    "listen",
+    "data_dir",
+    "public_url",
+    "site_dir",
+    "session_hours",
+    "log",
+    "stats_interval_secs",
+    "metrics_token",
+];
 
 impl Config {
     pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, String> {
@@ -86,7 +116,26 @@ impl Config {
                 self.session_hours
             ));
         }
+        if !(1..=3600).contains(&self.stats_interval_secs) {
+            return Err(format!(
+                "stats_interval_secs must be between 1 and 3600, not {}",
+                self.stats_interval_secs
+            ));
+        }
+        self.stats_retention.validate()?;
+        if let Some(token) = &self.metrics_token
+            && token.0.trim().len() < 16
+        {
+            return Err("metrics_token must be at least 16 characters (or left unset)".into());
+        }
         Ok(())
+    }
+
+    pub fn stats(&self) -> StatsConfig {
+        StatsConfig {
+            interval: std::time::Duration::from_secs(u64::from(self.stats_interval_secs)),
+            retention: self.stats_retention,
+        }
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -141,6 +190,18 @@ mod tests {
             assert!(e.contains("lisen"), "{e}");
             jail.create_file("url.toml", "public_url = \"berth.example.com/x\"")?;
             assert!(Config::load(Some(Path::new("url.toml")), &Overrides::default()).is_err());
+            jail.create_file("stats.toml", "stats_interval_secs = 0")?;
+            let e = Config::load(Some(Path::new("stats.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.contains("stats_interval_secs"), "{e}");
+            jail.create_file("keep.toml", "[stats_retention]\nraw_hours = 1\nhour_days = 1")?;
+            let e = Config::load(Some(Path::new("keep.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.contains("shrink"), "{e}");
+            jail.set_env("BERTH_METRICS_TOKEN", "short");
+            let e = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(e.contains("metrics_token"), "{e}");
+            jail.set_env("BERTH_METRICS_TOKEN", "a-long-enough-metrics-token");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert!(!format!("{c:?}").contains("a-long-enough"), "the token reached Debug");
             let e = Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
             assert!(e.contains("does not exist"), "{e}");
             Ok(())

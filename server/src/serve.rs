@@ -9,8 +9,10 @@ use axum::serve::ListenerExt;
 use berth_core::Berth;
 use berth_core::auth::{Auth, RedbSessionStore};
 use berth_core::events::EventLog;
+use berth_core::health::Health;
 use berth_core::hosts::{Host, Hosts};
 use berth_core::model::{Actor, NewEvent, Outcome};
+use berth_core::stats::Stats;
 use berth_core::store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,11 +38,23 @@ pub async fn run(
         tokio::task::spawn_blocking(move || Auth::new(store, events)).await?
     };
     let hosts = Hosts::new(vec![Host::local(events.clone())?]);
+    let (stats, health) = {
+        let (store, events, hosts, stats_config) = (store.clone(), events.clone(), hosts.clone(), config.stats());
+        tokio::task::spawn_blocking(move || {
+            Ok::<_, anyhow::Error>((
+                Stats::open(store.clone(), stats_config)?,
+                Health::open(store, events, hosts)?,
+            ))
+        })
+        .await??
+    };
     let berth = Berth {
         store: store.clone(),
         events: events.clone(),
         auth: auth.clone(),
         hosts: hosts.clone(),
+        stats: stats.clone(),
+        health: health.clone(),
     };
     let version = env!("CARGO_PKG_VERSION");
     events
@@ -58,6 +72,8 @@ pub async fn run(
     let sessions = RedbSessionStore::new(store.clone(), events.clone());
     spawn_session_purge(sessions.clone(), stop_rx.clone());
     hosts.spawn_watchers(stop_rx.clone());
+    stats.spawn_collector(hosts.clone(), stop_rx.clone());
+    health.spawn_watchers(stop_rx.clone());
 
     let base = config
         .public_origin()

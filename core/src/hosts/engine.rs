@@ -105,7 +105,19 @@ fn container(c: ContainerSummary) -> Container {
         created: c.created.unwrap_or_default(),
         project: labels.get("com.docker.compose.project").cloned(),
         service: labels.get("com.docker.compose.service").cloned(),
+        restarts: 0,
+        oom_kills: 0,
+        expected: None,
     }
+}
+
+/// How often the engine restarted the container.
+pub(super) async fn restart_count(docker: &Docker, host: &str, id: &str) -> Result<u32, EngineError> {
+    let c = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|e| map_error(host, id, e))?;
+    Ok(c.restart_count.unwrap_or_default().max(0) as u32)
 }
 
 pub(super) async fn act(docker: &Docker, host: &str, id: &str, action: ContainerAction) -> Result<(), EngineError> {

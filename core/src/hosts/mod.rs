@@ -10,16 +10,19 @@
 
 mod engine;
 mod resources;
+mod stats;
 mod watch;
 
 pub use engine::EngineError;
+pub use stats::EngineStats;
 
 use crate::access::{self, AccessError, Permission};
 
 use crate::events::{EventError, EventLog, now_ns};
-use crate::model::{Actor, Container, ContainerAction, HostId, HostStatus, NewEvent, Outcome, User};
+use crate::model::{Actor, Container, ContainerAction, ExpectedState, HostId, HostStatus, NewEvent, Outcome, User};
 use bollard::Docker;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use thiserror::Error;
 use tokio::sync::{broadcast, watch as tokio_watch};
@@ -57,6 +60,16 @@ pub struct Host {
     /// Sends the new list whenever it changes.
     changes: broadcast::Sender<Arc<Vec<Container>>>,
     events: EventLog,
+    /// Restart counts by container id (from inspect; dropped when it starts or dies).
+    restarts: Mutex<HashMap<String, u32>>,
+    /// OOM kills by container name, counted from the engine's `oom` events.
+    oom_kills: Mutex<HashMap<String, u32>>,
+    /// Expected states by expectation key (set by `health`).
+    expected: RwLock<Arc<HashMap<String, ExpectedState>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -82,6 +95,9 @@ impl Host {
             containers: RwLock::new(Arc::new(Vec::new())),
             changes: broadcast::channel(64).0,
             events,
+            restarts: Mutex::new(HashMap::new()),
+            oom_kills: Mutex::new(HashMap::new()),
+            expected: RwLock::new(Arc::new(HashMap::new())),
         }))
     }
 
@@ -119,12 +135,75 @@ impl Host {
         lock_read(&self.docker).clone()
     }
 
-    /// Reads the list from the engine and shares it.
+    /// Reads the list from the engine, adds what berth knows of each
+    /// container (restarts, OOM kills, expected state) and shares it.
     pub(crate) async fn refresh(&self) -> Result<Arc<Vec<Container>>, EngineError> {
-        let list = Arc::new(engine::list(&self.docker(), &self.id.0).await?);
+        let docker = self.docker();
+        let mut list = engine::list(&docker, &self.id.0).await?;
+        let unknown: Vec<String> = {
+            let known = lock(&self.restarts);
+            list.iter()
+                .filter(|c| !known.contains_key(&c.id))
+                .map(|c| c.id.clone())
+                .collect()
+        };
+        for id in unknown {
+            // A container removed meanwhile simply has no count.
+            if let Ok(n) = engine::restart_count(&docker, &self.id.0, &id).await {
+                lock(&self.restarts).insert(id, n);
+            }
+        }
+        {
+            let mut restarts = lock(&self.restarts);
+            restarts.retain(|id, _| list.iter().any(|c| &c.id == id));
+            let ooms = lock(&self.oom_kills);
+            for c in &mut list {
+                c.restarts = restarts.get(&c.id).copied().unwrap_or_default();
+                c.oom_kills = ooms.get(&c.name).copied().unwrap_or_default();
+            }
+        }
+        Ok(self.publish(list))
+    }
+
+    /// Marks each container with its expected state and shares the list.
+    fn publish(&self, mut list: Vec<Container>) -> Arc<Vec<Container>> {
+        let expected = lock_read(&self.expected).clone();
+        for c in &mut list {
+            c.expected = expected.get(&c.expectation_key()).copied();
+        }
+        let list = Arc::new(list);
         *self.containers.write().unwrap_or_else(|p| p.into_inner()) = list.clone();
         let _ = self.changes.send(list.clone());
-        Ok(list)
+        list
+    }
+
+    /// The expected states of this host's containers, by expectation key;
+    /// the shared list is re-marked at once.
+    pub fn set_expected(&self, expected: HashMap<String, ExpectedState>) {
+        *self.expected.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(expected);
+        self.publish(self.containers().as_ref().clone());
+    }
+
+    /// An engine event about a container: keeps restart and OOM counts true.
+    pub(crate) fn note_container_event(&self, kind: &str, id: Option<&str>, name: Option<&str>) {
+        match kind {
+            "container.start" | "container.die" | "container.restart" | "container.destroy" => {
+                if let Some(id) = id {
+                    lock(&self.restarts).remove(id);
+                }
+            }
+            "container.oom" => {
+                if let Some(name) = name {
+                    *lock(&self.oom_kills).entry(name.to_string()).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts the OOM kills already in the event log (once, at start-up).
+    pub(crate) fn seed_oom_kills(&self, counts: HashMap<String, u32>) {
+        *lock(&self.oom_kills) = counts;
     }
 
     /// Does `action` to container `id` (an id, id prefix or name) for `user`,

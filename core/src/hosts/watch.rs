@@ -22,6 +22,7 @@ fn engine_actor() -> Actor {
 pub(super) async fn run(host: Arc<Host>, mut stop: watch::Receiver<bool>) {
     let task = format!("engine-watch:{}", host.id);
     tracing::debug!(task, "started");
+    seed_oom_kills(&host).await;
     let mut backoff = FIRST_BACKOFF;
     loop {
         let reason = tokio::select! {
@@ -64,6 +65,11 @@ async fn follow(host: &Arc<Host>) -> String {
         match next {
             Ok(message) => {
                 let e = engine::engine_event(message);
+                if e.is_container {
+                    let id = e.details.get("id").and_then(|v| v.as_str());
+                    let name = e.target.as_deref().and_then(|t| t.strip_prefix("container:"));
+                    host.note_container_event(&e.kind, id, name);
+                }
                 let mut event = NewEvent::new(e.kind, engine_actor())
                     .host(host.id.0.clone())
                     .details(e.details);
@@ -81,6 +87,32 @@ async fn follow(host: &Arc<Host>) -> String {
         }
     }
     "the engine closed its event stream".into()
+}
+
+/// OOM kills are counted from the engine's `oom` events in the log.
+async fn seed_oom_kills(host: &Arc<Host>) {
+    let (events, id) = (host.events.clone(), host.id.0.clone());
+    let counted = tokio::task::spawn_blocking(move || {
+        let filter = crate::model::EventFilter {
+            kind: Some("container.oom".into()),
+            host: Some(id),
+            ..Default::default()
+        };
+        let mut counts = std::collections::HashMap::<String, u32>::new();
+        events.export_blocking(&filter, |e| {
+            if let Some(name) = e.target.as_deref().and_then(|t| t.strip_prefix("container:")) {
+                *counts.entry(name.to_string()).or_default() += 1;
+            }
+            true
+        })?;
+        Ok::<_, crate::events::EventError>(counts)
+    })
+    .await;
+    match counted {
+        Ok(Ok(counts)) => host.seed_oom_kills(counts),
+        Ok(Err(e)) => tracing::warn!(host = %host.id, error = %e, "cannot count past OOM kills"),
+        Err(e) => tracing::warn!(host = %host.id, error = %e, "cannot count past OOM kills"),
+    }
 }
 
 fn set_reachable(host: &Host, engine_version: Option<String>, api_version: Option<String>) {

@@ -39,6 +39,27 @@ pub struct Container {
     /// The compose project and service, from the container's labels.
     pub project: Option<String>,
     pub service: Option<String>,
+    /// How often the engine restarted it (its restart policy at work).
+    #[serde(default)]
+    pub restarts: u32,
+    /// How often the kernel killed it for memory, as berth has seen.
+    #[serde(default)]
+    pub oom_kills: u32,
+    /// The state an operator expects it in, if any.
+    #[serde(default)]
+    pub expected: Option<super::ExpectedState>,
+}
+
+impl Container {
+    /// The key its expected state is kept under (see `expectation_key`).
+    pub fn expectation_key(&self) -> String {
+        super::expectation_key(&self.name, self.project.as_deref(), self.service.as_deref())
+    }
+
+    /// Expected in one state, actually in another.
+    pub fn drifts(&self) -> bool {
+        self.expected.is_some_and(|e| !e.is_met_by(Some(&self.state)))
+    }
 }
 
 /// Whether berth can reach a host's engine right now, and since when.

@@ -6,6 +6,7 @@ mod event;
 mod filter;
 mod ids;
 mod resources;
+mod stats;
 mod time;
 mod user;
 
@@ -18,6 +19,10 @@ pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use ids::{EventSeq, UserId};
 pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,
+};
+pub use stats::{
+    Chart, ChartRange, ChartSet, ContainerSample, Dashboard, Drift, Expectation, ExpectedState, FsUsage, HostSample,
+    Point, Series, StatsSnapshot, Unit, expectation_key, human_size, validate_expectation_key,
 };
 pub use time::{TsParseError, format_ts, parse_ts};
 pub use user::{Role, User};

@@ -26,3 +26,20 @@ pub const USERS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("user
 
 /// session id -> (expiry unix seconds, JSON of the session record).
 pub const SESSIONS: TableDefinition<i128, (i64, &[u8])> = TableDefinition::new("sessions");
+
+/// Time-series name (`host/local/cpu`, `ctr/local/web-1/mem`) -> its series id.
+pub const STAT_SERIES: TableDefinition<&str, u32> = TableDefinition::new("stat_series");
+/// Raw samples: (series id, unix seconds) -> value.
+pub const STAT_RAW: TableDefinition<(u32, u32), f64> = TableDefinition::new("stat_raw");
+/// Rollups, one table per tier (1 min, 15 min, 1 h): (series id, bucket
+/// start in unix seconds) -> (min, max, sum, count).
+pub type RollupTable = TableDefinition<'static, (u32, u32), (f64, f64, f64, u32)>;
+pub const STAT_ROLLUPS: [RollupTable; 3] = [
+    TableDefinition::new("stat_1m"),
+    TableDefinition::new("stat_15m"),
+    TableDefinition::new("stat_1h"),
+];
+
+/// Expected container states: expectation key (`compose:shop/web`,
+/// `name:db`) on a host -> JSON of `health::Expectation`.
+pub const EXPECTED: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("expected");

@@ -69,6 +69,8 @@ fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/setup"
         || path == "/favicon.svg"
+        // Guarded by its own bearer token when one is configured.
+        || path == "/metrics"
         || ["/pkg/", "/api/", "/ws/"].iter().any(|p| path.starts_with(p))
 }
 

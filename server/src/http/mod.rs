@@ -3,6 +3,7 @@
 //! the session layer and the guards.
 
 mod guard;
+mod metrics;
 mod rest;
 mod site;
 mod ws;
@@ -33,7 +34,13 @@ pub(crate) struct AppState {
     pub origin: Option<Arc<str>>,
     /// Turns true when the server is stopping (websockets close).
     pub stopping: watch::Receiver<bool>,
+    /// /metrics wants this bearer token, when set.
+    pub metrics_token: Option<MetricsToken>,
 }
+
+/// The bearer token /metrics wants.
+#[derive(Clone)]
+pub(crate) struct MetricsToken(pub Arc<str>);
 
 pub(crate) fn router(
     berth: Berth,
@@ -55,6 +62,10 @@ pub(crate) fn router(
         site: Arc::new(site),
         origin: config.public_origin().map(Arc::from),
         stopping,
+        metrics_token: config
+            .metrics_token
+            .as_ref()
+            .map(|t| MetricsToken(Arc::from(t.0.trim()))),
     };
     let routes = generate_route_list(App);
     let session_layer = SessionManagerLayer::new(sessions)
@@ -70,6 +81,8 @@ pub(crate) fn router(
         .nest("/api/v1", rest::routes())
         .route("/ws/events", axum::routing::get(ws::events))
         .route("/ws/containers", axum::routing::get(ws::containers))
+        .route("/ws/stats", axum::routing::get(ws::stats))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -3,6 +3,7 @@
 //! cookie as the pages (API keys come later).
 
 mod resources;
+mod stats;
 
 use super::AppState;
 use axum::body::{Body, Bytes};
@@ -38,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/verify", post(verify))
         .route("/events/{seq}", get(one))
         .merge(resources::routes())
+        .merge(stats::routes())
 }
 
 pub(crate) struct ApiError(StatusCode, String);

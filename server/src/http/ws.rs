@@ -109,6 +109,46 @@ pub(crate) async fn containers(
     })
 }
 
+/// `/ws/stats`: the dashboard (hosts, containers, latest readings, drifts)
+/// now, then after every collector tick and every container change.
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(refused) = admit(&state, &headers, &params, "stats", Permission::ViewStats).await {
+        return refused;
+    }
+    upgrade.on_upgrade(move |mut socket| async move {
+        let mut ticks = state.berth.stats.subscribe();
+        let mut lists: Vec<_> = state
+            .berth
+            .hosts
+            .all()
+            .iter()
+            .map(|h| h.subscribe_containers())
+            .collect();
+        let mut stopping = state.stopping.clone();
+        loop {
+            let text = serde_json::to_string(&state.berth.dashboard()).unwrap_or_default();
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+            let list_changed = futures_util::future::select_all(lists.iter_mut().map(|l| Box::pin(l.recv())));
+            tokio::select! {
+                changed = ticks.changed() => if changed.is_err() { return },
+                (next, _, _) = list_changed => if let Err(RecvError::Closed) = next { return },
+                incoming = socket.recv() => match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => continue,
+                },
+                _ = stopping.changed() => return close(&mut socket, 1001, "server stopping").await,
+            }
+        }
+    })
+}
+
 /// The events after `after` matching `filter`, oldest first.
 async fn backfill(state: &AppState, filter: &EventFilter, after: u64) -> Vec<Event> {
     let mut found = Vec::new();

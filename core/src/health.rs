@@ -1,0 +1,335 @@
+//! Expected container states and drift. An operator says what state a
+//! container should be in, keyed so the expectation outlives re-creation
+//! (compose project and service, or the name). Each host's container list
+//! is marked with its expectations; a watcher per host compares expected
+//! with actual on every change and records `container.drift` when they part
+//! and `container.drift_end` when they meet again.
+//!
+//! Health-check status, restart counts and OOM kills are facts of the
+//! container list itself (see `hosts`).
+
+use crate::access::{self, Permission};
+use crate::events::{EventError, EventLog, now_ns};
+use crate::hosts::{HostError, Hosts};
+use crate::model::{
+    Actor, Container, Drift, Expectation, ExpectedState, HostId, NewEvent, Outcome, User, validate_expectation_key,
+};
+use crate::store::tables::EXPECTED;
+use crate::store::{Store, StoreError};
+use redb::{ReadableDatabase, ReadableTable, TableError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use thiserror::Error;
+use tokio::sync::watch;
+
+#[derive(Debug, Error)]
+pub enum HealthError {
+    #[error("{0}")]
+    Denied(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Events(#[from] EventError),
+}
+
+type Key = (String, String);
+
+struct Inner {
+    store: Store,
+    events: EventLog,
+    hosts: Hosts,
+    /// (host, key) -> expectation.
+    expected: RwLock<HashMap<Key, Expectation>>,
+    /// (host, key) -> the drift under way.
+    drifts: RwLock<HashMap<Key, Drift>>,
+    /// Bumped whenever an expectation changes, so watchers re-check.
+    changed: watch::Sender<u64>,
+}
+
+#[derive(Clone)]
+pub struct Health {
+    inner: Arc<Inner>,
+}
+
+impl Health {
+    /// Loads the stored expectations and marks every host's containers. Blocking.
+    pub fn open(store: Store, events: EventLog, hosts: Hosts) -> Result<Health, StoreError> {
+        let mut expected = HashMap::new();
+        let tx = store.db().begin_read()?;
+        match tx.open_table(EXPECTED) {
+            Ok(table) => {
+                for row in table.iter()? {
+                    let (_, v) = row?;
+                    match serde_json::from_slice::<Expectation>(v.value()) {
+                        Ok(e) => {
+                            expected.insert((e.host.0.clone(), e.key.clone()), e);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "skipping an unreadable expected state"),
+                    }
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let health = Health {
+            inner: Arc::new(Inner {
+                store,
+                events,
+                hosts,
+                expected: RwLock::new(expected),
+                drifts: RwLock::new(HashMap::new()),
+                changed: watch::channel(0).0,
+            }),
+        };
+        for host in health.inner.hosts.all() {
+            host.set_expected(health.states_of(&host.id().0));
+        }
+        Ok(health)
+    }
+
+    fn states_of(&self, host: &str) -> HashMap<String, ExpectedState> {
+        read(&self.inner.expected)
+            .values()
+            .filter(|e| e.host.0 == host)
+            .map(|e| (e.key.clone(), e.state))
+            .collect()
+    }
+
+    /// Every expectation, by host and key.
+    pub fn expectations(&self) -> Vec<Expectation> {
+        let mut all: Vec<Expectation> = read(&self.inner.expected).values().cloned().collect();
+        all.sort_by(|a, b| (&a.host, &a.key).cmp(&(&b.host, &b.key)));
+        all
+    }
+
+    /// The drifts under way.
+    pub fn drifts(&self) -> Vec<Drift> {
+        let mut all: Vec<Drift> = read(&self.inner.drifts).values().cloned().collect();
+        all.sort_by(|a, b| (&a.host, &a.key).cmp(&(&b.host, &b.key)));
+        all
+    }
+
+    /// Sets (or with `None` clears) the expected state under `key` on
+    /// `host`, recorded as `container.expect`, also when refused or invalid.
+    pub async fn set(
+        &self,
+        user: &User,
+        host: &str,
+        key: &str,
+        state: Option<ExpectedState>,
+        source: Option<String>,
+    ) -> Result<(), HealthError> {
+        let event = NewEvent::new("container.expect", Actor::user(user.name.clone()))
+            .source(source)
+            .host(host.to_string())
+            .target(format!("container:{}", self.target_name(host, key)))
+            .details(serde_json::json!({ "key": key, "expected": state.map(ExpectedState::as_str) }));
+        if !access::allows(user, Permission::SetExpectedState) {
+            let message = format!(
+                "{} may not {}: that needs the admin role",
+                user.name,
+                Permission::SetExpectedState.describe()
+            );
+            self.inner
+                .events
+                .append(event.outcome(Outcome::Denied(message.clone())))
+                .await?;
+            return Err(HealthError::Denied(message));
+        }
+        let checked = validate_expectation_key(key)
+            .map_err(HealthError::Invalid)
+            .and_then(|()| Ok(self.inner.hosts.get(host).map(|_| ())?));
+        if let Err(e) = checked {
+            self.inner
+                .events
+                .append(event.outcome(Outcome::Error(e.to_string())))
+                .await?;
+            return Err(e);
+        }
+        let expectation = state.map(|state| Expectation {
+            host: HostId(host.to_string()),
+            key: key.to_string(),
+            state,
+            set_by: user.name.clone(),
+            set_at_ns: now_ns(),
+        });
+        let (store, row) = (self.inner.store.clone(), expectation.clone());
+        let (h, k) = (host.to_string(), key.to_string());
+        let stored = store
+            .blocking(move |db| {
+                let tx = db.begin_write()?;
+                {
+                    let mut table = tx.open_table(EXPECTED)?;
+                    match &row {
+                        Some(e) => {
+                            let json = serde_json::to_vec(e).expect("an expectation serialises");
+                            table.insert((h.as_str(), k.as_str()), json.as_slice())?;
+                        }
+                        None => {
+                            table.remove((h.as_str(), k.as_str()))?;
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = stored {
+            self.inner
+                .events
+                .append(event.outcome(Outcome::Error(e.to_string())))
+                .await?;
+            return Err(e.into());
+        }
+        {
+            let mut all = write(&self.inner.expected);
+            let id = (host.to_string(), key.to_string());
+            match expectation {
+                Some(e) => all.insert(id, e),
+                None => all.remove(&id),
+            };
+        }
+        self.inner.events.append(event).await?;
+        if let Ok(h) = self.inner.hosts.get(host) {
+            h.set_expected(self.states_of(host));
+        }
+        self.inner.changed.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
+    fn target_name(&self, host: &str, key: &str) -> String {
+        let name = self.inner.hosts.get(host).ok().and_then(|h| {
+            h.containers()
+                .iter()
+                .find(|c| c.expectation_key() == key)
+                .map(|c| c.name.clone())
+        });
+        name.unwrap_or_else(|| key.split_once(':').map_or(key, |(_, rest)| rest).to_string())
+    }
+
+    /// One watcher per host; they stop when `stop` turns true.
+    pub fn spawn_watchers(&self, stop: watch::Receiver<bool>) {
+        for host in self.inner.hosts.all() {
+            tokio::spawn(watch_host(self.clone(), host.id().0.clone(), stop.clone()));
+        }
+    }
+
+    /// Compares the host's containers with its expectations and records
+    /// each drift that began or ended.
+    fn evaluate(&self, host: &str, containers: &[Container]) {
+        let expected: Vec<Expectation> = read(&self.inner.expected)
+            .values()
+            .filter(|e| e.host.0 == host)
+            .cloned()
+            .collect();
+        let mut now_drifting: HashMap<String, (ExpectedState, Option<String>, String)> = HashMap::new();
+        for e in &expected {
+            let matching: Vec<&Container> = containers.iter().filter(|c| c.expectation_key() == e.key).collect();
+            let met = if matching.is_empty() {
+                e.state.is_met_by(None)
+            } else {
+                matching.iter().all(|c| e.state.is_met_by(Some(&c.state)))
+            };
+            if !met {
+                let actual = matching
+                    .iter()
+                    .find(|c| !e.state.is_met_by(Some(&c.state)))
+                    .map(|c| c.state.clone());
+                let name = matching
+                    .first()
+                    .map_or_else(|| self.target_name(host, &e.key), |c| c.name.clone());
+                now_drifting.insert(e.key.clone(), (e.state, actual, name));
+            }
+        }
+        let mut drifts = write(&self.inner.drifts);
+        let ended: Vec<Key> = drifts
+            .keys()
+            .filter(|(h, k)| h == host && !now_drifting.contains_key(k))
+            .cloned()
+            .collect();
+        for id in ended {
+            let Some(d) = drifts.remove(&id) else { continue };
+            let state_now = containers
+                .iter()
+                .find(|c| c.expectation_key() == d.key)
+                .map(|c| c.state.clone());
+            let lasted_s = (now_ns() - d.since_ns) / 1_000_000_000;
+            self.inner.events.record(
+                NewEvent::new("container.drift_end", Actor::system())
+                    .host(host.to_string())
+                    .target(format!("container:{}", self.target_name(host, &d.key)))
+                    .details(serde_json::json!({
+                        "key": d.key, "expected": d.expected.as_str(), "actual": state_now, "lasted_s": lasted_s,
+                    })),
+            );
+        }
+        for (key, (expected, actual, name)) in now_drifting {
+            let id = (host.to_string(), key.clone());
+            if drifts.contains_key(&id) {
+                continue;
+            }
+            let message = format!(
+                "expected {}, is {}",
+                expected.as_str(),
+                actual.as_deref().unwrap_or("missing")
+            );
+            self.inner.events.record(
+                NewEvent::new("container.drift", Actor::system())
+                    .host(host.to_string())
+                    .target(format!("container:{name}"))
+                    .outcome(Outcome::Error(message))
+                    .details(serde_json::json!({ "key": key, "expected": expected.as_str(), "actual": actual })),
+            );
+            drifts.insert(
+                id,
+                Drift {
+                    host: HostId(host.to_string()),
+                    key,
+                    expected,
+                    actual,
+                    since_ns: now_ns(),
+                },
+            );
+        }
+    }
+}
+
+async fn watch_host(health: Health, host_id: String, mut stop: watch::Receiver<bool>) {
+    let task = format!("drift-watch:{host_id}");
+    let Ok(host) = health.inner.hosts.get(&host_id).cloned() else {
+        return;
+    };
+    tracing::debug!(task, "started");
+    let mut lists = host.subscribe_containers();
+    let mut changed = health.inner.changed.subscribe();
+    let mut status = host.subscribe_status();
+    loop {
+        // A host that cannot be reached says nothing about its containers.
+        if host.status().reachable {
+            health.evaluate(&host_id, &host.containers());
+        }
+        tokio::select! {
+            r = lists.recv() => {
+                if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r {
+                    break;
+                }
+            }
+            r = changed.changed() => if r.is_err() { break },
+            r = status.changed() => if r.is_err() { break },
+            _ = stop.changed() => break,
+        }
+    }
+    tracing::debug!(task, "stopped");
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}

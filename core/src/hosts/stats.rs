@@ -1,0 +1,154 @@
+//! A container's resource counters from the engine's stats stream, in core's
+//! own shape. The collector (`crate::stats`) turns two readings into rates.
+
+use super::engine::map_error;
+use super::{EngineError, Host};
+use bollard::models::ContainerStatsResponse;
+use bollard::query_parameters::StatsOptionsBuilder;
+use futures_util::{Stream, StreamExt};
+
+/// One reading of a container's counters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngineStats {
+    /// Nanoseconds of CPU the container used, since it started.
+    pub cpu_total: u64,
+    /// Nanoseconds of CPU the whole host used (all cores), since boot.
+    pub system_cpu: u64,
+    pub online_cpus: u32,
+    /// The engine's previous reading of the same two counters.
+    pub pre_cpu_total: u64,
+    pub pre_system_cpu: u64,
+    /// Usage without the inactive file cache, as `docker stats` shows it.
+    pub mem_used: u64,
+    pub mem_limit: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub blk_read: u64,
+    pub blk_write: u64,
+    pub pids: u64,
+}
+
+impl EngineStats {
+    /// CPU use between `earlier` and this reading, as `docker stats`
+    /// computes it: the container's share of the host's CPU time times the
+    /// number of cores, in percent (200 = two cores busy).
+    pub fn cpu_percent_since(&self, earlier_total: u64, earlier_system: u64) -> f64 {
+        let cpu = self.cpu_total.saturating_sub(earlier_total) as f64;
+        let system = self.system_cpu.saturating_sub(earlier_system) as f64;
+        if system <= 0.0 || self.online_cpus == 0 {
+            return 0.0;
+        }
+        cpu / system * f64::from(self.online_cpus) * 100.0
+    }
+}
+
+/// Converts one engine reading. Memory follows the docker CLI: usage minus
+/// `total_inactive_file` (cgroup v1) or `inactive_file` (cgroup v2), when
+/// smaller than usage.
+pub(crate) fn convert(s: ContainerStatsResponse) -> EngineStats {
+    let cpu = s.cpu_stats.unwrap_or_default();
+    let pre = s.precpu_stats.unwrap_or_default();
+    let usage = |c: &bollard::models::ContainerCpuStats| c.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0);
+    let online_cpus = cpu.online_cpus.filter(|n| *n > 0).unwrap_or_else(|| {
+        cpu.cpu_usage
+            .as_ref()
+            .and_then(|u| u.percpu_usage.as_ref())
+            .map_or(0, |p| p.len() as u32)
+    });
+    let mem = s.memory_stats.unwrap_or_default();
+    let usage_bytes = mem.usage.unwrap_or(0);
+    let stats = mem.stats.unwrap_or_default();
+    let inactive = stats
+        .get("total_inactive_file")
+        .or_else(|| stats.get("inactive_file"))
+        .copied()
+        .filter(|v| *v < usage_bytes)
+        .unwrap_or(0);
+    let (mut net_rx, mut net_tx) = (0, 0);
+    for n in s.networks.unwrap_or_default().values() {
+        net_rx += n.rx_bytes.unwrap_or(0);
+        net_tx += n.tx_bytes.unwrap_or(0);
+    }
+    let (mut blk_read, mut blk_write) = (0, 0);
+    let io = s
+        .blkio_stats
+        .and_then(|b| b.io_service_bytes_recursive)
+        .unwrap_or_default();
+    for entry in io {
+        let value = entry.value.unwrap_or(0);
+        match entry.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("read") => blk_read += value,
+            Some("write") => blk_write += value,
+            _ => {}
+        }
+    }
+    EngineStats {
+        cpu_total: usage(&cpu),
+        system_cpu: cpu.system_cpu_usage.unwrap_or(0),
+        online_cpus,
+        pre_cpu_total: usage(&pre),
+        pre_system_cpu: pre.system_cpu_usage.unwrap_or(0),
+        mem_used: usage_bytes - inactive,
+        mem_limit: mem.limit.unwrap_or(0),
+        net_rx,
+        net_tx,
+        blk_read,
+        blk_write,
+        pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
+    }
+}
+
+impl Host {
+    /// The engine's stats stream of one container: a reading about every
+    /// second until the container stops or the engine goes away.
+    pub fn container_stats(&self, id: &str) -> impl Stream<Item = Result<EngineStats, EngineError>> + Send + use<> {
+        let host = self.id.0.clone();
+        let id = id.to_string();
+        let options = StatsOptionsBuilder::default().stream(true).one_shot(false).build();
+        self.docker()
+            .stats(&id, Some(options))
+            .map(move |r| r.map(convert).map_err(|e| map_error(&host, &id, e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerCpuStats, ContainerCpuUsage, ContainerMemoryStats};
+
+    #[test]
+    fn memory_leaves_out_the_inactive_file_cache_on_either_cgroup_version() {
+        for key in ["total_inactive_file", "inactive_file"] {
+            let s = ContainerStatsResponse {
+                memory_stats: Some(ContainerMemoryStats {
+                    usage: Some(100 << 20),
+                    limit: Some(1 << 30),
+                    stats: Some([(key.to_string(), 30 << 20)].into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            assert_eq!(convert(s).mem_used, 70 << 20, "{key}");
+        }
+    }
+
+    #[test]
+    fn cpu_percent_counts_cores_like_docker_stats() {
+        let s = convert(ContainerStatsResponse {
+            cpu_stats: Some(ContainerCpuStats {
+                cpu_usage: Some(ContainerCpuUsage {
+                    total_usage: Some(3_000_000_000),
+                    percpu_usage: Some(vec![0, 0]),
+                    ..Default::default()
+                }),
+                system_cpu_usage: Some(20_000_000_000),
+                online_cpus: None,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(s.online_cpus, 2);
+        // 1 s of CPU while the host's two cores ran 2 s: one core of two busy = 100%.
+        assert!((s.cpu_percent_since(2_000_000_000, 18_000_000_000) - 100.0).abs() < 1e-9);
+    }
+}

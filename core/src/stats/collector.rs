@@ -1,0 +1,219 @@
+//! The collector task: every tick it reads the local host (sysinfo) and
+//! every running container (the latest reading of its engine stats stream),
+//! stores all of it in one commit, and publishes the snapshot. One stats
+//! stream per running container, opened when it starts and dropped when it
+//! stops, however many people watch.
+
+use super::Stats;
+use super::series;
+use crate::hosts::{EngineStats, Host, Hosts};
+use crate::model::{ContainerSample, HostId, StatsSnapshot};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Retention is applied this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+type Reading = Option<(Instant, EngineStats)>;
+
+/// The stats stream of one running container.
+struct Feed {
+    task: JoinHandle<()>,
+    latest: watch::Receiver<Reading>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Default)]
+struct Feeds {
+    open: HashMap<(HostId, String), Feed>,
+    /// The reading each container's previous sample was computed from, and that sample.
+    previous: HashMap<(HostId, String), (Instant, EngineStats, ContainerSample)>,
+}
+
+impl Feeds {
+    /// Opens streams for running containers that have none (or whose stream
+    /// ended) and closes those of containers that stopped.
+    fn sync(&mut self, host: &Arc<Host>) {
+        let running: Vec<String> = if host.status().reachable {
+            host.containers()
+                .iter()
+                .filter(|c| c.state == "running")
+                .map(|c| c.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let hid = host.id().clone();
+        self.open
+            .retain(|(h, id), feed| *h != hid || (running.contains(id) && !feed.task.is_finished()));
+        self.previous.retain(|(h, id), _| *h != hid || running.contains(id));
+        for id in running {
+            let key = (hid.clone(), id.clone());
+            if self.open.contains_key(&key) {
+                continue;
+            }
+            let (tx, latest) = watch::channel(None);
+            let stream = host.container_stats(&id);
+            let task = tokio::spawn(async move {
+                futures_util::pin_mut!(stream);
+                while let Some(next) = stream.next().await {
+                    match next {
+                        Ok(reading) => {
+                            if tx.send(Some((Instant::now(), reading))).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::debug!(task = "container-stats", container = %id, error = %e, "stats stream ended");
+                            break;
+                        }
+                    }
+                }
+            });
+            self.open.insert(key, Feed { task, latest });
+        }
+    }
+
+    /// A sample of every running container of `host` that has a reading.
+    fn samples(&mut self, host: &Host, at_ms: i64, host_memory: u64) -> Vec<ContainerSample> {
+        let mut out = Vec::new();
+        for c in host.containers().iter().filter(|c| c.state == "running") {
+            let key = (host.id().clone(), c.id.clone());
+            let Some(feed) = self.open.get(&key) else { continue };
+            let Some((at, now)) = feed.latest.borrow().clone() else {
+                continue;
+            };
+            let (cpu_percent, elapsed, before) = match self.previous.get(&key) {
+                Some((was_at, was, _)) if at > *was_at => (
+                    now.cpu_percent_since(was.cpu_total, was.system_cpu),
+                    at.duration_since(*was_at).as_secs_f64(),
+                    Some(was.clone()),
+                ),
+                // No newer reading since the last tick: repeat the last sample.
+                Some((_, _, sample)) => {
+                    out.push(ContainerSample {
+                        at_ms,
+                        ..sample.clone()
+                    });
+                    continue;
+                }
+                None => (now.cpu_percent_since(now.pre_cpu_total, now.pre_system_cpu), 0.0, None),
+            };
+            let rate = |cur: u64, old: fn(&EngineStats) -> u64| match &before {
+                Some(b) if elapsed > 0.0 => cur.saturating_sub(old(b)) as f64 / elapsed,
+                _ => 0.0,
+            };
+            let limit = if now.mem_limit == 0 || (host_memory > 0 && now.mem_limit > host_memory) {
+                host_memory
+            } else {
+                now.mem_limit
+            };
+            let sample = ContainerSample {
+                host: host.id().clone(),
+                id: c.id.clone(),
+                name: c.name.clone(),
+                project: c.project.clone(),
+                service: c.service.clone(),
+                at_ms,
+                cpu_percent,
+                mem_used: now.mem_used,
+                mem_limit: limit,
+                net_rx_bps: rate(now.net_rx, |b| b.net_rx),
+                net_tx_bps: rate(now.net_tx, |b| b.net_tx),
+                blk_read_bps: rate(now.blk_read, |b| b.blk_read),
+                blk_write_bps: rate(now.blk_write, |b| b.blk_write),
+                pids: now.pids,
+                net_rx_total: now.net_rx,
+                net_tx_total: now.net_tx,
+                blk_read_total: now.blk_read,
+                blk_write_total: now.blk_write,
+            };
+            out.push(sample.clone());
+            self.previous.insert(key, (at, now, sample));
+        }
+        out
+    }
+}
+
+pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: watch::Receiver<bool>) {
+    let task = "stats-collector";
+    let interval = stats.inner.interval;
+    tracing::info!(task, ?interval, "started");
+    let local = hosts
+        .all()
+        .first()
+        .map(|h| h.id().clone())
+        .unwrap_or(HostId("local".into()));
+    let reader = match tokio::task::spawn_blocking(move || super::HostReader::new(local)).await {
+        Ok(Ok(r)) => Some(Arc::new(Mutex::new(r))),
+        Ok(Err(e)) => {
+            tracing::warn!(task, error = %e, "host statistics are off");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(task, error = %e, "host statistics are off");
+            None
+        }
+    };
+    let mut feeds = Feeds::default();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune = Instant::now();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        for host in hosts.all() {
+            feeds.sync(host);
+        }
+        let at_ms = crate::events::now_ns() / 1_000_000;
+        let host_sample = match &reader {
+            Some(r) => {
+                let r = r.clone();
+                tokio::task::spawn_blocking(move || r.lock().unwrap_or_else(|p| p.into_inner()).read(at_ms))
+                    .await
+                    .ok()
+            }
+            None => None,
+        };
+        let memory = host_sample.as_ref().map_or(0, |h| h.mem_total);
+        let mut snapshot = StatsSnapshot {
+            at_ms,
+            hosts: host_sample.into_iter().collect(),
+            containers: Vec::new(),
+        };
+        for host in hosts.all() {
+            snapshot.containers.extend(feeds.samples(host, at_ms, memory));
+        }
+        let samples = series::samples_of(&snapshot);
+        let now_s = (at_ms / 1000) as u32;
+        let prune = last_prune.elapsed() >= PRUNE_EVERY;
+        let tsdb = stats.inner.tsdb.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            tsdb.ingest(&samples, now_s)?;
+            if prune { tsdb.prune(now_s).map(Some) } else { Ok(None) }
+        })
+        .await;
+        match stored {
+            Ok(Ok(Some(removed))) => {
+                last_prune = Instant::now();
+                tracing::debug!(task, removed, "old samples pruned");
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(task, error = %e, "cannot store samples"),
+            Err(e) => tracing::warn!(task, error = %e, "the storing task failed"),
+        }
+        stats.inner.latest.send_replace(Arc::new(snapshot));
+    }
+    tracing::info!(task, "stopped");
+}
