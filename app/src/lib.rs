@@ -47,6 +47,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=pages::setup::SetupPage/>
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=pages::home::HomePage/>
+                    <Route path=path!("hosts") view=pages::host::HostsPage/>
+                    <Route path=path!("hosts/:host") view=pages::host::HostPage/>
                     <Route path=path!("containers") view=pages::containers::ContainersPage/>
                     <Route path=path!("containers/:host/:id") view=pages::container::ContainerPage/>
                     <Route path=path!("events") view=pages::events::EventsPage/>

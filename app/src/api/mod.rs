@@ -4,6 +4,7 @@ pub mod auth;
 pub mod containers;
 pub mod events;
 pub mod resources;
+pub mod stats;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -22,6 +22,7 @@ pub fn Layout() -> impl IntoView {
             </a>
             <nav class="nav" aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
+                <A href="/hosts">"Hosts"</A>
                 <A href="/containers">"Containers"</A>
                 <A href="/images">"Images"</A>
                 <A href="/networks">"Networks"</A>

@@ -1,6 +1,9 @@
 //! Pieces the pages share.
 
+pub mod chart;
+pub mod charts;
 pub mod confirm;
 pub mod event_table;
 pub mod layout;
+pub mod socket;
 pub mod status;

@@ -101,6 +101,8 @@ fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
             <dt>"User"</dt><dd>{or_dash(d.user.clone())}</dd>
         </dl>
 
+        <super::container_health::Monitoring host=host.clone() id=d.id.clone() name=d.name.clone()/>
+
         <h2>"Environment"</h2>
         {reveal_error}
         {if d.env.is_empty() {
@@ -130,7 +132,7 @@ fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
         <h2>"Labels"</h2>
         {list_or_empty(d.labels.iter().map(|(k, v)| format!("{k} = {v}")).collect(), "No labels.")}
 
-        <h2>"Health"</h2>
+        <h2>"Health-check log"</h2>
         {match d.health.clone() {
             None => view! { <p class="empty">"The image defines no health check."</p> }.into_any(),
             Some(h) => view! {

@@ -3,8 +3,9 @@
 //! needs. The list follows the engine live over a websocket; destructive
 //! actions ask first. Each action is recorded in the event log by core.
 
-use crate::api::containers::{ContainerAction, CreateContainer, get_host};
+use crate::api::containers::{ContainerAction, CreateContainer, containers_ticket, get_host};
 use crate::components::confirm::confirmed;
+use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
 use berth_core::model::{Container, HostView, format_ts};
 use leptos::prelude::*;
@@ -23,8 +24,7 @@ pub fn ContainersPage() -> impl IntoView {
         timeout_s: RwSignal::new(None),
         volumes: RwSignal::new(false),
     };
-    #[cfg(feature = "hydrate")]
-    client::follow(live);
+    follow_json(live, format!("/ws/containers?host={HOST}"), containers_ticket);
 
     let error = move || {
         act.value()
@@ -226,7 +226,8 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Optio
             <td>
                 <span class=format!("badge state-{}", c.state)>{c.state.clone()}</span>
                 {c.health.clone().map(|h| { let class = format!("badge health-{h}"); view! { " "<span class=class>{h}</span> } })}
-                <div class="muted small">{c.status.clone()}</div>
+                {c.drifts().then(|| view! { " "<span class="badge badge-error drift" title="Not in its expected state">{format!("expected {}", c.expected.map(|e| e.as_str()).unwrap_or_default())}</span> })}
+                <div class="muted small">{c.status.clone()}{(c.restarts > 0).then(|| format!(" · {} restarts", c.restarts))}{(c.oom_kills > 0).then(|| format!(" · {} OOM kills", c.oom_kills))}</div>
             </td>
             <td class="hide-sm"><code>{c.image.clone()}</code></td>
             <td class="hide-sm">{ports}</td>
@@ -247,100 +248,5 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Optio
                 }}
             </td>
         </tr>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod client {
-    //! The live list: a websocket to `/ws/containers` that sends the whole
-    //! host view on every change; reopened with a new ticket when it drops.
-    use super::*;
-    use crate::api::containers::containers_ticket;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{MessageEvent, WebSocket};
-
-    struct Conn {
-        ws: WebSocket,
-        _on_message: Closure<dyn FnMut(MessageEvent)>,
-        _on_close: Closure<dyn FnMut()>,
-    }
-
-    impl Drop for Conn {
-        fn drop(&mut self) {
-            self.ws.set_onclose(None);
-            let _ = self.ws.close();
-        }
-    }
-
-    type Slot = Rc<RefCell<(bool, Option<Conn>)>>;
-
-    pub(super) fn follow(live: RwSignal<Option<HostView>>) {
-        let slot: Slot = Rc::new(RefCell::new((true, None)));
-        let start = slot.clone();
-        Effect::new(move |_| connect(live, start.clone()));
-        let stored = StoredValue::new_local(slot);
-        on_cleanup(move || {
-            stored.try_with_value(|s| *s.borrow_mut() = (false, None));
-        });
-    }
-
-    fn connect(live: RwSignal<Option<HostView>>, slot: Slot) {
-        leptos::task::spawn_local(async move {
-            if !slot.borrow().0 {
-                return;
-            }
-            let Ok(ticket) = containers_ticket().await else {
-                return retry(live, slot);
-            };
-            let location = window().location();
-            let scheme = if location.protocol().as_deref() == Ok("https:") {
-                "wss"
-            } else {
-                "ws"
-            };
-            let url = format!(
-                "{scheme}://{}/ws/containers?host={HOST}&ticket={ticket}",
-                location.host().unwrap_or_default()
-            );
-            let Ok(ws) = WebSocket::new(&url) else {
-                return retry(live, slot);
-            };
-            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-                if let Some(view) = m
-                    .data()
-                    .as_string()
-                    .and_then(|t| serde_json::from_str::<HostView>(&t).ok())
-                {
-                    live.set(Some(view));
-                }
-            });
-            let again = slot.clone();
-            let on_close = Closure::<dyn FnMut()>::new(move || retry(live, again.clone()));
-            ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-            let mut s = slot.borrow_mut();
-            if s.0 {
-                s.1 = Some(Conn {
-                    ws,
-                    _on_message: on_message,
-                    _on_close: on_close,
-                });
-            }
-        });
-    }
-
-    fn retry(live: RwSignal<Option<HostView>>, slot: Slot) {
-        set_timeout(
-            move || {
-                if slot.borrow().0 {
-                    slot.borrow_mut().1 = None;
-                    connect(live, slot);
-                }
-            },
-            std::time::Duration::from_secs(3),
-        );
     }
 }

@@ -1,10 +1,12 @@
 //! One module per route of DESIGN.md's page list.
 
 pub mod container;
+mod container_health;
 pub mod containers;
 pub mod event;
 pub mod events;
 pub mod home;
+pub mod host;
 mod live;
 pub mod login;
 pub mod resources;

@@ -99,6 +99,11 @@ impl Berth {
     /// the binary, so it must not need its source tree) and waits for the
     /// setup link on its console.
     pub async fn start() -> Result<Berth> {
+        Berth::start_with_env(&[]).await
+    }
+
+    /// As `start`, with these `BERTH_*` settings (`("BERTH_STATS_INTERVAL_SECS", "1")`).
+    pub async fn start_with_env(settings: &[(&str, &str)]) -> Result<Berth> {
         let bin = berth_bin();
         if !bin.is_file() {
             return Err(format!(
@@ -130,6 +135,7 @@ impl Berth {
                 command.env_remove(key);
             }
         }
+        command.envs(settings.iter().copied());
         let mut process = ChildGuard::spawn("berth", command)?;
         let (stdout, stderr) = (Arc::new(Mutex::new(String::new())), Arc::new(Mutex::new(String::new())));
         collect(process.child.stdout.take().expect("stdout is piped"), stdout.clone());

@@ -1,0 +1,112 @@
+//! The monitoring part of a container's page: health at a glance (check
+//! status, restarts, OOM kills), the expected state an operator sets and
+//! any drift from it, and the container's charts.
+
+use crate::api::containers::get_host;
+use crate::api::stats::{SetExpected, container_charts};
+use crate::components::charts::ChartPanel;
+use crate::components::status::ErrorBox;
+use crate::pages::host::live_dashboard;
+use berth_core::model::{Container, ExpectedState};
+use leptos::prelude::*;
+
+#[component]
+pub fn Monitoring(host: String, id: String, name: String) -> impl IntoView {
+    let set = ServerAction::<SetExpected>::new();
+    let (_, live) = live_dashboard();
+    let list = {
+        let host = host.clone();
+        Resource::new(move || set.version().get(), move |_| get_host(host.clone()))
+    };
+    // The live feed's copy wins once it arrives.
+    let container = {
+        let (host, id) = (host.clone(), id.clone());
+        move |fallback: Option<Container>| {
+            live.with(|d| {
+                d.as_ref().and_then(|d| {
+                    d.hosts
+                        .iter()
+                        .find(|h| h.status.id.0 == host)
+                        .and_then(|h| h.containers.iter().find(|c| c.id == id).cloned())
+                })
+            })
+            .or(fallback)
+        }
+    };
+    let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
+    let chart_host = host.clone();
+    let chart_name = name.clone();
+    view! {
+        <h2>"Health and expected state"</h2>
+        {move || set.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {
+                let (host, id, container) = (host.clone(), id.clone(), container.clone());
+                move || {
+                    let (host, id, container) = (host.clone(), id.clone(), container.clone());
+                    Suspend::new(async move {
+                        let fallback = match list.await {
+                            Ok(view) => view.containers.into_iter().find(|c| c.id == id),
+                            Err(e) => return view! { <ErrorBox error=e/> }.into_any(),
+                        };
+                        let current = Signal::derive(move || container(fallback.clone()));
+                        view! { <HealthPanel host=host.clone() current set/> }.into_any()
+                    })
+                }
+            }
+        </Transition>
+        <h2>"Usage"</h2>
+        <ChartPanel load=move |range| container_charts(chart_host.clone(), chart_name.clone(), range.label().to_string()) tick/>
+    }
+}
+
+#[component]
+fn HealthPanel(host: String, current: Signal<Option<Container>>, set: ServerAction<SetExpected>) -> impl IntoView {
+    move || {
+        let Some(c) = current.get() else {
+            return view! { <p class="empty">"This container is no longer on the host."</p> }.into_any();
+        };
+        let key = c.expectation_key();
+        let expected = c.expected.map(|e| e.as_str()).unwrap_or("");
+        let drift = c.drifts().then(|| {
+            view! {
+                <span class="badge badge-error drift" id="drift">{format!("drift: expected {expected}, is {}", c.state)}</span>
+            }
+        });
+        let keyed_by = if key.starts_with("compose:") {
+            "its compose project and service"
+        } else {
+            "its name"
+        };
+        let host = host.clone();
+        let note = format!("Kept under {key} ({keyed_by}), so it outlives re-creation.");
+        view! {
+            <dl class="fields card health">
+                <dt>"Health check"</dt>
+                <dd>{match c.health.clone() {
+                    Some(h) => { let class = format!("badge health-{h}"); view! { <span class=class id="health">{h}</span> }.into_any() }
+                    None => view! { <span class="muted">"none defined"</span> }.into_any(),
+                }}</dd>
+                <dt>"Restarts"</dt><dd id="restarts">{c.restarts}</dd>
+                <dt>"OOM kills"</dt><dd id="oom-kills">{c.oom_kills}</dd>
+                <dt>"Expected state"</dt>
+                <dd>
+                    <ActionForm action=set attr:class="inline expected-form">
+                        <input type="hidden" name="host" value=host/>
+                        <input type="hidden" name="key" value=key.clone()/>
+                        <select name="state" id="expected-state" aria-label="Expected state">
+                            <option value="" selected=expected.is_empty()>"not set"</option>
+                            {ExpectedState::ALL.into_iter().map(|s| view! {
+                                <option value=s.as_str() selected=expected == s.as_str()>{s.as_str()}</option>
+                            }).collect_view()}
+                        </select>
+                        " "<button type="submit" class="btn btn-small" disabled=move || set.pending().get()>"Save"</button>
+                    </ActionForm>
+                    " "{drift}
+                    <div class="muted small">{note}</div>
+                </dd>
+            </dl>
+        }
+        .into_any()
+    }
+}

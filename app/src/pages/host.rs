@@ -1,0 +1,155 @@
+//! `/hosts` and `/hosts/{host}`: each host's resources now, and its charts
+//! (CPU, per core, load, memory, disk use per filesystem, disk and network
+//! throughput) over 1 h, 24 h, 7 d or 30 d.
+
+use crate::api::stats::{get_dashboard, host_charts, stats_ticket};
+use crate::components::charts::ChartPanel;
+use crate::components::socket::follow_json;
+use crate::components::status::ErrorBox;
+use berth_core::model::{Dashboard, HostSample, HostStatus, Unit, human_size};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// The dashboard feed, live: the server's first answer, then every tick.
+pub(crate) fn live_dashboard() -> (
+    Resource<Result<Dashboard, crate::error::AppError>>,
+    RwSignal<Option<Dashboard>>,
+) {
+    let first = Resource::new(|| (), |_| get_dashboard());
+    let live: RwSignal<Option<Dashboard>> = RwSignal::new(None);
+    follow_json(live, "/ws/stats".to_string(), stats_ticket);
+    (first, live)
+}
+
+#[component]
+pub fn HostsPage() -> impl IntoView {
+    let (first, live) = live_dashboard();
+    view! {
+        <Title text="Hosts"/>
+        <h1>"Hosts"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(first) => {
+                        let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
+                        view! { <HostCards current/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// One card per host: engine status and the resources now.
+#[component]
+pub fn HostCards(current: Signal<Dashboard>) -> impl IntoView {
+    move || {
+        let d = current.get();
+        d.hosts
+            .iter()
+            .map(|h| {
+                let sample = d.stats.hosts.iter().find(|s| s.host == h.status.id).cloned();
+                let running = h.containers.iter().filter(|c| c.state == "running").count();
+                view! { <HostCard status=h.status.clone() sample running total=h.containers.len()/> }
+            })
+            .collect_view()
+    }
+}
+
+fn meter(label: &'static str, used: f64, total: f64, text: String) -> impl IntoView {
+    let pct = if total > 0.0 {
+        (used / total * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    let level = if pct >= 90.0 {
+        "high"
+    } else if pct >= 75.0 {
+        "mid"
+    } else {
+        "low"
+    };
+    view! {
+        <div class="meter" data-metric=label>
+            <div class="meter-head"><span>{label}</span><b>{text}</b></div>
+            <div class="meter-bar" role="meter" aria-label=label aria-valuenow=format!("{pct:.0}") aria-valuemin="0" aria-valuemax="100">
+                <span class=format!("fill {level}") style=format!("width:{pct:.1}%")></span>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, total: usize) -> impl IntoView {
+    let id = status.id.0.clone();
+    let body = match sample {
+        None => view! { <p class="muted">"No readings yet: the first arrives within one collector interval."</p> }
+            .into_any(),
+        Some(s) => {
+            // The fullest filesystem is the one to worry about.
+            let fs = s
+                .filesystems
+                .iter()
+                .max_by(|a, b| {
+                    (a.used as f64 / a.total.max(1) as f64).total_cmp(&(b.used as f64 / b.total.max(1) as f64))
+                })
+                .cloned();
+            view! {
+                {meter("CPU", s.cpu_percent, 100.0, format!("{:.1}% · load {:.2}", s.cpu_percent, s.load[0]))}
+                {meter("Memory", s.mem_used as f64, s.mem_total as f64, format!("{} / {}", human_size(s.mem_used as f64), human_size(s.mem_total as f64)))}
+                {fs.map(|fs| meter("Disk", fs.used as f64, fs.total as f64, format!("{} {} / {}", fs.mount, human_size(fs.used as f64), human_size(fs.total as f64))))}
+                <div class="host-rates">
+                    <span title="Network received / sent">"Net ↓ "{Unit::BytesPerSec.format(s.net_rx_bps)}" ↑ "{Unit::BytesPerSec.format(s.net_tx_bps)}</span>
+                    <span title="Disk read / written">"Disk r "{Unit::BytesPerSec.format(s.disk_read_bps)}" w "{Unit::BytesPerSec.format(s.disk_write_bps)}</span>
+                </div>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="card host-card" data-host=id.clone()>
+            <div class="section-head">
+                <h2><a href=format!("/hosts/{id}")>{id.clone()}</a></h2>
+                {if status.reachable {
+                    view! { <span class="badge state-running">"engine up"</span> }.into_any()
+                } else {
+                    view! { <span class="badge badge-error">"unreachable"</span> }.into_any()
+                }}
+            </div>
+            <p class="muted small">{format!("{running} of {total} containers running · Docker {}", status.engine_version.clone().unwrap_or_else(|| "?".into()))}</p>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+pub fn HostPage() -> impl IntoView {
+    let params = use_params_map();
+    let host = Memo::new(move |_| params.read().get("host").unwrap_or_default());
+    let (first, live) = live_dashboard();
+    let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
+    view! {
+        <Title text=move || format!("Host {}", host.get())/>
+        <p><a href="/hosts">"← Hosts"</a></p>
+        <h1>{move || format!("Host {}", host.get())}</h1>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(first) => {
+                        let current = Signal::derive(move || {
+                            let mut d = live.get().unwrap_or_else(|| first.clone());
+                            let id = host.get();
+                            d.hosts.retain(|h| h.status.id.0 == id);
+                            d
+                        });
+                        view! { <div class="host-now"><HostCards current/></div> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+        <ChartPanel load=move |range| host_charts(host.get_untracked(), range.label().to_string()) tick/>
+    }
+}
