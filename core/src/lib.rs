@@ -2,8 +2,10 @@
 //!
 //! `model` holds the types shared with the browser and compiles to wasm. The
 //! `engine` feature adds the parts that run on the server: the redb `store`,
-//! the tamper-evident `events` log, `auth` (users, sessions, throttling) and
-//! `access` (who may do what). Nothing here knows about Leptos or axum.
+//! the tamper-evident `events` log, `auth` (users, sessions, throttling),
+//! `access` (who may do what), `hosts` (the engines), `stats` (collector and
+//! time series) and `health` (expected states and drift). Nothing here knows
+//! about Leptos or axum.
 
 pub mod model;
 

@@ -144,7 +144,7 @@ fn ContainerUsage(current: Signal<Dashboard>) -> impl IntoView {
 #[component]
 fn UsageRow(r: Row) -> impl IntoView {
     let c = r.c;
-    let (cpu, mem, net) = match &r.s {
+    let (cpu, mem, limit, net) = match &r.s {
         Some(s) => {
             let pct = if s.mem_limit > 0 {
                 s.mem_used as f64 / s.mem_limit as f64 * 100.0
@@ -153,11 +153,8 @@ fn UsageRow(r: Row) -> impl IntoView {
             };
             (
                 format!("{:.1}%", s.cpu_percent),
-                format!(
-                    "{} / {} ({pct:.1}%)",
-                    human_size(s.mem_used as f64),
-                    human_size(s.mem_limit as f64)
-                ),
+                human_size(s.mem_used as f64),
+                format!(" / {} ({pct:.1}%)", human_size(s.mem_limit as f64)),
                 format!(
                     "{} / {}",
                     Unit::BytesPerSec.format(s.net_rx_bps),
@@ -165,7 +162,7 @@ fn UsageRow(r: Row) -> impl IntoView {
                 ),
             )
         }
-        None => ("–".into(), "–".into(), "–".into()),
+        None => ("–".into(), "–".into(), String::new(), "–".into()),
     };
     let drift = c.drifts().then(|| {
         let expected = c.expected.map(|e| e.as_str()).unwrap_or_default();
@@ -181,7 +178,7 @@ fn UsageRow(r: Row) -> impl IntoView {
                 {drift}
             </td>
             <td class="num">{cpu}</td>
-            <td class="num">{mem}</td>
+            <td class="num">{mem}<span class="hide-sm">{limit}</span></td>
             <td class="num hide-sm">{net}</td>
             <td class="num hide-sm">{c.restarts}</td>
             <td class="num hide-sm">{c.oom_kills}</td>
