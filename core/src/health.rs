@@ -114,20 +114,23 @@ impl Health {
     }
 
     /// Sets (or with `None` clears) the expected state under `key` on
-    /// `host`, recorded as `container.expect`, also when refused or invalid.
+    /// `host`; `state` is "running", "exited" or "paused" as a person sent
+    /// it. Recorded as `container.expect`, also when refused or invalid.
     pub async fn set(
         &self,
         user: &User,
         host: &str,
         key: &str,
-        state: Option<ExpectedState>,
+        state: Option<&str>,
         source: Option<String>,
     ) -> Result<(), HealthError> {
+        // What a person sent goes into the record, cut to a sane length.
+        let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
         let event = NewEvent::new("container.expect", Actor::user(user.name.clone()))
             .source(source)
-            .host(host.to_string())
-            .target(format!("container:{}", self.target_name(host, key)))
-            .details(serde_json::json!({ "key": key, "expected": state.map(ExpectedState::as_str) }));
+            .host(clip(host, 100))
+            .target(format!("container:{}", self.target_name(host, &clip(key, 300))))
+            .details(serde_json::json!({ "key": clip(key, 300), "expected": state.map(|s| clip(s, 40)) }));
         if !access::allows(user, Permission::SetExpectedState) {
             let message = format!(
                 "{} may not {}: that needs the admin role",
@@ -142,14 +145,26 @@ impl Health {
         }
         let checked = validate_expectation_key(key)
             .map_err(HealthError::Invalid)
-            .and_then(|()| Ok(self.inner.hosts.get(host).map(|_| ())?));
-        if let Err(e) = checked {
-            self.inner
-                .events
-                .append(event.outcome(Outcome::Error(e.to_string())))
-                .await?;
-            return Err(e);
-        }
+            .and_then(|()| Ok(self.inner.hosts.get(host).map(|_| ())?))
+            .and_then(|()| match state {
+                None => Ok(None),
+                Some(s) => ExpectedState::parse(s).map(Some).ok_or_else(|| {
+                    HealthError::Invalid(format!(
+                        "state must be running, exited, paused or none, not '{}'",
+                        clip(s, 40)
+                    ))
+                }),
+            });
+        let state = match checked {
+            Ok(state) => state,
+            Err(e) => {
+                self.inner
+                    .events
+                    .append(event.outcome(Outcome::Error(e.to_string())))
+                    .await?;
+                return Err(e);
+            }
+        };
         let expectation = state.map(|state| Expectation {
             host: HostId(host.to_string()),
             key: key.to_string(),

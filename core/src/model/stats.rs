@@ -83,13 +83,17 @@ pub struct Dashboard {
 }
 
 /// The spans a chart can show.
+/// Written as the buttons and the URLs say it: "1h", "24h", "7d", "30d".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum ChartRange {
     #[default]
+    #[serde(rename = "1h")]
     Hour,
+    #[serde(rename = "24h")]
     Day,
+    #[serde(rename = "7d")]
     Week,
+    #[serde(rename = "30d")]
     Month,
 }
 
@@ -315,5 +319,6 @@ mod tests {
         assert_eq!(Unit::Percent.format(12.345), "12.3%");
         assert_eq!(ChartRange::parse("7d"), Some(ChartRange::Week));
         assert_eq!(ChartRange::parse("2d"), None);
+        assert_eq!(serde_json::to_string(&ChartRange::Week).unwrap(), "\"7d\"");
     }
 }

@@ -106,6 +106,8 @@ impl Feeds {
                     });
                     continue;
                 }
+                // The engine's first frame has no previous reading to compare with.
+                None if now.pre_system_cpu == 0 => continue,
                 None => (now.cpu_percent_since(now.pre_cpu_total, now.pre_system_cpu), 0.0, None),
             };
             let rate = |cur: u64, old: fn(&EngineStats) -> u64| match &before {

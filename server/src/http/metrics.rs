@@ -14,8 +14,10 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         let sent = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            // The scheme's name is case-insensitive (RFC 9110).
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, token)| token.trim());
         if !constant_time_eq(sent.as_bytes(), token.0.as_bytes()) {
             return (
                 StatusCode::UNAUTHORIZED,

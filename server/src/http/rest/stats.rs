@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use berth_core::access::Permission;
 use berth_core::health::HealthError;
-use berth_core::model::{ChartRange, ChartSet, Drift, Expectation, ExpectedState, StatsSnapshot};
+use berth_core::model::{ChartRange, ChartSet, Drift, Expectation, StatsSnapshot};
 use berth_core::stats::StatsError;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -129,17 +129,10 @@ async fn set_expected(
 ) -> Result<StatusCode, ApiError> {
     let user = caller(&state, &session).await?;
     let Json(body) = body.map_err(|e| bad_request(format!("expected JSON {{\"key\", \"state\"}}: {e}")))?;
-    let expected = match body.state.as_deref() {
-        None => None,
-        Some(s) => Some(
-            ExpectedState::parse(s)
-                .ok_or_else(|| bad_request(format!("state must be running, exited, paused or null, not '{s}'")))?,
-        ),
-    };
     state
         .berth
         .health
-        .set(&user, &host, &body.key, expected, ip(&source))
+        .set(&user, &host, &body.key, body.state.as_deref(), ip(&source))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
