@@ -11,6 +11,8 @@ use tokio::sync::watch;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the container list is re-read even without engine events.
+const RESYNC_EVERY: Duration = Duration::from_secs(30);
 
 fn engine_actor() -> Actor {
     Actor {
@@ -61,7 +63,23 @@ async fn follow(host: &Arc<Host>) -> String {
         return e.to_string();
     }
     set_reachable(host, version.version, version.api_version);
-    while let Some(next) = stream.next().await {
+    // The engine's status text ("Up 3 minutes") ages without events: re-read it now and then.
+    let mut resync = tokio::time::interval(RESYNC_EVERY);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    resync.tick().await;
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => match next {
+                Some(next) => next,
+                None => break,
+            },
+            _ = resync.tick() => {
+                if let Err(err) = host.refresh().await {
+                    return err.to_string();
+                }
+                continue;
+            }
+        };
         match next {
             Ok(message) => {
                 let e = engine::engine_event(message);

@@ -1,7 +1,10 @@
 //! A real berth server on a loopback port with a temporary database, and the
-//! real `berth` binary for CLI tests.
+//! real `berth` binary for CLI tests; the server's statistics and /metrics;
+//! and, in `docker`, containers of the test image.
 
 #![allow(dead_code)]
+
+pub mod docker;
 
 use berth_server::Config;
 use std::io::Write;
@@ -22,6 +25,12 @@ pub struct Server {
 impl Server {
     /// Serves the database in `dir` on 127.0.0.1:0 until `stop`.
     pub async fn start(dir: &Path) -> Server {
+        Server::start_with(dir, |_| {}).await
+    }
+
+    /// Like `start`, with `change` applied to the configuration first
+    /// (`listen` and `data_dir` are already set then; leave them).
+    pub async fn start_with(dir: &Path, change: impl FnOnce(&mut Config)) -> Server {
         // RUST_LOG=debug shows the server's log when a test needs explaining.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -29,11 +38,12 @@ impl Server {
             .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: addr,
             data_dir: dir.to_path_buf(),
             ..Config::default()
         };
+        change(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(berth_server::run(listener, config, async move {
             let _ = rx.await;
@@ -47,9 +57,14 @@ impl Server {
 
     /// A fresh database with the admin added through the CLI, served.
     pub async fn with_admin() -> (tempfile::TempDir, Server) {
+        Server::with_admin_config(|_| {}).await
+    }
+
+    /// `with_admin`, with `change` applied to the configuration (see `start_with`).
+    pub async fn with_admin_config(change: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Server) {
         let dir = tempfile::tempdir().unwrap();
         add_admin(dir.path());
-        let server = Server::start(dir.path()).await;
+        let server = Server::start_with(dir.path(), change).await;
         (dir, server)
     }
 
@@ -144,4 +159,73 @@ pub fn assert_engine_running() {
         engine.status.success(),
         "no Docker engine is running: start dockerd (./dev.sh test does)"
     );
+}
+
+/// A server reading statistics every second (plus `change`), and the admin signed in.
+pub async fn stats_server(change: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Server, reqwest::Client) {
+    let (dir, server) = Server::with_admin_config(|c| {
+        c.stats_interval_secs = 1;
+        change(c);
+    })
+    .await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+    (dir, server, client)
+}
+
+/// A field of /proc/meminfo in bytes.
+pub fn meminfo(field: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in /proc/meminfo"));
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// GETs /metrics (with `token` as a bearer token, if any).
+pub async fn get_metrics(server: &Server, token: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new().get(server.url("/metrics"));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap()
+}
+
+/// Parses a /metrics body, and checks that the parser took every sample line.
+pub fn parse_metrics(body: &str) -> prometheus_parse::Scrape {
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("the text format parses");
+    let sample_lines = body.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count();
+    assert_eq!(
+        scrape.samples.len(),
+        sample_lines,
+        "lines the parser did not take as samples:\n{body}"
+    );
+    for s in &scrape.samples {
+        assert!(scrape.docs.contains_key(&s.metric), "{} has no HELP:\n{body}", s.metric);
+    }
+    scrape
+}
+
+/// The number in a gauge, counter or untyped sample.
+pub fn value(sample: &prometheus_parse::Sample) -> f64 {
+    match sample.value {
+        prometheus_parse::Value::Gauge(v)
+        | prometheus_parse::Value::Counter(v)
+        | prometheus_parse::Value::Untyped(v) => v,
+        ref other => panic!("{} is a {other:?}", sample.metric),
+    }
+}
+
+/// The sample of `metric` for container `name`, if there is one.
+pub fn container_sample<'a>(
+    scrape: &'a prometheus_parse::Scrape,
+    metric: &str,
+    name: &str,
+) -> Option<&'a prometheus_parse::Sample> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && s.labels.get("container") == Some(name))
 }

@@ -1,0 +1,429 @@
+//! Statistics collector benchmark: prints figures, asserts nothing about time.
+//!
+//! Runs berth's real services as `serve::run` builds them (store on a
+//! temporary file, event log, the local host and its watcher, the stats
+//! collector every 5 s) on a current-thread tokio runtime, so the async
+//! work is one core; `spawn_blocking` work (ingest, the sysinfo read) runs
+//! on tokio's blocking threads and is counted too. Measures, over a window
+//! after a warm-up, the whole process's CPU time (utime + stime from
+//! /proc/self/stat) as a share of one core, split into the runtime thread
+//! and the blocking threads, dockerd's CPU over the same window, and RSS
+//! (VmRSS, VmHWM), in these phases:
+//! 1. idle: watcher + collector, none of the bench containers running;
+//! 2. collector: watcher + collector with 50 running containers
+//!    (`berth-bench-collector-00` to `-49`, `sleep 3600` in the test image);
+//! 3. watcher only, same 50 containers, no collector;
+//! 4. streams only: watcher + one engine stats stream per container
+//!    (`Host::container_stats`, read and dropped), no collector;
+//!
+//! so that 2 − 3 is the collector's cost and 4 − 3 that of its streams.
+//! Other containers running on the engine are collected too and counted.
+//! CPU is read in clock ticks (10 ms): ±0.02% over 60 s. dockerd's figure
+//! also counts whatever else uses the engine meanwhile.
+//! The bench containers are removed at the end, also when the bench fails.
+//!
+//! Needs a running engine and the test image (`./dev.sh test` provides both).
+//! Run: `cargo bench -p berth-server --bench collector`
+//! (`BENCH_SECS=60` measured and `BENCH_WARMUP=15` s of warm-up per phase,
+//! `BENCH_CONTAINERS=50`).
+
+use berth_core::events::EventLog;
+use berth_core::hosts::{Host, Hosts};
+use berth_core::stats::{Stats, StatsConfig};
+use berth_core::store::Store;
+use bollard::Docker;
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::CreateContainerOptionsBuilder;
+use futures_util::StreamExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+const IMAGE: &str = "berth-test/busybox:1";
+const PREFIX: &str = "berth-bench-collector-";
+const CONCURRENCY: usize = 8;
+
+/// Removes every `berth-bench-collector-*` container when dropped: at the
+/// end, and when the bench panics midway.
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let removed = remove_bench_containers();
+        println!("cleanup: removed {removed} {PREFIX}* containers");
+    }
+}
+
+/// `docker rm -f` of every container named `berth-bench-collector-*`; returns how many.
+fn remove_bench_containers() -> usize {
+    let Ok(out) = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("name={PREFIX}"),
+            "--format",
+            "{{.ID}} {{.Names}}",
+        ])
+        .output()
+    else {
+        return 0;
+    };
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, name)| name.starts_with(PREFIX))
+        .map(|(id, _)| id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return 0;
+    }
+    let ok = Command::new("docker")
+        .args(["rm", "-f"])
+        .args(&ids)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("cleanup: docker rm -f failed; remove the {PREFIX}* containers by hand");
+    }
+    ids.len()
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
+}
+
+/// Clock ticks per second, for /proc/*/stat (`getconf CLK_TCK`, 100 nearly everywhere).
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime, in clock ticks, of a /proc `stat` file (process or thread).
+fn stat_ticks(path: &str) -> u64 {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return 0;
+    };
+    // The fields after the command name, which may hold spaces: state is field 3.
+    let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let get = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    get(14) + get(15)
+}
+
+/// A `kB` line of /proc/self/status, in MiB.
+fn status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dockerd_pid() -> Option<String> {
+    Command::new("pidof")
+        .arg("dockerd")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+}
+
+/// CPU clock ticks so far: the whole process, its runtime (main) thread, dockerd.
+#[derive(Clone, Copy)]
+struct Cpu {
+    process: u64,
+    main: u64,
+    dockerd: u64,
+}
+
+impl Cpu {
+    fn now(dockerd: Option<&str>) -> Cpu {
+        let pid = std::process::id();
+        Cpu {
+            process: stat_ticks("/proc/self/stat"),
+            main: stat_ticks(&format!("/proc/self/task/{pid}/stat")),
+            dockerd: dockerd.map_or(0, |p| stat_ticks(&format!("/proc/{p}/stat"))),
+        }
+    }
+}
+
+async fn create_one(docker: &Docker, i: usize) -> Result<(), bollard::errors::Error> {
+    let name = format!("{PREFIX}{i:02}");
+    let body = ContainerCreateBody {
+        image: Some(IMAGE.to_string()),
+        cmd: Some(vec!["sleep".to_string(), "3600".to_string()]),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    docker.create_container(Some(options), body).await?;
+    docker.start_container(&name, None).await?;
+    Ok(())
+}
+
+/// Creates and starts the containers, CONCURRENCY at a time.
+async fn create_all(docker: &Docker, count: usize) {
+    let failures: Vec<String> = futures_util::stream::iter(0..count)
+        .map(|i| async move {
+            create_one(docker, i)
+                .await
+                .err()
+                .map(|e| format!("{PREFIX}{i:02}: {e}"))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|r| async move { r })
+        .collect()
+        .await;
+    assert!(failures.is_empty(), "creating containers failed: {failures:?}");
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Idle,
+    Collector,
+    WatcherOnly,
+    StreamsOnly,
+}
+
+impl Phase {
+    fn label(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle: collector, no bench containers",
+            Phase::Collector => "collector, bench containers running",
+            Phase::WatcherOnly => "watcher only, no collector",
+            Phase::StreamsOnly => "watcher + stats streams, no collector",
+        }
+    }
+}
+
+struct Services {
+    hosts: Hosts,
+    stats: Stats,
+    dockerd: Option<String>,
+    warmup: Duration,
+    window: Duration,
+    tick: f64,
+    bench_containers: usize,
+}
+
+/// One phase's figures.
+struct Figures {
+    wall: f64,
+    cpu: f64,
+    main: f64,
+    dockerd: f64,
+    rss: f64,
+    /// Container samples in the last snapshot: ours, all.
+    ours: usize,
+    all: usize,
+}
+
+impl Services {
+    fn running(&self) -> Vec<String> {
+        self.hosts.all()[0]
+            .containers()
+            .iter()
+            .filter(|c| c.state == "running")
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    /// Starts what `phase` runs, warms up, measures, stops it again.
+    async fn run(&self, phase: Phase) -> Figures {
+        let (stop_tx, stop) = watch::channel(false);
+        self.hosts.spawn_watchers(stop.clone());
+        if matches!(phase, Phase::Idle | Phase::Collector) {
+            self.stats.spawn_collector(self.hosts.clone(), stop.clone());
+        }
+        let mut streams = Vec::new();
+        if phase == Phase::StreamsOnly {
+            let host = self.hosts.all()[0].clone();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while self.running().len() < self.bench_containers && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            for id in self.running() {
+                let stream = host.container_stats(&id);
+                streams.push(tokio::spawn(async move {
+                    futures_util::pin_mut!(stream);
+                    while let Some(Ok(reading)) = stream.next().await {
+                        std::hint::black_box(reading);
+                    }
+                }));
+            }
+        }
+        tokio::time::sleep(self.warmup).await;
+        let before = Cpu::now(self.dockerd.as_deref());
+        let started = Instant::now();
+        tokio::time::sleep(self.window).await;
+        let after = Cpu::now(self.dockerd.as_deref());
+        let wall = started.elapsed().as_secs_f64();
+        let latest = self.stats.latest();
+        let ours = latest.containers.iter().filter(|c| c.name.starts_with(PREFIX)).count();
+        let all = latest.containers.len();
+        let share = |a: u64, b: u64| (a - b) as f64 / self.tick / wall * 100.0;
+        let figures = Figures {
+            wall,
+            cpu: share(after.process, before.process),
+            main: share(after.main, before.main),
+            dockerd: share(after.dockerd, before.dockerd),
+            rss: status_mib("VmRSS:"),
+            ours,
+            all,
+        };
+        for s in &streams {
+            s.abort();
+        }
+        let _ = stop_tx.send(true);
+        // Let the tasks see the stop and drop their streams.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        figures
+    }
+}
+
+fn print(phase: Phase, f: &Figures) {
+    let samples = match phase {
+        Phase::Idle | Phase::Collector => {
+            format!(
+                "; last snapshot: {} bench + {} other containers",
+                f.ours,
+                f.all - f.ours
+            )
+        }
+        _ => String::new(),
+    };
+    println!(
+        "  {:<40} CPU {:>5.2}% of one core (runtime thread {:.2}%, blocking threads {:.2}%), \
+         dockerd {:>5.2}%, VmRSS {:.1} MiB, over {:.0} s{samples}",
+        phase.label(),
+        f.cpu,
+        f.main,
+        // Both read in whole clock ticks: ±1 tick each.
+        (f.cpu - f.main).max(0.0),
+        f.dockerd,
+        f.rss,
+        f.wall,
+    );
+}
+
+async fn run() {
+    let count = env_or("BENCH_CONTAINERS", 50) as usize;
+    let window = Duration::from_secs(env_or("BENCH_SECS", 60));
+    let warmup = Duration::from_secs(env_or("BENCH_WARMUP", 15));
+    let engine = Command::new("docker")
+        .arg("info")
+        .output()
+        .expect("the docker CLI is installed");
+    assert!(engine.status.success(), "no Docker engine is running");
+    let stale = remove_bench_containers();
+    if stale > 0 {
+        println!("removed {stale} stale {PREFIX}* containers first");
+    }
+    let _cleanup = Cleanup;
+
+    // The services, as serve::run builds them.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("berth.redb");
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .expect("task")
+        .expect("open store");
+    let events = EventLog::open(&store).expect("open event log");
+    let hosts = Hosts::new(vec![Host::local(events.clone()).expect("local host")]);
+    let config = StatsConfig {
+        interval: Duration::from_secs(5),
+        ..StatsConfig::default()
+    };
+    let stats = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || Stats::open(store, config))
+            .await
+            .expect("task")
+            .expect("open stats")
+    };
+    let services = Services {
+        hosts,
+        stats,
+        dockerd: dockerd_pid(),
+        warmup,
+        window,
+        tick: clock_ticks(),
+        bench_containers: count,
+    };
+    println!(
+        "berth collector benchmark: {count} containers, every 5 s, current-thread runtime; \
+         {:.0} s warm-up + {:.0} s measured per phase (dockerd pid {})",
+        warmup.as_secs_f64(),
+        window.as_secs_f64(),
+        services.dockerd.as_deref().unwrap_or("not found"),
+    );
+    let mut results = Vec::new();
+
+    let idle = services.run(Phase::Idle).await;
+    print(Phase::Idle, &idle);
+    results.push((Phase::Idle, idle));
+
+    let docker = Docker::connect_with_local_defaults()
+        .expect("connect to the engine")
+        .negotiate_version()
+        .await
+        .expect("negotiate the API version");
+    let t = Instant::now();
+    create_all(&docker, count).await;
+    println!(
+        "  started {count} containers in {:.1} s, {CONCURRENCY} at a time",
+        t.elapsed().as_secs_f64()
+    );
+
+    for phase in [Phase::Collector, Phase::WatcherOnly, Phase::StreamsOnly] {
+        let f = services.run(phase).await;
+        print(phase, &f);
+        results.push((phase, f));
+    }
+    let get = |p: Phase| &results.iter().find(|(q, _)| *q == p).expect("phase ran").1;
+    let (collector, watcher, streams) = (get(Phase::Collector), get(Phase::WatcherOnly), get(Phase::StreamsOnly));
+    println!("summary, {count} containers:");
+    println!(
+        "  collector CPU {:.2}% of one core ({:.2}% above the watcher alone; its {} stats streams alone {:.2}%); \
+         dockerd {:.2}% ({:.2}% above the watcher alone)",
+        collector.cpu,
+        collector.cpu - watcher.cpu,
+        count,
+        streams.cpu - watcher.cpu,
+        collector.dockerd,
+        collector.dockerd - watcher.dockerd,
+    );
+    println!(
+        "  VmRSS {:.1} MiB after the collector phase, VmHWM {:.1} MiB; last snapshot held {} of {count} bench containers",
+        collector.rss,
+        status_mib("VmHWM:"),
+        collector.ours,
+    );
+    events.close().await.expect("close event log");
+}
+
+fn main() {
+    // RUST_LOG=debug shows the services' log when a figure needs explaining.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(run());
+}
