@@ -27,6 +27,8 @@
 //! (`BENCH_SECS=60` measured and `BENCH_WARMUP=15` s of warm-up per phase,
 //! `BENCH_CONTAINERS=50`).
 
+mod support;
+
 use berth_core::events::EventLog;
 use berth_core::hosts::{Host, Hosts};
 use berth_core::stats::{Stats, StatsConfig};
@@ -42,53 +44,6 @@ use tokio::sync::watch;
 const IMAGE: &str = "berth-test/busybox:1";
 const PREFIX: &str = "berth-bench-collector-";
 const CONCURRENCY: usize = 8;
-
-/// Removes every `berth-bench-collector-*` container when dropped: at the
-/// end, and when the bench panics midway.
-struct Cleanup;
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let removed = remove_bench_containers();
-        println!("cleanup: removed {removed} {PREFIX}* containers");
-    }
-}
-
-/// `docker rm -f` of every container named `berth-bench-collector-*`; returns how many.
-fn remove_bench_containers() -> usize {
-    let Ok(out) = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "--filter",
-            &format!("name={PREFIX}"),
-            "--format",
-            "{{.ID}} {{.Names}}",
-        ])
-        .output()
-    else {
-        return 0;
-    };
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(_, name)| name.starts_with(PREFIX))
-        .map(|(id, _)| id.to_string())
-        .collect();
-    if ids.is_empty() {
-        return 0;
-    }
-    let ok = Command::new("docker")
-        .args(["rm", "-f"])
-        .args(&ids)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("cleanup: docker rm -f failed; remove the {PREFIX}* containers by hand");
-    }
-    ids.len()
-}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
@@ -327,11 +282,11 @@ async fn run() {
         .output()
         .expect("the docker CLI is installed");
     assert!(engine.status.success(), "no Docker engine is running");
-    let stale = remove_bench_containers();
+    let stale = support::remove_containers(PREFIX);
     if stale > 0 {
         println!("removed {stale} stale {PREFIX}* containers first");
     }
-    let _cleanup = Cleanup;
+    let _cleanup = support::Cleanup(PREFIX);
 
     // The services, as serve::run builds them.
     let dir = tempfile::tempdir().expect("temp dir");

@@ -24,6 +24,8 @@
 //! Run: `BERTH_EMBED_SITE=target/site cargo bench -p berth-server --bench containers`
 //! (`BENCH_CONTAINERS=100` for another count than 500).
 
+mod support;
+
 use berth_core::auth::Auth;
 use berth_core::events::EventLog;
 use berth_core::model::{Actor, Role};
@@ -47,53 +49,6 @@ const RUNS: usize = 50;
 const WARMUP: usize = 5;
 const ADMIN: &str = "admin";
 const PASSWORD: &str = "correct horse battery";
-
-/// Removes every `berth-bench-*` container when dropped: at the end, and
-/// when the bench panics midway.
-struct Cleanup;
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let removed = remove_bench_containers();
-        println!("cleanup: removed {removed} {PREFIX}* containers");
-    }
-}
-
-/// `docker rm -f` of every container named `berth-bench-*`; returns how many.
-fn remove_bench_containers() -> usize {
-    let Ok(out) = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "--filter",
-            &format!("name={PREFIX}"),
-            "--format",
-            "{{.ID}} {{.Names}}",
-        ])
-        .output()
-    else {
-        return 0;
-    };
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(_, name)| name.starts_with(PREFIX))
-        .map(|(id, _)| id.to_string())
-        .collect();
-    if ids.is_empty() {
-        return 0;
-    }
-    let ok = Command::new("docker")
-        .args(["rm", "-f"])
-        .args(&ids)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("cleanup: docker rm -f failed; remove the {PREFIX}* containers by hand");
-    }
-    ids.len()
-}
 
 /// How many containers to create: `$BENCH_CONTAINERS`, 500 by default.
 fn count() -> usize {
@@ -323,11 +278,11 @@ async fn run() {
         .output()
         .expect("the docker CLI is installed");
     assert!(engine.status.success(), "no Docker engine is running");
-    let stale = remove_bench_containers();
+    let stale = support::remove_containers(PREFIX);
     if stale > 0 {
         println!("removed {stale} stale {PREFIX}* containers first");
     }
-    let _cleanup = Cleanup;
+    let _cleanup = support::Cleanup(PREFIX);
 
     let docker = Docker::connect_with_local_defaults()
         .expect("connect to the engine")

@@ -4,57 +4,15 @@
 
 mod common;
 
+use common::docker::{IMAGE, TestContainer};
 use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const IMAGE: &str = "berth-test/busybox:1";
-
-/// A container made for one test, removed when the test ends.
-struct TestContainer(String);
-
-impl TestContainer {
-    fn run(name: &str) -> TestContainer {
-        assert_engine_running();
-        let _ = Command::new("docker").args(["rm", "-f", name]).output();
-        let out = Command::new("docker")
-            .args(["run", "-d", "--name", name, IMAGE, "sleep", "3600"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "docker run failed: {}", text(&out.stderr));
-        TestContainer(name.to_string())
-    }
-}
-
-impl Drop for TestContainer {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
-    }
-}
-
-/// Polls the container list until `check` holds for `name` (or 15 s pass).
-async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let list: serde_json::Value = get_json(server, client, "/api/v1/hosts/local/containers").await;
-        let found = list["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned();
-        match found {
-            Some(c) if c["state"] == state => return c,
-            other if Instant::now() > deadline => panic!("{name} never became {state}: {other:?} in {list}"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear() {
     let name = "berth-test-stop";
-    let _container = TestContainer::run(name);
+    let _container = TestContainer::run(name, &[], &["sleep", "3600"]);
     let (_dir, server) = Server::with_admin().await;
     let client = client();
     assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);

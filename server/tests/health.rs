@@ -36,25 +36,6 @@ async fn wait_for_event(server: &Server, client: &reqwest::Client, query: &str) 
     }
 }
 
-/// Polls the container list until `name` is in `state`; returns its entry.
-async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let list: Value = get_json(server, client, "/api/v1/hosts/local/containers").await;
-        let found = list["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned();
-        match found {
-            Some(c) if c["state"] == state => return c,
-            other if Instant::now() > deadline => panic!("{name} never became {state}: {other:?}"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
 /// berth_container_drift of `name` in /metrics, if it has one.
 async fn drift_metric(server: &Server, name: &str) -> Option<f64> {
     let scrape = parse_metrics(&get_metrics(server, None).await.text().await.unwrap());
@@ -166,15 +147,7 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     assert!(!kinds(&failed).is_empty(), "refused keys are recorded: {failed}");
 
     // A plain user may not set expectations (or see statistics); the refusal is recorded.
-    let resp = admin
-        .post(server.url("/api/v1/users"))
-        .json(&json!({ "name": "dora", "password": "dora's password", "admin": false }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let dora = client();
-    assert_eq!(sign_in(&server, &dora, "dora", "dora's password").await.status(), 200);
+    let dora = plain_user(&server, &admin, "dora", "dora's password").await;
     let (status, body) = expect(&server, &dora, "local", json!({ "key": key, "state": "exited" })).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(

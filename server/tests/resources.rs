@@ -8,25 +8,15 @@
 
 mod common;
 
+use common::docker::{IMAGE, docker};
 use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const IMAGE: &str = "berth-test/busybox:1";
 
 /// A name no other run uses.
 fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI is installed");
-    assert!(out.status.success(), "docker {args:?} failed: {}", text(&out.stderr));
-    text(&out.stdout).trim().to_string()
 }
 
 /// Removes what a test made, whatever happened to the test.
@@ -349,15 +339,7 @@ async fn only_admins_see_or_remove_resources_and_refusals_are_recorded() {
     let (_dir, server) = Server::with_admin().await;
     let admin = client();
     assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
-    let resp = admin
-        .post(server.url("/api/v1/users"))
-        .json(&serde_json::json!({ "name": "dora", "password": "dora's password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let dora = client();
-    assert_eq!(sign_in(&server, &dora, "dora", "dora's password").await.status(), 200);
+    let dora = plain_user(&server, &admin, "dora", "dora's password").await;
 
     let (status, body) = get(&server, &dora, "/api/v1/hosts/local/volumes").await;
     assert_eq!(status, 403, "{body}");

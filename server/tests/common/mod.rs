@@ -229,3 +229,39 @@ pub fn container_sample<'a>(
         .iter()
         .find(|s| s.metric == metric && s.labels.get("container") == Some(name))
 }
+
+/// Polls the container list until `name` is in `state` (or 15 s pass).
+pub async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let list: serde_json::Value = get_json(server, client, "/api/v1/hosts/local/containers").await;
+        let found = list["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned();
+        match found {
+            Some(c) if c["state"] == state => return c,
+            other if std::time::Instant::now() > deadline => {
+                panic!("{name} never became {state}: {other:?} in {list}")
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Adds a user without the admin role through the REST API (as `admin`),
+/// and returns a client signed in as them.
+pub async fn plain_user(server: &Server, admin: &reqwest::Client, name: &str, password: &str) -> reqwest::Client {
+    let resp = admin
+        .post(server.url("/api/v1/users"))
+        .json(&serde_json::json!({ "name": name, "password": password, "admin": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let user = client();
+    assert_eq!(sign_in(server, &user, name, password).await.status(), 200);
+    user
+}
