@@ -128,22 +128,6 @@ async fn create_one(docker: &Docker, i: usize) -> Result<(), bollard::errors::Er
     Ok(())
 }
 
-/// Creates and starts the containers, CONCURRENCY at a time.
-async fn create_all(docker: &Docker, count: usize) {
-    let failures: Vec<String> = futures_util::stream::iter(0..count)
-        .map(|i| async move {
-            create_one(docker, i)
-                .await
-                .err()
-                .map(|e| format!("{PREFIX}{i:02}: {e}"))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .filter_map(|r| async move { r })
-        .collect()
-        .await;
-    assert!(failures.is_empty(), "creating containers failed: {failures:?}");
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Phase {
     Idle,
@@ -336,7 +320,7 @@ async fn run() {
         .await
         .expect("negotiate the API version");
     let t = Instant::now();
-    create_all(&docker, count).await;
+    support::create_all(count, CONCURRENCY, |i| create_one(&docker, i)).await;
     println!(
         "  started {count} containers in {:.1} s, {CONCURRENCY} at a time",
         t.elapsed().as_secs_f64()

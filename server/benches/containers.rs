@@ -34,7 +34,6 @@ use berth_server::Config;
 use bollard::Docker;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -88,22 +87,6 @@ async fn create_one(docker: &Docker, i: usize) -> Result<(), bollard::errors::Er
         docker.start_container(&name, None).await?;
     }
     Ok(())
-}
-
-/// Creates the containers, CONCURRENCY at a time.
-async fn create_all(docker: &Docker, count: usize) {
-    let failures: Vec<String> = futures_util::stream::iter(0..count)
-        .map(|i| async move {
-            create_one(docker, i)
-                .await
-                .err()
-                .map(|e| format!("{PREFIX}{i:03}: {e}"))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .filter_map(|r| async move { r })
-        .collect()
-        .await;
-    assert!(failures.is_empty(), "creating containers failed: {failures:?}");
 }
 
 /// The admin, made in-process on the database the server will open.
@@ -290,7 +273,7 @@ async fn run() {
         .await
         .expect("negotiate the API version");
     let t = Instant::now();
-    create_all(&docker, count).await;
+    support::create_all(count, CONCURRENCY, |i| create_one(&docker, i)).await;
     println!(
         "created {count} containers ({} running, {} in compose project bench) in {:.1} s, {CONCURRENCY} at a time",
         STARTED.min(count),

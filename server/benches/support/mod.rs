@@ -1,7 +1,27 @@
-//! What the engine benchmarks share: removing their containers by name
-//! prefix, at the start (leftovers of a crashed run) and at the end.
+//! What the engine benchmarks share: making many containers at once, and
+//! removing them by name prefix, at the start (leftovers of a crashed run)
+//! and at the end.
 
+use futures_util::StreamExt;
+use std::future::Future;
 use std::process::Command;
+
+/// Runs `make(0..count)`, `concurrency` at a time; panics with every failure.
+pub async fn create_all<F, Fut, E>(count: usize, concurrency: usize, make: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let make = &make;
+    let failures: Vec<String> = futures_util::stream::iter(0..count)
+        .map(|i| async move { make(i).await.err().map(|e| format!("container {i}: {e}")) })
+        .buffer_unordered(concurrency)
+        .filter_map(|r| async move { r })
+        .collect()
+        .await;
+    assert!(failures.is_empty(), "creating containers failed: {failures:?}");
+}
 
 /// Removes every container whose name starts with the prefix when dropped:
 /// at the end, and when the bench panics midway.
