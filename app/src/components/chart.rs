@@ -6,12 +6,14 @@
 use berth_core::model::{Chart, Point, Unit, format_ts};
 use leptos::prelude::*;
 
+// The SVG draws only the plot, stretched to the box; the axis labels are
+// HTML around it, so text stays crisp and unsquashed at any width.
 const W: f64 = 640.0;
-const H: f64 = 170.0;
-const LEFT: f64 = 64.0;
-const RIGHT: f64 = 8.0;
-const TOP: f64 = 8.0;
-const BOTTOM: f64 = 22.0;
+const H: f64 = 140.0;
+const LEFT: f64 = 0.0;
+const RIGHT: f64 = 0.0;
+const TOP: f64 = 4.0;
+const BOTTOM: f64 = 0.0;
 
 /// The chart's geometry: maps times and values to SVG coordinates.
 #[derive(Clone, Copy)]
@@ -172,7 +174,8 @@ pub fn LineChart(chart: Chart, from: i64, to: i64, step: i64) -> impl IntoView {
     };
     let tooltip = move || {
         hover.get().map(|t| {
-            let left = (frame.x(t) / W * 100.0).clamp(10.0, 75.0);
+            // Across the plot (right of the y-axis gutter), kept inside the box.
+            let across = (frame.x(t) / W).clamp(0.15, 0.85);
             let rows = series.with_value(|all| {
                 all.iter()
                     .enumerate()
@@ -188,7 +191,7 @@ pub fn LineChart(chart: Chart, from: i64, to: i64, step: i64) -> impl IntoView {
                     .collect_view()
             });
             view! {
-                <div class="chart-tip" style=format!("left:{left:.1}%")>
+                <div class="chart-tip" style=format!("left:calc(3.75rem + (100% - 3.75rem) * {across:.3})")>
                     <div class="muted">{format_ts(t * 1_000_000_000)[..19].to_string()}" UTC"</div>
                     {rows}
                 </div>
@@ -223,21 +226,26 @@ pub fn LineChart(chart: Chart, from: i64, to: i64, step: i64) -> impl IntoView {
                 </span>
             </figcaption>
             <div class="chart-box">
+                <div class="y-axis" aria-hidden="true">
+                    {grid.iter().map(|(y, label)| view! {
+                        <span style=format!("top:{:.2}%", y / H * 100.0)>{label.clone()}</span>
+                    }).collect_view()}
+                </div>
                 <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img"
                     aria-label=format!("{} over time", chart.title)
                     on:pointermove=on_move on:pointerleave=move |_| hover.set(None)>
-                    {grid.into_iter().map(|(y, label)| view! {
+                    {grid.into_iter().map(|(y, _)| view! {
                         <line class="grid" x1=LEFT x2=W - RIGHT y1=y y2=y/>
-                        <text class="axis" x=LEFT - 6.0 y=y + 4.0 text-anchor="end">{label}</text>
-                    }).collect_view()}
-                    {ticks.into_iter().enumerate().map(|(i, (x, label))| {
-                        let anchor = match i { 0 => "start", 4 => "end", _ => "middle" };
-                        view! { <text class="axis" x=x y=H - 6.0 text-anchor=anchor>{label}</text> }
                     }).collect_view()}
                     {band.map(|d| view! { <path class="band s0" d=d/> })}
                     {lines.into_iter().map(|(i, d)| view! { <path class=format!("line s{}", i % 8) d=d/> }).collect_view()}
                     {crosshair}
                 </svg>
+                <div class="x-axis" aria-hidden="true">
+                    {ticks.into_iter().map(|(x, label)| view! {
+                        <span style=format!("left:{:.2}%", x / W * 100.0)>{label}</span>
+                    }).collect_view()}
+                </div>
                 {tooltip}
                 {empty.then(|| view! { <div class="chart-empty muted">"No samples in this range yet"</div> })}
             </div>
