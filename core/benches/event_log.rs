@@ -13,6 +13,8 @@
 //! Run: `cargo bench -p berth-core --bench event_log`
 //! (N = 1,000,000 by default; `BENCH_EVENTS=100000` for a quick run).
 
+mod support;
+
 use berth_core::events::EventLog;
 use berth_core::model::{Actor, EventFilter, EventSeq, NewEvent, Outcome};
 use berth_core::store::{Store, tables};
@@ -81,19 +83,6 @@ fn make_event(rng: &mut Rng) -> NewEvent {
     e
 }
 
-/// `1234567` -> `1,234,567`.
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// (p50, p99) in microseconds.
 fn pct(mut v: Vec<Duration>) -> (f64, f64) {
     v.sort();
@@ -143,7 +132,11 @@ async fn run() {
     let base = std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into());
     let dir = tempfile::tempdir_in(&base).expect("temp dir");
     let path = dir.path().join("berth.redb");
-    println!("berth event log benchmark: {} events in {}", group(n), path.display());
+    println!(
+        "berth event log benchmark: {} events in {}",
+        support::group(n),
+        path.display()
+    );
 
     // 1. Batched append throughput.
     let store = Store::open(&path).expect("open store");
@@ -158,8 +151,8 @@ async fn run() {
     let secs = t.elapsed().as_secs_f64();
     println!(
         "batched append: {} events in {secs:.2} s = {} events/s (record() loop alone took {queued:.2} s)",
-        group(n),
-        group((n as f64 / secs) as u64)
+        support::group(n),
+        support::group((n as f64 / secs) as u64)
     );
 
     // 2. File size per event, and where it goes (redb's own accounting).
@@ -260,8 +253,8 @@ async fn run() {
     let secs = t.elapsed().as_secs_f64();
     println!(
         "verify: {} events in {secs:.2} s = {} events/s (chain ok: {})",
-        group(status.checked),
-        group((status.checked as f64 / secs) as u64),
+        support::group(status.checked),
+        support::group((status.checked as f64 / secs) as u64),
         status.is_ok()
     );
 
@@ -280,7 +273,7 @@ async fn run() {
     }
     println!(
         "durable append ({APPENDS} sequential, on the {}-event log), interleaved with bare fsyncs:",
-        group(n)
+        support::group(n)
     );
     let [a, o, s] = times.map(pct);
     let rows = [

@@ -16,6 +16,8 @@
 //! (`BENCH_SECS=2` for a shorter ingest run than 5 s per case;
 //! `BENCH_ONLY=ingest` or `BENCH_ONLY=query` for one part, e.g. under `perf`).
 
+mod support;
+
 use berth_core::stats::{Retention, Sample, Tsdb};
 use berth_core::store::Store;
 use std::path::Path;
@@ -46,19 +48,6 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
-}
-
-/// `1234567` -> `1,234,567`.
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// (p50, p95) in milliseconds.
@@ -157,15 +146,15 @@ fn ingest_ticks(dir: &Path, case: &Case, secs: f64) {
     println!(
         "  {} ({} series, {} h preloaded in {preload:.1} s, file then {size_before:.1} MiB):",
         case.label,
-        group(case.series as u64),
+        support::group(case.series as u64),
         case.preload_hours,
     );
     println!(
         "    {} ticks = {} samples in {in_ingest:.2} s = {} samples/s; tick p50 {p50:.2} ms, p95 {p95:.2} ms \
          ({:.2} s more building the samples); file now {:.1} MiB",
-        group(ticks as u64),
-        group(n),
-        group((n as f64 / in_ingest) as u64),
+        support::group(ticks as u64),
+        support::group(n),
+        support::group((n as f64 / in_ingest) as u64),
         building.as_secs_f64(),
         mib(&path),
     );
@@ -175,7 +164,7 @@ fn ingest_ticks(dir: &Path, case: &Case, secs: f64) {
         println!(
             "    {count} prunes (every {} ticks, durable, {} rows removed in all): p50 {p50:.2} ms, p95 {p95:.2} ms",
             case.prune_every,
-            group(removed),
+            support::group(removed),
         );
     }
 }
@@ -249,8 +238,8 @@ fn main() {
     println!(
         "chart queries: loaded {QUERY_DAYS} days of 5 s data for {QUERY_SERIES} series ({} samples, an hour per \
          ingest) in {load:.1} s = {} samples/s; file {:.1} MiB",
-        group(loaded),
-        group((loaded as f64 / load) as u64),
+        support::group(loaded),
+        support::group((loaded as f64 / load) as u64),
         mib(&path),
     );
     println!("  query of all {QUERY_SERIES} series, ending now ({RUNS} runs after 5 warm-up):");
@@ -279,7 +268,7 @@ fn main() {
         let (p50, p95) = pct(times);
         println!(
             "    {label:>4}: p50 {p50:>7.2} ms   p95 {p95:>7.2} ms   step {step} s, {} points ({} per series)",
-            group(points as u64),
+            support::group(points as u64),
             points / QUERY_SERIES
         );
     }

@@ -8,7 +8,6 @@ mod common;
 
 use common::*;
 use fantoccini::{Client, Locator};
-use std::process::Command;
 use std::sync::Arc;
 
 const ADMIN: &str = "admin";
@@ -17,33 +16,9 @@ const NAME: &str = "berth-e2e-web";
 /// Created through the page's form.
 const MADE: &str = "berth-e2e-made";
 
-struct TestContainer;
-
-impl TestContainer {
-    fn run() -> TestContainer {
-        let _ = Command::new("docker").args(["rm", "-f", NAME, MADE]).output();
-        let out = Command::new("docker")
-            .args(["run", "-d", "--name", NAME, "berth-test/busybox:1", "sleep", "3600"])
-            .output()
-            .expect("the docker CLI is installed");
-        assert!(
-            out.status.success(),
-            "docker run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        TestContainer
-    }
-}
-
-impl Drop for TestContainer {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", NAME, MADE]).output();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_container_stopped_from_the_page_changes_live_and_is_on_record() {
-    let _container = TestContainer::run();
+    let _container = TestContainers::run(NAME, &["sleep", "3600"], &[MADE]);
     let berth = Arc::new(Berth::start().await.expect("berth starts"));
     run_in_browser("containers", berth, |client, berth| async move {
         walk(&client, &berth).await

@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 use fantoccini::{Client, Locator};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,42 +16,9 @@ const ADMIN: &str = "admin";
 const PASSWORD: &str = "correct horse battery";
 const BURNER: &str = "berth-e2e-burn";
 
-struct TestContainer;
-
-impl TestContainer {
-    fn run() -> TestContainer {
-        let _ = Command::new("docker").args(["rm", "-f", BURNER]).output();
-        let out = Command::new("docker")
-            .args([
-                "run",
-                "-d",
-                "--name",
-                BURNER,
-                "berth-test/busybox:1",
-                "sh",
-                "-c",
-                "while :; do :; done",
-            ])
-            .output()
-            .expect("the docker CLI is installed");
-        assert!(
-            out.status.success(),
-            "docker run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        TestContainer
-    }
-}
-
-impl Drop for TestContainer {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", BURNER]).output();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charts_fill_and_move_live_and_drift_shows_on_the_page() {
-    let _container = TestContainer::run();
+    let _container = TestContainers::run(BURNER, &["sh", "-c", "while :; do :; done"], &[]);
     let berth = Arc::new(
         Berth::start_with_env(&[("BERTH_STATS_INTERVAL_SECS", "1")])
             .await

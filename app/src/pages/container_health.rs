@@ -2,61 +2,41 @@
 //! status, restarts, OOM kills), the expected state an operator sets and
 //! any drift from it, and the container's charts.
 
-use crate::api::containers::get_host;
 use crate::api::stats::{SetExpected, container_charts};
 use crate::components::charts::ChartPanel;
 use crate::components::status::ErrorBox;
-use crate::pages::host::live_dashboard;
-use berth_core::model::{Container, ExpectedState};
+use crate::pages::host::{WithDashboard, follow_dashboard};
+use berth_core::model::{Container, Dashboard, ExpectedState};
 use leptos::prelude::*;
 
 #[component]
 pub fn Monitoring(host: String, id: String, name: String) -> impl IntoView {
     let set = ServerAction::<SetExpected>::new();
-    let (_, live) = live_dashboard();
-    let list = {
+    let live = follow_dashboard();
+    let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
+    // This container as the dashboard has it (a saved expectation comes back on the feed).
+    let panel = {
         let host = host.clone();
-        Resource::new(move || set.version().get(), move |_| get_host(host.clone()))
-    };
-    // The live feed's copy wins once it arrives.
-    let container = {
-        let (host, id) = (host.clone(), id.clone());
-        move |fallback: Option<Container>| {
-            live.with(|d| {
-                d.as_ref().and_then(|d| {
+        move |current: Signal<Dashboard>| {
+            let (host, id) = (host.clone(), id.clone());
+            let find = host.clone();
+            let container = Signal::derive(move || {
+                current.with(|d| {
                     d.hosts
                         .iter()
-                        .find(|h| h.status.id.0 == host)
+                        .find(|h| h.status.id.0 == find)
                         .and_then(|h| h.containers.iter().find(|c| c.id == id).cloned())
                 })
-            })
-            .or(fallback)
+            });
+            view! { <HealthPanel host current=container set/> }
         }
     };
-    let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
-    let chart_host = host.clone();
-    let chart_name = name.clone();
     view! {
         <h2>"Health and expected state"</h2>
         {move || set.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {
-                let (host, id, container) = (host.clone(), id.clone(), container.clone());
-                move || {
-                    let (host, id, container) = (host.clone(), id.clone(), container.clone());
-                    Suspend::new(async move {
-                        let fallback = match list.await {
-                            Ok(view) => view.containers.into_iter().find(|c| c.id == id),
-                            Err(e) => return view! { <ErrorBox error=e/> }.into_any(),
-                        };
-                        let current = Signal::derive(move || container(fallback.clone()));
-                        view! { <HealthPanel host=host.clone() current set/> }.into_any()
-                    })
-                }
-            }
-        </Transition>
+        <WithDashboard live render=panel/>
         <h2>"Usage"</h2>
-        <ChartPanel load=move |range| container_charts(chart_host.clone(), chart_name.clone(), range.label().to_string()) tick/>
+        <ChartPanel load=move |range| container_charts(host.clone(), name.clone(), range.label().to_string()) tick/>
     }
 }
 

@@ -5,32 +5,21 @@
 use crate::api::events::{FilterForm, chain, list_events};
 use crate::components::event_table::EventTable;
 use crate::components::status::{ChainBadge, ErrorBox};
-use crate::pages::host::{HostCards, live_dashboard};
+use crate::pages::host::{HostCards, WithDashboard, follow_dashboard};
 use berth_core::model::{Container, ContainerSample, Dashboard, Unit, format_ts, human_size};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let (first, live) = live_dashboard();
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match first.await {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(first) => {
-                        let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
-                        view! {
-                            <div class="host-grid"><HostCards current/></div>
-                            <Drifts current/>
-                            <ContainerUsage current/>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+        <WithDashboard live=follow_dashboard() render=|current| view! {
+            <div class="host-grid"><HostCards current/></div>
+            <Drifts current/>
+            <ContainerUsage current/>
+        }/>
         <Activity/>
     }
 }

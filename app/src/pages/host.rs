@@ -11,34 +11,46 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-/// The dashboard feed, live: the server's first answer, then every tick.
-pub(crate) fn live_dashboard() -> (
-    Resource<Result<Dashboard, crate::error::AppError>>,
-    RwSignal<Option<Dashboard>>,
-) {
-    let first = Resource::new(|| (), |_| get_dashboard());
+/// The dashboard feed, live: every tick of `/ws/stats` once hydrated.
+pub(crate) fn follow_dashboard() -> RwSignal<Option<Dashboard>> {
     let live: RwSignal<Option<Dashboard>> = RwSignal::new(None);
     follow_json(live, "/ws/stats".to_string(), stats_ticket);
-    (first, live)
+    live
+}
+
+/// Draws `render` from the dashboard: the server's answer first, then each
+/// one the live feed brings.
+#[component]
+pub fn WithDashboard<F, V>(live: RwSignal<Option<Dashboard>>, render: F) -> impl IntoView
+where
+    F: Fn(Signal<Dashboard>) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let first = Resource::new(|| (), |_| get_dashboard());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match first.await {
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        Ok(first) => {
+                            let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
+                            render(current).into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
 }
 
 #[component]
 pub fn HostsPage() -> impl IntoView {
-    let (first, live) = live_dashboard();
     view! {
         <Title text="Hosts"/>
         <h1>"Hosts"</h1>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match first.await {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(first) => {
-                        let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
-                        view! { <HostCards current/> }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+        <WithDashboard live=follow_dashboard() render=|current| view! { <div class="host-grid"><HostCards current/></div> }/>
     }
 }
 
@@ -128,28 +140,22 @@ fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, tota
 pub fn HostPage() -> impl IntoView {
     let params = use_params_map();
     let host = Memo::new(move |_| params.read().get("host").unwrap_or_default());
-    let (first, live) = live_dashboard();
+    let live = follow_dashboard();
     let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
+    let this_host = move |current: Signal<Dashboard>| {
+        let current = Signal::derive(move || {
+            let mut d = current.get();
+            let id = host.get();
+            d.hosts.retain(|h| h.status.id.0 == id);
+            d
+        });
+        view! { <div class="host-now"><HostCards current/></div> }
+    };
     view! {
         <Title text=move || format!("Host {}", host.get())/>
         <p><a href="/hosts">"← Hosts"</a></p>
         <h1>{move || format!("Host {}", host.get())}</h1>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match first.await {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(first) => {
-                        let current = Signal::derive(move || {
-                            let mut d = live.get().unwrap_or_else(|| first.clone());
-                            let id = host.get();
-                            d.hosts.retain(|h| h.status.id.0 == id);
-                            d
-                        });
-                        view! { <div class="host-now"><HostCards current/></div> }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+        <WithDashboard live render=this_host/>
         <ChartPanel load=move |range| host_charts(host.get_untracked(), range.label().to_string()) tick/>
     }
 }

@@ -587,3 +587,41 @@ pub async fn create_first_admin(client: &Client, berth: &Berth, name: &str, pass
     wait_for_path_unless_error(client, "/", "#setup-error").await?;
     Ok(())
 }
+
+/// Containers of the test image made for one test; removed (with any other
+/// names it lists in `also`) before it runs and when it ends.
+pub struct TestContainers(Vec<String>);
+
+impl TestContainers {
+    /// `docker run -d --name NAME berth-test/busybox:1 COMMAND...`, after removing `also`.
+    pub fn run(name: &str, command: &[&str], also: &[&str]) -> TestContainers {
+        let names: Vec<String> = std::iter::once(name)
+            .chain(also.iter().copied())
+            .map(String::from)
+            .collect();
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&names)
+            .output();
+        let out = std::process::Command::new("docker")
+            .args(["run", "-d", "--name", name, "berth-test/busybox:1"])
+            .args(command)
+            .output()
+            .expect("the docker CLI is installed");
+        assert!(
+            out.status.success(),
+            "docker run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TestContainers(names)
+    }
+}
+
+impl Drop for TestContainers {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&self.0)
+            .output();
+    }
+}
