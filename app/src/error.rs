@@ -1,39 +1,38 @@
-//! The one error type of every server function: says what happened in words
-//! a person can act on, and maps to an HTTP status.
+//! The one error type of every server function: what happened in words a
+//! person can act on, and its kind, which maps to the HTTP status in one
+//! place (`ErrorKind::status`), the same as REST and websockets use.
 
+use berth_core::model::ErrorKind;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 #[derive(Clone, Debug, Error, PartialEq, Serialize, Deserialize)]
-pub enum AppError {
-    #[error("you are signed out; sign in again")]
-    Unauthorized,
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    TooManyRequests(String),
-    #[error("something went wrong on the server: {0}")]
-    Internal(String),
-    #[error("the request failed: {0}")]
-    Request(String),
+#[error("{message}")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
 }
 
 impl AppError {
-    pub fn status(&self) -> u16 {
-        match self {
-            AppError::Unauthorized => 401,
-            AppError::Forbidden(_) => 403,
-            AppError::NotFound(_) => 404,
-            AppError::Invalid(_) | AppError::Request(_) => 400,
-            AppError::TooManyRequests(_) => 429,
-            AppError::Internal(_) => 500,
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> AppError {
+        AppError {
+            kind,
+            message: message.into(),
         }
+    }
+
+    pub fn unauthenticated() -> AppError {
+        AppError::new(ErrorKind::Unauthenticated, "you are signed out; sign in again")
+    }
+
+    pub fn invalid(message: impl Into<String>) -> AppError {
+        AppError::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn status(&self) -> u16 {
+        self.kind.status()
     }
 }
 
@@ -41,6 +40,6 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Request(value.to_string())
+        AppError::new(ErrorKind::Unavailable, format!("the request failed: {value}"))
     }
 }

@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("events") view=pages::events::EventsPage/>
                     <Route path=path!("events/:seq") view=pages::event::EventPage/>
                     <Route path=path!("users") view=pages::users::UsersPage/>
+                    <Route path=path!("users/:id") view=pages::user::UserPage/>
+                    <Route path=path!("account") view=pages::account::AccountPage/>
                     <Route path=path!("images") view=pages::resources::ImagesPage/>
                     <Route path=path!("networks") view=pages::resources::NetworksPage/>
                     <Route path=path!("volumes") view=pages::resources::VolumesPage/>

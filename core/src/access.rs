@@ -1,55 +1,17 @@
-//! The permission model: what a signed-in user may do. Every operation asks
-//! here, in core; the UI only hides what this would refuse anyway. A refusal
-//! is recorded as an `access.denied` event by `authorize`.
+//! The one access decision. Every core operation takes a `Caller` (a
+//! session's user, an API key and its owner, or the system) and asks
+//! `check` with the `Operation` and its `Scope`; `check` alone allows or
+//! refuses, and records each refusal exactly once, as an event of the
+//! operation's kind with outcome `denied`, whatever the entry point (page,
+//! REST, websocket, CLI). What each operation needs is data in
+//! `model::access`, shared with the browser so it hides what core refuses.
 //!
-//! Today there are two roles: admins may do everything; other users may
-//! do nothing yet. Per-host grants (view < operate < manage, plus the logs,
-//! terminal and secrets capabilities) arrive with hosts.
+//! Who a caller is (sessions, keys, passwords) is `auth`'s business.
 
 use crate::events::{EventError, EventLog};
-use crate::model::{Actor, NewEvent, Outcome, User};
+use crate::model::{Actor, ActorKind, ErrorKind, Event, Need, NewEvent, Operation, Outcome, Permissions, User};
+use std::sync::Arc;
 use thiserror::Error;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Permission {
-    /// Read, filter, follow and export the event log.
-    ReadEvents,
-    /// Walk the hash chain on demand.
-    VerifyEvents,
-    /// Create and list users.
-    ManageUsers,
-    /// See a host's containers.
-    ViewContainers,
-    /// Start, stop, restart, kill, pause, unpause and remove containers.
-    OperateContainers,
-    /// See environment values and other secrets in clear.
-    RevealSecrets,
-    /// See a host's images, networks and volumes.
-    ViewResources,
-    /// Remove and prune images, networks and volumes.
-    ManageResources,
-    /// See host and container statistics and their history.
-    ViewStats,
-    /// Set or clear the state a container is expected to be in.
-    SetExpectedState,
-}
-
-impl Permission {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Permission::ReadEvents => "read the event log",
-            Permission::VerifyEvents => "verify the event log",
-            Permission::ManageUsers => "manage users",
-            Permission::ViewContainers => "see containers",
-            Permission::OperateContainers => "operate containers",
-            Permission::RevealSecrets => "reveal secrets",
-            Permission::ViewResources => "see images, networks and volumes",
-            Permission::ManageResources => "remove images, networks and volumes",
-            Permission::ViewStats => "see statistics",
-            Permission::SetExpectedState => "set expected container states",
-        }
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum AccessError {
@@ -59,38 +21,216 @@ pub enum AccessError {
     Events(#[from] EventError),
 }
 
-/// Whether `user` may do `what`, without recording anything.
-pub fn allows(user: &User, what: Permission) -> bool {
-    match what {
-        // Per-host grants will widen these for non-admins.
-        Permission::ReadEvents
-        | Permission::VerifyEvents
-        | Permission::ManageUsers
-        | Permission::ViewContainers
-        | Permission::OperateContainers
-        | Permission::RevealSecrets
-        | Permission::ViewResources
-        | Permission::ManageResources
-        | Permission::ViewStats
-        | Permission::SetExpectedState => user.is_admin(),
+impl crate::Failure for AccessError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AccessError::Denied(_) => ErrorKind::Denied,
+            AccessError::Events(e) => crate::Failure::kind(e),
+        }
     }
 }
 
-/// Checks `what` for `user`; a refusal is recorded, then returned.
-pub async fn authorize(
-    events: &EventLog,
-    user: &User,
-    what: Permission,
+/// Who is asking.
+#[derive(Clone, Debug)]
+pub enum Who {
+    /// A person signed in with a session.
+    User(User),
+    /// A script with an API key, acting for its owner.
+    Key { id: String, name: String, owner: User },
+    /// berth itself (start-up; `cli` for the command line while the server is stopped).
+    System(String),
+}
+
+/// A caller with its effective permissions and the address it came from.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    who: Who,
     source: Option<String>,
-) -> Result<(), AccessError> {
-    if allows(user, what) {
+    permissions: Arc<Permissions>,
+}
+
+impl Caller {
+    /// A signed-in user: admins may do everything, others what `grants` say.
+    pub fn signed_in(user: User, grants: Vec<crate::model::Grant>, source: Option<String>) -> Caller {
+        let permissions = if user.is_admin() {
+            Permissions::admin()
+        } else {
+            Permissions::of(grants)
+        };
+        Caller {
+            who: Who::User(user),
+            source,
+            permissions: Arc::new(permissions),
+        }
+    }
+
+    /// An API key: its owner's permissions, narrowed by the key's own grants.
+    pub fn key(id: String, name: String, owner: Caller, narrow: Option<&[crate::model::Grant]>) -> Caller {
+        let permissions = match narrow {
+            Some(n) => owner.permissions.narrowed(n),
+            None => owner.permissions.as_ref().clone(),
+        };
+        let Who::User(owner_user) = owner.who else {
+            unreachable!("a key's owner is a user")
+        };
+        Caller {
+            who: Who::Key {
+                id,
+                name,
+                owner: owner_user,
+            },
+            source: owner.source,
+            permissions: Arc::new(permissions),
+        }
+    }
+
+    /// berth itself, under a name for the record (`cli`), or none.
+    pub fn system(name: &str) -> Caller {
+        Caller {
+            who: Who::System(name.to_string()),
+            source: None,
+            permissions: Arc::new(Permissions::admin()),
+        }
+    }
+
+    pub fn who(&self) -> &Who {
+        &self.who
+    }
+
+    /// The user behind the caller: the session's user or the key's owner.
+    pub fn user(&self) -> Option<&User> {
+        match &self.who {
+            Who::User(u) | Who::Key { owner: u, .. } => Some(u),
+            Who::System(_) => None,
+        }
+    }
+
+    /// The API key's id, when the caller is one.
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.who {
+            Who::Key { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn source(&self) -> Option<String> {
+        self.source.clone()
+    }
+
+    pub fn permissions(&self) -> &Permissions {
+        &self.permissions
+    }
+
+    /// How the caller appears in events: `user:alice`, `apikey:alice/ci`, `system`.
+    pub fn actor(&self) -> Actor {
+        match &self.who {
+            Who::User(u) => Actor::user(u.name.clone()),
+            Who::Key { name, owner, .. } => Actor {
+                kind: ActorKind::ApiKey,
+                name: format!("{}/{}", owner.name, name),
+            },
+            Who::System(name) => Actor {
+                kind: ActorKind::System,
+                name: name.clone(),
+            },
+        }
+    }
+
+    /// A short name for messages.
+    pub fn name(&self) -> String {
+        match &self.who {
+            Who::User(u) => u.name.clone(),
+            Who::Key { name, owner, .. } => format!("{}'s key '{}'", owner.name, name),
+            Who::System(_) => "berth".into(),
+        }
+    }
+
+    /// Whether `op` would be allowed on `host`, recording nothing (to hide
+    /// what would be refused).
+    pub fn may(&self, op: Operation, host: Option<&str>) -> bool {
+        self.permissions.allows(op, host)
+    }
+
+    /// Whether the caller may see `event`: events about a host need view
+    /// on it; events about no host (sign-ins, users) need view on every host.
+    pub fn sees_event(&self, event: &Event) -> bool {
+        match &event.host {
+            Some(h) => self.permissions.sees(h),
+            None => self.permissions.sees_all(),
+        }
+    }
+
+    /// The event an operation by this caller is recorded as.
+    pub fn event(&self, kind: &str) -> NewEvent {
+        NewEvent::new(kind, self.actor()).source(self.source.clone())
+    }
+}
+
+/// What an operation is about: a host (for host operations) and, when
+/// known, the thing it touches (`container:web`), for the record.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub host: Option<String>,
+    pub target: Option<String>,
+}
+
+impl Scope {
+    pub fn none() -> Scope {
+        Scope::default()
+    }
+
+    pub fn host(host: impl Into<String>) -> Scope {
+        Scope {
+            host: Some(host.into()),
+            target: None,
+        }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Scope {
+        self.target = Some(target.into());
+        self
+    }
+}
+
+fn needs(op: Operation, host: Option<&str>) -> String {
+    let on = host.map(|h| format!(" on host {h}")).unwrap_or_default();
+    match op.need() {
+        Need::SignedIn => "signing in".into(),
+        Need::Admin => "the admin role".into(),
+        Need::SeeAny => "view on at least one host".into(),
+        Need::SeeAll => "view on every host".into(),
+        Need::Level(l) => format!("the {} level{on}", l.as_str()),
+        Need::Right(r) => format!("the {} right{on}", r.as_str()),
+    }
+}
+
+/// The decision: `Ok` when `caller` may do `op` in `scope`; otherwise the
+/// refusal is recorded once (durably, before answering) and returned.
+pub async fn check(events: &EventLog, caller: &Caller, op: Operation, scope: Scope) -> Result<(), AccessError> {
+    if caller.may(op, scope.host.as_deref()) {
         return Ok(());
     }
-    let message = format!("{} may not {}: that needs the admin role", user.name, what.describe());
-    let event = NewEvent::new("access.denied", Actor::user(user.name.clone()))
-        .source(source)
+    let on = scope
+        .host
+        .as_deref()
+        .map(|h| format!(" on host {h}"))
+        .unwrap_or_default();
+    let message = format!(
+        "{} may not {}{on}: that needs {}",
+        caller.name(),
+        op.describe(),
+        needs(op, scope.host.as_deref())
+    );
+    let mut event = caller
+        .event(op.kind())
         .outcome(Outcome::Denied(message.clone()))
-        .details(serde_json::json!({ "permission": what.describe() }));
+        .details(serde_json::json!({ "operation": op.kind() }));
+    if let Some(h) = scope.host {
+        event = event.host(h);
+    }
+    if let Some(t) = scope.target {
+        event = event.target(t);
+    }
     events.append(event).await?;
     Err(AccessError::Denied(message))
 }

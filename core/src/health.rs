@@ -8,11 +8,12 @@
 //! Health-check status, restart counts and OOM kills are facts of the
 //! container list itself (see `hosts`).
 
-use crate::access::{self, Permission};
+use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
 use crate::hosts::{HostError, Hosts};
 use crate::model::{
-    Actor, Container, Drift, Expectation, ExpectedState, HostId, NewEvent, Outcome, User, validate_expectation_key,
+    Actor, Container, Drift, ErrorKind, Expectation, ExpectedState, HostId, NewEvent, Operation, Outcome,
+    validate_expectation_key,
 };
 use crate::store::tables::EXPECTED;
 use crate::store::{Store, StoreError};
@@ -24,8 +25,8 @@ use tokio::sync::watch;
 
 #[derive(Debug, Error)]
 pub enum HealthError {
-    #[error("{0}")]
-    Denied(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -34,6 +35,18 @@ pub enum HealthError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Events(#[from] EventError),
+}
+
+impl crate::Failure for HealthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            HealthError::Access(e) => e.kind(),
+            HealthError::Invalid(_) => ErrorKind::Invalid,
+            HealthError::Host(e) => e.kind(),
+            HealthError::Store(e) => e.kind(),
+            HealthError::Events(e) => e.kind(),
+        }
+    }
 }
 
 type Key = (String, String);
@@ -116,33 +129,17 @@ impl Health {
     /// Sets (or with `None` clears) the expected state under `key` on
     /// `host`; `state` is "running", "exited" or "paused" as a person sent
     /// it. Recorded as `container.expect`, also when refused or invalid.
-    pub async fn set(
-        &self,
-        user: &User,
-        host: &str,
-        key: &str,
-        state: Option<&str>,
-        source: Option<String>,
-    ) -> Result<(), HealthError> {
+    pub async fn set(&self, caller: &Caller, host: &str, key: &str, state: Option<&str>) -> Result<(), HealthError> {
         // What a person sent goes into the record, cut to a sane length.
         let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-        let event = NewEvent::new("container.expect", Actor::user(user.name.clone()))
-            .source(source)
+        let target = format!("container:{}", self.target_name(host, &clip(key, 300)));
+        let event = caller
+            .event(Operation::SetExpectedState.kind())
             .host(clip(host, 100))
-            .target(format!("container:{}", self.target_name(host, &clip(key, 300))))
+            .target(target.clone())
             .details(serde_json::json!({ "key": clip(key, 300), "expected": state.map(|s| clip(s, 40)) }));
-        if !access::allows(user, Permission::SetExpectedState) {
-            let message = format!(
-                "{} may not {}: that needs the admin role",
-                user.name,
-                Permission::SetExpectedState.describe()
-            );
-            self.inner
-                .events
-                .append(event.outcome(Outcome::Denied(message.clone())))
-                .await?;
-            return Err(HealthError::Denied(message));
-        }
+        let scope = Scope::host(clip(host, 100)).target(target);
+        access::check(&self.inner.events, caller, Operation::SetExpectedState, scope).await?;
         let checked = validate_expectation_key(key)
             .map_err(HealthError::Invalid)
             .and_then(|()| Ok(self.inner.hosts.get(host).map(|_| ())?))
@@ -169,7 +166,9 @@ impl Health {
             host: HostId(host.to_string()),
             key: key.to_string(),
             state,
-            set_by: user.name.clone(),
+            set_by: caller
+                .user()
+                .map_or_else(|| caller.actor().to_string(), |u| u.name.clone()),
             set_at_ns: now_ns(),
         });
         let (store, row) = (self.inner.store.clone(), expectation.clone());

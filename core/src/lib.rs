@@ -28,3 +28,14 @@ pub mod store;
 
 #[cfg(feature = "engine")]
 pub use services::Berth;
+
+#[cfg(feature = "engine")]
+pub use model::ErrorKind;
+
+/// Every error of core knows its kind (denied, not found, unavailable...),
+/// so each edge (REST, server functions, websockets) maps it to an HTTP
+/// status in one place: `ErrorKind::status`.
+#[cfg(feature = "engine")]
+pub trait Failure: std::error::Error {
+    fn kind(&self) -> ErrorKind;
+}

@@ -1,11 +1,17 @@
-//! `Berth`: the services a running server shares, built once at start-up.
+//! `Berth`: the services a running server shares, built once at start-up,
+//! and the caller-checked operations that span them (the dashboard, reading
+//! the event log).
 
+use crate::access::{self, AccessError, Caller, Scope};
 use crate::auth::Auth;
-use crate::events::EventLog;
+use crate::events::{EventError, EventLog, Visible};
 use crate::health::Health;
 use crate::hosts::Hosts;
+use crate::model::{ChainStatus, Dashboard, Event, EventFilter, EventPage, EventSeq, Operation, Outcome};
 use crate::stats::Stats;
 use crate::store::Store;
+use std::sync::Arc;
+use thiserror::Error;
 
 /// What every request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -18,13 +24,107 @@ pub struct Berth {
     pub health: Health,
 }
 
-impl Berth {
-    /// Every host with its containers, the latest readings and the drifts.
-    pub fn dashboard(&self) -> crate::model::Dashboard {
-        crate::model::Dashboard {
-            hosts: self.hosts.all().iter().map(|h| h.view()).collect(),
-            stats: self.stats.latest().as_ref().clone(),
-            drifts: self.health.drifts(),
+/// Reading the log for a caller: refused, or the log failed.
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Events(#[from] EventError),
+    #[error("there is no event {0}")]
+    NotFound(u64),
+}
+
+impl crate::Failure for LogError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            LogError::Access(e) => e.kind(),
+            LogError::Events(e) => e.kind(),
+            LogError::NotFound(_) => crate::ErrorKind::NotFound,
         }
+    }
+}
+
+impl Berth {
+    /// `dashboard`, once `access` allows it.
+    pub async fn dashboard_for(&self, caller: &Caller) -> Result<Dashboard, AccessError> {
+        self.check(caller, Operation::ViewDashboard).await?;
+        Ok(self.dashboard(caller))
+    }
+
+    /// The hosts `caller` may see with their containers, the latest readings
+    /// of those hosts and their drifts (for a caller already let in).
+    pub fn dashboard(&self, caller: &Caller) -> Dashboard {
+        let p = caller.permissions();
+        let mut stats = self.stats.latest().as_ref().clone();
+        stats.hosts.retain(|h| p.sees(&h.host.0));
+        stats.containers.retain(|c| p.sees(&c.host.0));
+        Dashboard {
+            hosts: self.hosts.visible(caller).iter().map(|h| h.view()).collect(),
+            stats,
+            drifts: self.health.drifts().into_iter().filter(|d| p.sees(&d.host.0)).collect(),
+        }
+    }
+
+    /// Which events `caller` may see, as a predicate for the log's readers.
+    pub fn visible_events(caller: &Caller) -> Visible {
+        let caller = caller.clone();
+        Arc::new(move |e: &Event| caller.sees_event(e))
+    }
+
+    /// A page of the log as `caller` may see it (events about hosts they
+    /// cannot view are left out).
+    pub async fn events_page(
+        &self,
+        caller: &Caller,
+        filter: EventFilter,
+        before: Option<EventSeq>,
+        limit: usize,
+    ) -> Result<EventPage, LogError> {
+        access::check(&self.events, caller, Operation::ReadEvents, Scope::none()).await?;
+        Ok(self
+            .events
+            .query_visible(filter, before, limit, Self::visible_events(caller))
+            .await?)
+    }
+
+    /// One event, if `caller` may see it.
+    pub async fn event(&self, caller: &Caller, seq: EventSeq) -> Result<Event, LogError> {
+        access::check(&self.events, caller, Operation::ReadEvents, Scope::none()).await?;
+        match self.events.get(seq).await? {
+            Some(e) if caller.sees_event(&e) => Ok(e),
+            _ => Err(LogError::NotFound(seq.0)),
+        }
+    }
+
+    /// Whether `caller` may do `op` (an operation about no one host), for
+    /// reads that have no core function of their own (the log's kinds and
+    /// chain status); a refusal is recorded like any other.
+    pub async fn check(&self, caller: &Caller, op: Operation) -> Result<(), AccessError> {
+        access::check(&self.events, caller, op, Scope::none()).await
+    }
+
+    /// Checks that `caller` may export; the export itself streams with
+    /// `visible_events` and records `events.export` when done.
+    pub async fn may_export(&self, caller: &Caller) -> Result<Visible, LogError> {
+        access::check(&self.events, caller, Operation::ExportEvents, Scope::none()).await?;
+        Ok(Self::visible_events(caller))
+    }
+
+    /// Walks the whole chain now; recorded as `events.verify`.
+    pub async fn verify_events(&self, caller: &Caller) -> Result<ChainStatus, LogError> {
+        access::check(&self.events, caller, Operation::VerifyEvents, Scope::none()).await?;
+        let status = self.events.verify().await?;
+        let outcome = match &status.problem {
+            None => Outcome::Ok,
+            Some(p) => Outcome::Error(p.clone()),
+        };
+        self.events.record(
+            caller
+                .event(Operation::VerifyEvents.kind())
+                .outcome(outcome)
+                .details(serde_json::json!({ "checked": status.checked })),
+        );
+        Ok(status)
     }
 }

@@ -375,7 +375,7 @@ async fn redirects(berth: &Berth) -> Result {
         "GET /login signed in"
     );
     let me: serde_json::Value = admin.get(berth.url("/api/v1/me")).send().await?.json().await?;
-    assert_eq!(me["name"], json!(ADMIN), "GET /api/v1/me: {me}");
+    assert_eq!(me["user"]["name"], json!(ADMIN), "GET /api/v1/me: {me}");
     Ok(())
 }
 

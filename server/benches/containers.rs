@@ -6,7 +6,7 @@
 //! interleaved round by round so that all of them see the same machine:
 //! 1. the engine's own list call, `GET /containers/json?all=1` on its socket
 //!    (bollard `list_containers(all)`, as berth itself calls it);
-//! 2. berth's REST list, `GET /api/v1/hosts/local/containers`, signed in;
+//! 2. berth's REST list, `GET /api/v1/hosts/local/containers?limit=1000`, signed in;
 //! 3. berth's server function, `POST /api/get_host` with `host=local`;
 //! 4. berth's page render, `GET /containers`, the whole server-rendered body;
 //!
@@ -26,9 +26,10 @@
 
 mod support;
 
+use berth_core::access::Caller;
 use berth_core::auth::Auth;
 use berth_core::events::EventLog;
-use berth_core::model::{Actor, Role};
+use berth_core::model::Role;
 use berth_core::store::Store;
 use berth_server::Config;
 use bollard::Docker;
@@ -99,7 +100,7 @@ async fn add_admin(dir: &Path) {
             .await
             .expect("auth")
     };
-    auth.create_user(ADMIN, PASSWORD, Role::Admin, Actor::system(), None)
+    auth.create_user(&Caller::system("bench"), ADMIN, PASSWORD, Role::Admin)
         .await
         .expect("create admin");
     events.close().await.expect("close event log");
@@ -190,7 +191,7 @@ impl Clients {
             }
             Call::Me => self.get("/api/v1/me").await,
             Call::SmallPage => self.get("/users").await,
-            Call::Rest => self.get("/api/v1/hosts/local/containers").await,
+            Call::Rest => self.get("/api/v1/hosts/local/containers?limit=1000").await,
             Call::ServerFn => {
                 let resp = self
                     .http
@@ -231,14 +232,14 @@ async fn wait_for_cache(http: &reqwest::Client, base: &str, count: usize) -> usi
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let list: serde_json::Value = http
-            .get(format!("{base}/api/v1/hosts/local/containers"))
+            .get(format!("{base}/api/v1/hosts/local/containers?limit=1000"))
             .send()
             .await
             .expect("GET containers")
             .json()
             .await
             .expect("JSON");
-        let all = list["containers"].as_array().cloned().unwrap_or_default();
+        let all = list["items"].as_array().cloned().unwrap_or_default();
         let ours = all
             .iter()
             .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with(PREFIX)))

@@ -21,6 +21,7 @@ async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear(
     assert_eq!(c["image"], IMAGE);
     assert!(c["status"].as_str().unwrap().starts_with("Up"), "{c}");
     let hosts: serde_json::Value = get_json(&server, &client, "/api/v1/hosts").await;
+    let hosts = &hosts["items"];
     assert_eq!(hosts[0]["reachable"], true, "{hosts}");
     assert_eq!(
         hosts[0]["api_version"], "1.41",
@@ -85,8 +86,8 @@ async fn containers_are_listed_stopped_with_an_audit_trail_and_errors_are_clear(
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let list: serde_json::Value = get_json(&server, &client, "/api/v1/hosts/local/containers").await;
-    assert!(!list["containers"].as_array().unwrap().iter().any(|c| c["name"] == name));
+    let list: serde_json::Value = get_json(&server, &client, "/api/v1/hosts/local/containers?limit=1000").await;
+    assert!(!list["items"].as_array().unwrap().iter().any(|c| c["name"] == name));
     server.stop().await.unwrap();
 }
 

@@ -46,8 +46,8 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     let client = client();
     assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
     let state_of = async |client: &reqwest::Client| -> (bool, Option<String>) {
-        let list: serde_json::Value = get_json(&server, client, "/api/v1/hosts/local/containers").await;
-        let state = list["containers"]
+        let list: serde_json::Value = get_json(&server, client, "/api/v1/hosts/local/containers?limit=1000").await;
+        let state = list["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -76,6 +76,7 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     .await;
     // berth itself still answers, and says why.
     let hosts: serde_json::Value = get_json(&server, &client, "/api/v1/hosts").await;
+    let hosts = &hosts["items"];
     assert_eq!(hosts[0]["reachable"], false);
     assert!(hosts[0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{hosts}");
 

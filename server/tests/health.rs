@@ -62,7 +62,11 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     let (status, body) = expect(&server, &admin, "local", json!({ "key": key, "state": "running" })).await;
     assert_eq!(status, 204, "{body}");
     let set: Value = get_json(&server, &admin, "/api/v1/hosts/local/expected").await;
-    let mine = set.as_array().unwrap().iter().find(|e| e["key"] == key.as_str());
+    let mine = set["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == key.as_str());
     let mine = mine.unwrap_or_else(|| panic!("{key} not in {set}"));
     assert_eq!(mine["state"], "running");
     assert_eq!(mine["set_by"], ADMIN);
@@ -74,7 +78,11 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     assert_eq!(recorded["details"]["expected"], "running");
     let drifts: Value = get_json(&server, &admin, "/api/v1/drifts").await;
     assert!(
-        !drifts.as_array().unwrap().iter().any(|d| d["key"] == key.as_str()),
+        !drifts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == key.as_str()),
         "running as expected: {drifts}"
     );
     assert_eq!(drift_metric(&server, name).await, Some(0.0));
@@ -87,7 +95,11 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     assert_eq!(drift["host"], "local");
     assert_eq!(drift["details"]["key"], key.as_str());
     let drifts: Value = get_json(&server, &admin, "/api/v1/drifts").await;
-    let listed = drifts.as_array().unwrap().iter().find(|d| d["key"] == key.as_str());
+    let listed = drifts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == key.as_str());
     let listed = listed.unwrap_or_else(|| panic!("{key} not among the drifts: {drifts}"));
     assert_eq!(listed["expected"], "running");
     assert_eq!(listed["actual"], "exited");
@@ -103,7 +115,11 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     assert!(end["details"]["lasted_s"].is_i64(), "{end}");
     let drifts: Value = get_json(&server, &admin, "/api/v1/drifts").await;
     assert!(
-        !drifts.as_array().unwrap().iter().any(|d| d["key"] == key.as_str()),
+        !drifts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == key.as_str()),
         "{drifts}"
     );
     assert_eq!(drift_metric(&server, name).await, Some(0.0));
@@ -115,7 +131,11 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     assert_eq!(status, 204);
     let set: Value = get_json(&server, &admin, "/api/v1/hosts/local/expected").await;
     assert!(
-        !set.as_array().unwrap().iter().any(|e| e["key"] == key.as_str()),
+        !set["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["key"] == key.as_str()),
         "{set}"
     );
     let c = wait_for_state(&server, &admin, name, "running").await;
@@ -152,20 +172,26 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(
         body["error"],
-        "dora may not set expected container states: that needs the admin role"
+        "dora may not set expected container states on host local: that needs the manage level on host local"
     );
     let denied = events(&server, &admin, "kind=container.expect&actor=dora").await;
     assert_eq!(kinds(&denied).len(), 1, "{denied}");
     assert_eq!(denied["events"][0]["outcome"]["status"], "denied");
-    assert_eq!(denied["events"][0]["details"]["key"], key.as_str());
+    assert_eq!(denied["events"][0]["host"], "local");
     let set: Value = get_json(&server, &admin, "/api/v1/hosts/local/expected").await;
     assert!(
-        !set.as_array().unwrap().iter().any(|e| e["key"] == key.as_str()),
+        !set["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["key"] == key.as_str()),
         "{set}"
     );
-    for path in ["/api/v1/stats", "/api/v1/drifts", "/api/v1/hosts/local/charts"] {
+    for path in ["/api/v1/stats", "/api/v1/hosts/local/charts"] {
         let resp = dora.get(server.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 403, "{path}");
     }
+    let drifts: Value = get_json(&server, &dora, "/api/v1/drifts").await;
+    assert_eq!(drifts["items"], json!([]), "no drift of a host dora cannot see");
     server.stop().await.unwrap();
 }

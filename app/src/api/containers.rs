@@ -10,14 +10,13 @@ use berth_core::model::HostView;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::ssr::{authorized, fail, host_error, source};
-#[cfg(feature = "ssr")]
-use berth_core::access::Permission;
+use super::ssr::{caller, fail, failure};
 
 #[server(endpoint = "get_host")]
 pub async fn get_host(host: String) -> Result<HostView, AppError> {
-    let (berth, _) = authorized(Permission::ViewContainers).await?;
-    Ok(berth.hosts.get(&host).map_err(host_error)?.view())
+    let (berth, caller) = caller().await?;
+    let host = berth.hosts.get(&host).map_err(failure)?;
+    host.view_for(&caller).await.map_err(failure)
 }
 
 /// `action` is start, stop, restart, kill, pause, unpause or remove;
@@ -30,67 +29,51 @@ pub async fn container_action(
     timeout_s: Option<u32>,
     volumes: bool,
 ) -> Result<(), AppError> {
-    use berth_core::model::ContainerAction as A;
-    let (berth, user) = authorized(Permission::ViewContainers).await?;
-    if timeout_s.is_some_and(|t| t > 3600) {
-        return Err(fail(AppError::Invalid(
-            "the stop timeout is at most 3600 seconds".into(),
-        )));
-    }
-    let action = match action.as_str() {
-        "start" => A::Start,
-        "stop" => A::Stop { timeout_s },
-        "restart" => A::Restart { timeout_s },
-        "kill" => A::Kill,
-        "pause" => A::Pause,
-        "unpause" => A::Unpause,
-        "remove" => A::Remove { force: true, volumes },
-        other => return Err(fail(AppError::Invalid(format!("'{other}' is not a container action")))),
-    };
-    let host = berth.hosts.get(&host).map_err(host_error)?;
-    host.act(&user, &id, action, source().await).await.map_err(host_error)
+    let (berth, caller) = caller().await?;
+    // From the page a removal always forces (the page asked first).
+    let action = berth_core::model::ContainerAction::parse(&action, timeout_s, true, volumes)
+        .map_err(|m| fail(AppError::invalid(m)))?;
+    let host = berth.hosts.get(&host).map_err(failure)?;
+    host.act(&caller, &id, action).await.map_err(failure)
 }
 
-/// A one-time ticket to open the live container list.
+/// A one-time ticket to open the live container list of `host`.
 #[server(endpoint = "containers_ticket")]
-pub async fn containers_ticket() -> Result<String, AppError> {
-    let (berth, user) = authorized(Permission::ViewContainers).await?;
-    Ok(berth.auth.issue_ticket(&user, "containers"))
+pub async fn containers_ticket(host: String) -> Result<String, AppError> {
+    use berth_core::auth::Purpose;
+    let (berth, caller) = caller().await?;
+    berth.hosts.get(&host).map_err(failure)?;
+    berth
+        .auth
+        .issue_ticket(&caller, Purpose::Containers, Some(&host))
+        .await
+        .map_err(failure)
 }
 
 #[server(endpoint = "inspect_container")]
 pub async fn inspect_container(host: String, id: String) -> Result<berth_core::model::ContainerDetail, AppError> {
-    let (berth, user) = authorized(Permission::ViewContainers).await?;
-    berth
-        .hosts
-        .get(&host)
-        .map_err(host_error)?
-        .inspect(&user, &id)
-        .await
-        .map_err(host_error)
+    let (berth, caller) = caller().await?;
+    let host = berth.hosts.get(&host).map_err(failure)?;
+    host.inspect(&caller, &id).await.map_err(failure)
 }
 
 /// One environment value in clear; recorded as `container.env_reveal`.
 #[server(endpoint = "reveal_env")]
 pub async fn reveal_env(host: String, id: String, name: String) -> Result<String, AppError> {
-    let (berth, user) = authorized(Permission::ViewContainers).await?;
-    let host = berth.hosts.get(&host).map_err(host_error)?;
-    host.reveal_env(&user, &id, &name, source().await)
-        .await
-        .map_err(host_error)
+    let (berth, caller) = caller().await?;
+    let host = berth.hosts.get(&host).map_err(failure)?;
+    host.reveal_env(&caller, &id, &name).await.map_err(failure)
 }
 
-/// Every host's reachability, for the banner on every page. Signed-in users
-/// who may not see containers get an empty list.
+/// The reachability of every host the caller may see, for the banner on
+/// every page (empty when signed out).
 #[server(endpoint = "host_statuses")]
 pub async fn host_statuses() -> Result<Vec<berth_core::model::HostStatus>, AppError> {
     let berth = super::ssr::berth()?;
-    match super::ssr::current_user().await? {
-        Some(u) if berth_core::access::allows(&u, Permission::ViewContainers) => {
-            Ok(berth.hosts.all().iter().map(|h| h.status()).collect())
-        }
-        _ => Ok(Vec::new()),
-    }
+    Ok(match super::ssr::current_caller().await? {
+        Some(caller) => berth.hosts.visible(&caller).iter().map(|h| h.status()).collect(),
+        None => Vec::new(),
+    })
 }
 
 /// Creates a container from the form's text fields: command words split on
@@ -107,7 +90,7 @@ pub async fn create_container(
     restart: String,
     start: Option<String>,
 ) -> Result<String, AppError> {
-    let (berth, user) = authorized(Permission::ViewContainers).await?;
+    let (berth, caller) = caller().await?;
     let lines = |text: &str| {
         text.lines()
             .map(str::trim)
@@ -125,6 +108,6 @@ pub async fn create_container(
         restart,
         start: start.is_some(),
     };
-    let host = berth.hosts.get(&host).map_err(host_error)?;
-    host.create(&user, &new, source().await).await.map_err(host_error)
+    let host = berth.hosts.get(&host).map_err(failure)?;
+    host.create(&caller, &new).await.map_err(failure)
 }

@@ -9,9 +9,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use super::ssr::{authorized, event_error, fail};
-#[cfg(feature = "ssr")]
-use berth_core::access::Permission;
+use super::ssr::{caller, fail, failure};
 
 /// The viewer's filter as typed: text fields, checked on the server.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,7 +53,7 @@ impl FilterForm {
     }
 
     pub fn parse(&self) -> Result<EventFilter, AppError> {
-        EventFilter::from_fields(|n| self.get(n)).map_err(|e| AppError::Invalid(e.to_string()))
+        EventFilter::from_fields(|n| self.get(n)).map_err(|e| AppError::invalid(e.to_string()))
     }
 
     /// `kind=..&actor=..` with only the non-empty fields, URL-encoded.
@@ -100,59 +98,55 @@ pub const PAGE_SIZE: usize = 50;
 
 #[server(endpoint = "list_events")]
 pub async fn list_events(filter: FilterForm, before: Option<u64>) -> Result<EventPage, AppError> {
-    let (berth, _) = authorized(Permission::ReadEvents).await?;
+    let (berth, caller) = caller().await?;
     let filter = filter.parse().map_err(fail)?;
     berth
-        .events
-        .query(filter, before.map(EventSeq), PAGE_SIZE)
+        .events_page(&caller, filter, before.map(EventSeq), PAGE_SIZE)
         .await
-        .map_err(event_error)
+        .map_err(failure)
 }
 
 #[server(endpoint = "get_event")]
 pub async fn get_event(seq: u64) -> Result<Event, AppError> {
-    let (berth, _) = authorized(Permission::ReadEvents).await?;
-    match berth.events.get(EventSeq(seq)).await.map_err(event_error)? {
-        Some(e) => Ok(e),
-        None => Err(fail(AppError::NotFound(format!("there is no event {seq} in the log")))),
-    }
+    let (berth, caller) = caller().await?;
+    berth.event(&caller, EventSeq(seq)).await.map_err(failure)
 }
 
 #[server(endpoint = "event_kinds")]
 pub async fn event_kinds() -> Result<Vec<String>, AppError> {
-    let (berth, _) = authorized(Permission::ReadEvents).await?;
-    berth.events.kinds().await.map_err(event_error)
+    let (berth, caller) = caller().await?;
+    berth
+        .check(&caller, berth_core::model::Operation::ReadEvents)
+        .await
+        .map_err(failure)?;
+    berth.events.kinds().await.map_err(failure)
 }
 
 #[server(endpoint = "chain")]
 pub async fn chain() -> Result<ChainStatus, AppError> {
-    let (berth, _) = authorized(Permission::ReadEvents).await?;
+    let (berth, caller) = caller().await?;
+    berth
+        .check(&caller, berth_core::model::Operation::ReadEvents)
+        .await
+        .map_err(failure)?;
     Ok(berth.events.chain_status())
 }
 
 /// Walks the whole chain now; recorded as `events.verify`.
 #[server(endpoint = "verify_chain")]
 pub async fn verify_chain() -> Result<ChainStatus, AppError> {
-    use berth_core::model::{Actor, NewEvent, Outcome};
-    let (berth, user) = authorized(Permission::VerifyEvents).await?;
-    let started = std::time::Instant::now();
-    let status = berth.events.verify().await.map_err(event_error)?;
-    let outcome = match &status.problem {
-        None => Outcome::Ok,
-        Some(p) => Outcome::Error(p.clone()),
-    };
-    let event = NewEvent::new("events.verify", Actor::user(user.name))
-        .source(super::ssr::source().await)
-        .outcome(outcome)
-        .duration_us(started.elapsed().as_micros() as u64)
-        .details(serde_json::json!({ "checked": status.checked }));
-    berth.events.append(event).await.map_err(event_error)?;
-    Ok(status)
+    let (berth, caller) = caller().await?;
+    berth.verify_events(&caller).await.map_err(failure)
 }
 
 /// A one-time ticket to open the live event stream (`/ws/events`).
 #[server(endpoint = "live_ticket")]
 pub async fn live_ticket() -> Result<String, AppError> {
-    let (berth, user) = authorized(Permission::ReadEvents).await?;
-    Ok(berth.auth.issue_ticket(&user, "events"))
+    use berth_core::auth::Purpose;
+    let (berth, caller) = caller().await?;
+    berth
+        .auth
+        .issue_ticket(&caller, Purpose::Events, None)
+        .await
+        .map_err(failure)
 }

@@ -6,81 +6,65 @@ use berth_core::model::{ChartSet, Dashboard};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::ssr::{authorized, fail, host_error, source};
-#[cfg(feature = "ssr")]
-use berth_core::access::Permission;
-
-#[cfg(feature = "ssr")]
-fn stats_error(e: berth_core::stats::StatsError) -> AppError {
-    use berth_core::stats::StatsError;
-    fail(match e {
-        StatsError::Denied(m) => AppError::Forbidden(m),
-        StatsError::Store(e) => AppError::Internal(e.to_string()),
-    })
-}
+use super::ssr::{caller, fail, failure};
 
 #[cfg(feature = "ssr")]
 fn parse_range(range: &str) -> Result<berth_core::model::ChartRange, AppError> {
     berth_core::model::ChartRange::parse(range).ok_or_else(|| {
-        fail(AppError::Invalid(format!(
-            "'{range}' is not a chart range: use 1h, 24h, 7d or 30d"
+        fail(AppError::invalid(format!(
+            "'{}' is not a chart range: use 1h, 24h, 7d or 30d",
+            range.chars().take(20).collect::<String>()
         )))
     })
 }
 
 #[server(endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
-    let (berth, _) = authorized(Permission::ViewStats).await?;
-    Ok(berth.dashboard())
+    let (berth, caller) = caller().await?;
+    berth.dashboard_for(&caller).await.map_err(failure)
 }
 
 /// A one-time ticket to open the live dashboard feed.
 #[server(endpoint = "stats_ticket")]
 pub async fn stats_ticket() -> Result<String, AppError> {
-    let (berth, user) = authorized(Permission::ViewStats).await?;
-    Ok(berth.auth.issue_ticket(&user, "stats"))
+    use berth_core::auth::Purpose;
+    let (berth, caller) = caller().await?;
+    berth
+        .auth
+        .issue_ticket(&caller, Purpose::Stats, None)
+        .await
+        .map_err(failure)
 }
 
 #[server(endpoint = "host_charts")]
 pub async fn host_charts(host: String, range: String) -> Result<ChartSet, AppError> {
-    let (berth, user) = authorized(Permission::ViewStats).await?;
+    let (berth, caller) = caller().await?;
     let range = parse_range(&range)?;
-    berth.hosts.get(&host).map_err(host_error)?;
-    berth.stats.host_charts(&user, &host, range).await.map_err(stats_error)
+    berth.hosts.get(&host).map_err(failure)?;
+    berth
+        .stats
+        .host_charts(&berth.events, &caller, &host, range)
+        .await
+        .map_err(failure)
 }
 
 /// By container name: history follows the name across re-creation.
 #[server(endpoint = "container_charts")]
 pub async fn container_charts(host: String, name: String, range: String) -> Result<ChartSet, AppError> {
-    let (berth, user) = authorized(Permission::ViewStats).await?;
+    let (berth, caller) = caller().await?;
     let range = parse_range(&range)?;
-    berth.hosts.get(&host).map_err(host_error)?;
+    berth.hosts.get(&host).map_err(failure)?;
     berth
         .stats
-        .container_charts(&user, &host, &name, range)
+        .container_charts(&berth.events, &caller, &host, &name, range)
         .await
-        .map_err(stats_error)
+        .map_err(failure)
 }
 
 /// Sets the state the container under `key` should be in; an empty `state` clears it.
 #[server(endpoint = "set_expected")]
 pub async fn set_expected(host: String, key: String, state: String) -> Result<(), AppError> {
-    use berth_core::health::HealthError;
-    let berth = super::ssr::berth()?;
-    let user = super::ssr::current_user()
-        .await?
-        .ok_or_else(|| fail(AppError::Unauthorized))?;
+    let (berth, caller) = caller().await?;
     let expected = (!state.is_empty()).then_some(state.as_str());
-    berth
-        .health
-        .set(&user, &host, &key, expected, source().await)
-        .await
-        .map_err(|e| {
-            fail(match e {
-                HealthError::Denied(m) => AppError::Forbidden(m),
-                HealthError::Invalid(m) => AppError::Invalid(m),
-                HealthError::Host(e) => return host_error(e),
-                other => AppError::Internal(other.to_string()),
-            })
-        })
+    berth.health.set(&caller, &host, &key, expected).await.map_err(failure)
 }

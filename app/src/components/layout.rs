@@ -1,5 +1,5 @@
-//! The frame of every signed-in page: the top bar with navigation and the
-//! user's menu, and the page below it.
+//! The frame of every signed-in page: the top bar with navigation (Users
+//! only for admins) and the user's menu, and the page below it.
 
 use crate::api::auth::{Logout, me};
 use crate::api::containers::host_statuses;
@@ -28,18 +28,24 @@ pub fn Layout() -> impl IntoView {
                 <A href="/networks">"Networks"</A>
                 <A href="/volumes">"Volumes"</A>
                 <A href="/events">"Event log"</A>
-                <A href="/users">"Users"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let admin = matches!(user.await, Ok(Some(me)) if me.permissions.admin);
+                        admin.then(|| view! { <A href="/users">"Users"</A> })
+                    })}
+                </Suspense>
             </nav>
             <div class="usermenu">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(Some(u)) => {
+                            Ok(Some(me)) => {
+                                let u = me.user;
                                 view! {
-                                    <span class="who" title="Signed in">
+                                    <a class="who" href="/account" title="Your account: password, sessions, API keys">
                                         {u.name.clone()}
                                         <span class="role">{format!("{:?}", u.role).to_lowercase()}</span>
-                                    </span>
+                                    </a>
                                 }
                                     .into_any()
                             }

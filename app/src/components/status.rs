@@ -7,9 +7,10 @@ use leptos::prelude::*;
 /// An error as a person should see it, with a way forward when there is one.
 #[component]
 pub fn ErrorBox(error: AppError) -> impl IntoView {
-    let hint = match &error {
-        AppError::Unauthorized => Some(view! { <a href="/login">"Sign in"</a> }.into_any()),
-        AppError::Forbidden(_) => Some(view! { <span>"Ask an admin for access."</span> }.into_any()),
+    use berth_core::model::ErrorKind;
+    let hint = match error.kind {
+        ErrorKind::Unauthenticated => Some(view! { <a href="/login">"Sign in"</a> }.into_any()),
+        ErrorKind::Denied => Some(view! { <span>"Ask an admin for access."</span> }.into_any()),
         _ => None,
     };
     view! {

@@ -1,11 +1,12 @@
 //! `/containers/{host}/{id}`: one container: state, configuration, the
-//! environment (values masked; revealing one is recorded), ports, mounts,
-//! networks, labels, restart policy and the health-check log.
+//! environment (values masked; revealing one is recorded, and offered only
+//! with the secrets right on the host), ports, mounts, networks, labels,
+//! restart policy and the health-check log.
 
 use crate::api::containers::{inspect_container, reveal_env};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
-use berth_core::model::ContainerDetail;
+use berth_core::model::{ContainerDetail, Operation, Permissions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -19,14 +20,16 @@ pub fn ContainerPage() -> impl IntoView {
         (p.get("host").unwrap_or_default(), p.get("id").unwrap_or_default())
     });
     let detail = Resource::new(move || key.get(), |(host, id)| inspect_container(host, id));
+    let perms = super::permissions();
     view! {
         <Title text=move || format!("Container {}", key.get().1)/>
         <p><a href="/containers">"← Containers"</a></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match detail.await {
+                let (detail, perms) = (detail.await, perms.await);
+                match detail {
                     Err(e) => view! { <h1>"Container not found"</h1><ErrorBox error=e/> }.into_any(),
-                    Ok(d) => view! { <Detail d host=key.get_untracked().0/> }.into_any(),
+                    Ok(d) => view! { <Detail d host=key.get_untracked().0 perms/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -38,7 +41,9 @@ fn or_dash(v: Option<String>) -> String {
 }
 
 #[component]
-fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
+fn Detail(d: ContainerDetail, host: String, perms: Permissions) -> impl IntoView {
+    let reveal = perms.allows(Operation::RevealSecret, Some(&host));
+    let set_expected = perms.allows(Operation::SetExpectedState, Some(&host));
     // Values revealed on purpose, by variable name.
     let revealed: RwSignal<HashMap<String, String>> = RwSignal::new(HashMap::new());
     let reveal_failed: RwSignal<Option<AppError>> = RwSignal::new(None);
@@ -62,20 +67,22 @@ fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
                 <tr>
                     <td><code>{name.clone()}</code></td>
                     <td><code class="env-value" data-name=name.clone()>{value}</code></td>
-                    <td>
-                        <button type="button" class="btn btn-small" title="Show this value (recorded in the event log)"
-                            on:click=move |_| {
-                                let (host, id, name) = (host.clone(), id.clone(), click_name.clone());
-                                leptos::task::spawn_local(async move {
-                                    match reveal_env(host, id, name.clone()).await {
-                                        Ok(v) => revealed.update(|m| { m.insert(name, v); }),
-                                        Err(e) => reveal_failed.set(Some(e)),
-                                    }
-                                });
-                            }>
-                            "Reveal"
-                        </button>
-                    </td>
+                    {reveal.then(|| view! {
+                        <td>
+                            <button type="button" class="btn btn-small" title="Show this value (recorded in the event log)"
+                                on:click=move |_| {
+                                    let (host, id, name) = (host.clone(), id.clone(), click_name.clone());
+                                    leptos::task::spawn_local(async move {
+                                        match reveal_env(host, id, name.clone()).await {
+                                            Ok(v) => revealed.update(|m| { m.insert(name, v); }),
+                                            Err(e) => reveal_failed.set(Some(e)),
+                                        }
+                                    });
+                                }>
+                                "Reveal"
+                            </button>
+                        </td>
+                    })}
                 </tr>
             }
         })
@@ -101,7 +108,7 @@ fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
             <dt>"User"</dt><dd>{or_dash(d.user.clone())}</dd>
         </dl>
 
-        <super::container_health::Monitoring host=host.clone() id=d.id.clone() name=d.name.clone()/>
+        <super::container_health::Monitoring host=host.clone() id=d.id.clone() name=d.name.clone() set_expected/>
 
         <h2>"Environment"</h2>
         {reveal_error}
@@ -109,9 +116,13 @@ fn Detail(d: ContainerDetail, host: String) -> impl IntoView {
             view! { <p class="empty">"No environment variables."</p> }.into_any()
         } else {
             view! {
-                <p class="muted">"Values are hidden. Revealing one is recorded in the event log."</p>
+                <p class="muted">{if reveal {
+                    "Values are hidden. Revealing one is recorded in the event log."
+                } else {
+                    "Values are hidden. Revealing them needs the secrets right on this host."
+                }}</p>
                 <div class="table-wrap"><table class="table" aria-label="Environment">
-                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Value"</th><th scope="col"></th></tr></thead>
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Value"</th>{reveal.then(|| view! { <th scope="col"></th> })}</tr></thead>
                     <tbody>{env_rows}</tbody>
                 </table></div>
             }.into_any()

@@ -1,6 +1,7 @@
 //! The monitoring part of a container's page: health at a glance (check
-//! status, restarts, OOM kills), the expected state an operator sets and
-//! any drift from it, and the container's charts.
+//! status, restarts, OOM kills), the expected state a manager sets (others
+//! see it, without the form) and any drift from it, and the container's
+//! charts.
 
 use crate::api::stats::{SetExpected, container_charts};
 use crate::components::charts::ChartPanel;
@@ -10,7 +11,7 @@ use berth_core::model::{Container, Dashboard, ExpectedState};
 use leptos::prelude::*;
 
 #[component]
-pub fn Monitoring(host: String, id: String, name: String) -> impl IntoView {
+pub fn Monitoring(host: String, id: String, name: String, set_expected: bool) -> impl IntoView {
     let set = ServerAction::<SetExpected>::new();
     let live = follow_dashboard();
     let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
@@ -28,7 +29,7 @@ pub fn Monitoring(host: String, id: String, name: String) -> impl IntoView {
                         .and_then(|h| h.containers.iter().find(|c| c.id == id).cloned())
                 })
             });
-            view! { <HealthPanel host current=container set/> }
+            view! { <HealthPanel host current=container set=set_expected.then_some(set)/> }
         }
     };
     view! {
@@ -40,8 +41,13 @@ pub fn Monitoring(host: String, id: String, name: String) -> impl IntoView {
     }
 }
 
+/// `set` is the action to change the expected state, for those who may.
 #[component]
-fn HealthPanel(host: String, current: Signal<Option<Container>>, set: ServerAction<SetExpected>) -> impl IntoView {
+fn HealthPanel(
+    host: String,
+    current: Signal<Option<Container>>,
+    set: Option<ServerAction<SetExpected>>,
+) -> impl IntoView {
     move || {
         let Some(c) = current.get() else {
             return view! { <p class="empty">"This container is no longer on the host."</p> }.into_any();
@@ -71,17 +77,26 @@ fn HealthPanel(host: String, current: Signal<Option<Container>>, set: ServerActi
                 <dt>"OOM kills"</dt><dd id="oom-kills">{c.oom_kills}</dd>
                 <dt>"Expected state"</dt>
                 <dd>
-                    <ActionForm action=set attr:class="inline expected-form">
-                        <input type="hidden" name="host" value=host/>
-                        <input type="hidden" name="key" value=key.clone()/>
-                        <select name="state" id="expected-state" aria-label="Expected state">
-                            <option value="" selected=expected.is_empty()>"not set"</option>
-                            {ExpectedState::ALL.into_iter().map(|s| view! {
-                                <option value=s.as_str() selected=expected == s.as_str()>{s.as_str()}</option>
-                            }).collect_view()}
-                        </select>
-                        " "<button type="submit" class="btn btn-small" disabled=move || set.pending().get()>"Save"</button>
-                    </ActionForm>
+                    {match set {
+                        Some(set) => view! {
+                            <ActionForm action=set attr:class="inline expected-form">
+                                <input type="hidden" name="host" value=host/>
+                                <input type="hidden" name="key" value=key.clone()/>
+                                <select name="state" id="expected-state" aria-label="Expected state">
+                                    <option value="" selected=expected.is_empty()>"not set"</option>
+                                    {ExpectedState::ALL.into_iter().map(|s| view! {
+                                        <option value=s.as_str() selected=expected == s.as_str()>{s.as_str()}</option>
+                                    }).collect_view()}
+                                </select>
+                                " "<button type="submit" class="btn btn-small" disabled=move || set.pending().get()>"Save"</button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        None => view! {
+                            <span id="expected-state-text">{if expected.is_empty() { "not set" } else { expected }}</span>
+                        }
+                        .into_any(),
+                    }}
                     " "{drift}
                     <div class="muted small">{note}</div>
                 </dd>

@@ -1,13 +1,14 @@
 //! `/containers`: every container of the local engine, grouped by compose
 //! project, searchable, with counts by state and the actions an operator
 //! needs. The list follows the engine live over a websocket; destructive
-//! actions ask first. Each action is recorded in the event log by core.
+//! actions ask first. Each action is recorded in the event log by core;
+//! the page shows only the actions the caller's grants allow on the host.
 
 use crate::api::containers::{ContainerAction, CreateContainer, containers_ticket, get_host};
 use crate::components::confirm::confirmed;
 use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
-use berth_core::model::{Container, HostView, format_ts};
+use berth_core::model::{Container, HostView, Operation, Permissions, format_ts};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use std::collections::BTreeMap;
@@ -18,13 +19,16 @@ const HOST: &str = "local";
 pub fn ContainersPage() -> impl IntoView {
     let act = ServerAction::<ContainerAction>::new();
     let initial = Resource::new(|| (), |_| get_host(HOST.to_string()));
+    let perms = super::permissions();
     let live: RwSignal<Option<HostView>> = RwSignal::new(None);
     let search = RwSignal::new(String::new());
     let options = Options {
         timeout_s: RwSignal::new(None),
         volumes: RwSignal::new(false),
     };
-    follow_json(live, format!("/ws/containers?host={HOST}"), containers_ticket);
+    follow_json(live, "/ws/containers".to_string(), || {
+        containers_ticket(HOST.to_string())
+    });
 
     let error = move || {
         act.value()
@@ -40,24 +44,39 @@ pub fn ContainersPage() -> impl IntoView {
                 on:input=move |ev| search.set(event_target_value(&ev))/>
         </div>
         {error}
-        <div class="toolbar action-options">
-            <label>"Stop timeout (s) "
-                <input type="number" min="0" max="3600" placeholder="engine default" class="narrow" id="stop-timeout"
-                    on:input=move |ev| options.timeout_s.set(event_target_value(&ev).parse().ok())/>
-            </label>
-            <label class="toggle">
-                <input type="checkbox" id="remove-volumes" on:change=move |ev| options.volumes.set(event_target_checked(&ev))/>
-                " Remove deletes anonymous volumes too"
-            </label>
-        </div>
-        <CreateForm/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let perms = perms.await;
+                let operate = perms.allows(Operation::StopContainer, Some(HOST));
+                let remove = perms.allows(Operation::RemoveContainer, Some(HOST));
+                view! {
+                    {operate.then(|| view! {
+                        <div class="toolbar action-options">
+                            <label>"Stop timeout (s) "
+                                <input type="number" min="0" max="3600" placeholder="engine default" class="narrow" id="stop-timeout"
+                                    on:input=move |ev| options.timeout_s.set(event_target_value(&ev).parse().ok())/>
+                            </label>
+                            {remove.then(|| view! {
+                                <label class="toggle">
+                                    <input type="checkbox" id="remove-volumes" on:change=move |ev| options.volumes.set(event_target_checked(&ev))/>
+                                    " Remove deletes anonymous volumes too"
+                                </label>
+                            })}
+                        </div>
+                    })}
+                    {perms.allows(Operation::CreateContainer, Some(HOST)).then(|| view! { <CreateForm/> })}
+                }
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <p class="muted">"Loading containers…"</p> }>
             {move || Suspend::new(async move {
-                match initial.await {
+                let first = initial.await;
+                let perms = StoredValue::new(perms.await);
+                match first {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(first) => {
                         let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
-                        view! { <HostContainers current search act options/> }.into_any()
+                        view! { <HostContainers current search act options perms/> }.into_any()
                     }
                 }
             })}
@@ -116,7 +135,10 @@ fn HostContainers(
     search: RwSignal<String>,
     act: ServerAction<ContainerAction>,
     options: Options,
+    perms: StoredValue<Permissions>,
 ) -> impl IntoView {
+    // Every action needs at least operate: without it the column goes.
+    let acts = perms.with_value(|p| p.allows(Operation::StartContainer, Some(HOST)));
     let banner = move || {
         let s = current.with(|v| v.status.clone());
         (!s.reachable).then(|| {
@@ -169,15 +191,15 @@ fn HostContainers(
                         <th scope="col" class="hide-sm">"Image"</th>
                         <th scope="col" class="hide-sm">"Ports"</th>
                         <th scope="col" class="hide-sm">"Created (UTC)"</th>
-                        <th scope="col">"Actions"</th>
+                        {acts.then(|| view! { <th scope="col">"Actions"</th> })}
                     </tr>
                 </thead>
                 {move || groups().into_iter().map(|(project, list)| {
                     let title = if project.is_empty() { "Standalone containers".to_string() } else { format!("Compose project {project}") };
                     view! {
                         <tbody>
-                            <tr class="group"><th colspan="6" scope="rowgroup">{title}</th></tr>
-                            {list.into_iter().map(|c| view! { <ContainerRow c act options/> }).collect_view()}
+                            <tr class="group"><th colspan=if acts { "6" } else { "5" } scope="rowgroup">{title}</th></tr>
+                            {list.into_iter().map(|c| view! { <ContainerRow c act options perms acts/> }).collect_view()}
                         </tbody>
                     }
                 }).collect_view()}
@@ -188,7 +210,13 @@ fn HostContainers(
 }
 
 #[component]
-fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Options) -> impl IntoView {
+fn ContainerRow(
+    c: Container,
+    act: ServerAction<ContainerAction>,
+    options: Options,
+    perms: StoredValue<Permissions>,
+    acts: bool,
+) -> impl IntoView {
     let running = c.state == "running";
     let paused = c.state == "paused";
     let ports = c
@@ -200,24 +228,32 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Optio
         })
         .collect::<Vec<_>>()
         .join(", ");
+    // Only the actions the caller may do on this host: parsed into the
+    // model's action to ask which operation it is.
+    let may = move |action: &str| {
+        berth_core::model::ContainerAction::parse(action, None, false, false)
+            .is_ok_and(|a| perms.with_value(|p| p.allows(a.operation(), Some(HOST))))
+    };
     let button = move |label: &'static str, action: &'static str, confirm: bool, name: String, id: String| {
-        view! {
-            <button type="button" class="btn btn-small" data-action=action disabled=move || act.pending().get()
-                on:click=move |_| {
-                    if confirm && !confirmed(&format!("{label} container {name}?")) {
-                        return;
-                    }
-                    act.dispatch(ContainerAction {
-                        host: HOST.to_string(),
-                        id: id.clone(),
-                        action: action.to_string(),
-                        timeout_s: options.timeout_s.get_untracked(),
-                        volumes: options.volumes.get_untracked(),
-                    });
-                }>
-                {label}
-            </button>
-        }
+        may(action).then(|| {
+            view! {
+                <button type="button" class="btn btn-small" data-action=action disabled=move || act.pending().get()
+                    on:click=move |_| {
+                        if confirm && !confirmed(&format!("{label} container {name}?")) {
+                            return;
+                        }
+                        act.dispatch(ContainerAction {
+                            host: HOST.to_string(),
+                            id: id.clone(),
+                            action: action.to_string(),
+                            timeout_s: options.timeout_s.get_untracked(),
+                            volumes: options.volumes.get_untracked(),
+                        });
+                    }>
+                    {label}
+                </button>
+            }
+        })
     };
     let (name, id) = (c.name.clone(), c.id.clone());
     view! {
@@ -232,7 +268,7 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Optio
             <td class="hide-sm"><code>{c.image.clone()}</code></td>
             <td class="hide-sm">{ports}</td>
             <td class="hide-sm time">{format_ts(c.created * 1_000_000_000)}</td>
-            <td class="actions">
+            {acts.then(|| view! { <td class="actions">
                 {if running || paused {
                     view! {
                         {button("Stop", "stop", true, name.clone(), id.clone())}
@@ -246,7 +282,7 @@ fn ContainerRow(c: Container, act: ServerAction<ContainerAction>, options: Optio
                         {button("Remove", "remove", true, name.clone(), id.clone())}
                     }.into_any()
                 }}
-            </td>
+            </td> })}
         </tr>
     }
 }

@@ -17,8 +17,9 @@ pub fn EventPage() -> impl IntoView {
         |seq| async move {
             match seq {
                 Some(s) => get_event(s).await,
-                None => Err(crate::error::AppError::NotFound(
-                    "an event number is a positive whole number".into(),
+                None => Err(crate::error::AppError::new(
+                    berth_core::model::ErrorKind::NotFound,
+                    "an event number is a positive whole number",
                 )),
             }
         },

@@ -1,5 +1,7 @@
-//! One module per route of DESIGN.md's page list.
+//! One module per route of DESIGN.md's page list, and what they share:
+//! the caller's permissions, to hide what core would refuse anyway.
 
+pub mod account;
 pub mod container;
 mod container_health;
 pub mod containers;
@@ -11,10 +13,30 @@ mod live;
 pub mod login;
 pub mod resources;
 pub mod setup;
+pub mod user;
 pub mod users;
 
+use crate::api::auth::me;
+use berth_core::model::Permissions;
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+/// What the signed-in caller may do, fetched once by each page that hides
+/// buttons with it; nothing when signed out or when the fetch fails. Core
+/// decides every call regardless: this only spares people dead buttons.
+/// Read it inside `<Suspense/>` or `<Transition/>` so hydration matches.
+pub(crate) fn permissions() -> Resource<Permissions> {
+    Resource::new(
+        || (),
+        |_| async {
+            me().await
+                .ok()
+                .flatten()
+                .map(|account| account.permissions)
+                .unwrap_or_default()
+        },
+    )
+}
 
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -1,7 +1,8 @@
 //! `/images`, `/networks` and `/volumes`: what the local engine stores
 //! besides containers, with sizes people can read, a Remove button per row
-//! and a Prune button for everything unused. Both ask first; core records
-//! each one in the event log. A prune reports what it gave back.
+//! and a Prune button for everything unused, both shown only to those who
+//! may manage the host. Both ask first; core records each one in the event
+//! log. A prune reports what it gave back.
 
 use crate::api::resources::{
     PruneImages, PruneNetworks, PruneVolumes, RemoveImage, RemoveNetwork, RemoveVolume, list_images, list_networks,
@@ -10,7 +11,7 @@ use crate::api::resources::{
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
-use berth_core::model::{Image, Network, PruneReport, Volume, format_ts, human_bytes};
+use berth_core::model::{Image, Network, Operation, Permissions, PruneReport, Volume, format_ts, human_bytes};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -36,30 +37,42 @@ fn remove_notice(error: Signal<Option<AppError>>) -> impl IntoView {
     move || error.get().map(|e| view! { <ErrorBox error=e/> })
 }
 
-/// The page's title row with its Prune button.
+/// The page's title row with its Prune button, if the caller may `op`.
 fn head(
     title: &'static str,
     question: &'static str,
     pending: Signal<bool>,
-    prune: impl Fn() + 'static,
+    perms: Resource<Permissions>,
+    op: Operation,
+    prune: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
         <Title text=title/>
         <div class="section-head">
             <h1>{title}</h1>
-            <button type="button" class="btn" data-action="prune" disabled=move || pending.get()
-                on:click=move |_| {
-                    if confirmed(question) {
-                        prune();
-                    }
-                }>
-                "Prune"
-            </button>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let prune = prune.clone();
+                    Suspend::new(async move {
+                        perms.await.allows(op, Some(HOST)).then(|| view! {
+                            <button type="button" class="btn" data-action="prune" disabled=move || pending.get()
+                                on:click=move |_| {
+                                    if confirmed(question) {
+                                        prune();
+                                    }
+                                }>
+                                "Prune"
+                            </button>
+                        })
+                    })
+                }}
+            </Suspense>
         </div>
     }
 }
 
-/// A row's Remove button: asks `question`, then runs `remove`.
+/// A row's Remove button: asks `question`, then runs `remove`. Callers
+/// leave it out when the caller may not remove.
 fn remove_button(label: String, question: String, pending: Signal<bool>, remove: impl Fn() + 'static) -> impl IntoView {
     view! {
         <button type="button" class="btn btn-small" data-action="remove" aria-label=label disabled=move || pending.get()
@@ -77,13 +90,14 @@ fn remove_button(label: String, question: String, pending: Signal<bool>, remove:
 pub fn ImagesPage() -> impl IntoView {
     let remove = ServerAction::<RemoveImage>::new();
     let prune = ServerAction::<PruneImages>::new();
+    let perms = super::permissions();
     let list = Resource::new(
         move || (remove.version().get(), prune.version().get()),
         |_| list_images(HOST.to_string()),
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
-        {head("Images", "Remove every dangling image (no name, not used by any tagged image)?", pending, move || {
+        {head("Images", "Remove every dangling image (no name, not used by any tagged image)?", pending, perms, Operation::PruneImages, move || {
             prune.dispatch(PruneImages { host: HOST.to_string() });
         })}
         <p class="muted">"Prune removes dangling images only; named images stay."</p>
@@ -91,7 +105,8 @@ pub fn ImagesPage() -> impl IntoView {
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
         <Transition fallback=|| view! { <p class="muted">"Loading images…"</p> }>
             {move || Suspend::new(async move {
-                match list.await {
+                let (list, may_remove) = (list.await, perms.await.allows(Operation::RemoveImage, Some(HOST)));
+                match list {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(images) if images.is_empty() => view! { <p class="empty">"No images on this host."</p> }.into_any(),
                     Ok(images) => view! {
@@ -108,7 +123,7 @@ pub fn ImagesPage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {images.into_iter().map(|i| image_row(i, remove, pending)).collect_view()}
+                                    {images.into_iter().map(|i| image_row(i, remove, pending, may_remove)).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -120,7 +135,7 @@ pub fn ImagesPage() -> impl IntoView {
     }
 }
 
-fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>) -> impl IntoView {
+fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>, may_remove: bool) -> impl IntoView {
     let dispatch = move |reference: String| {
         remove.dispatch(RemoveImage {
             host: HOST.to_string(),
@@ -141,7 +156,7 @@ fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>)
                 view! {
                     <div class="image-name">
                         <code>{t.clone()}</code>" "
-                        {remove_button(format!("Remove the name {t}"), format!("Remove the name {t}? The image keeps its other names."), pending, move || dispatch(tag.clone()))}
+                        {may_remove.then(|| remove_button(format!("Remove the name {t}"), format!("Remove the name {t}? The image keeps its other names."), pending, move || dispatch(tag.clone())))}
                     </div>
                 }
             })
@@ -149,6 +164,7 @@ fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>)
             .into_any()
     };
     let whole = match i.tags.len() {
+        _ if !may_remove => None,
         0 => Some((i.id.clone(), format!("Remove the dangling image {}?", i.short_id()))),
         1 => Some((i.tags[0].clone(), format!("Remove image {}?", i.tags[0]))),
         _ => None,
@@ -174,20 +190,22 @@ fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>)
 pub fn NetworksPage() -> impl IntoView {
     let remove = ServerAction::<RemoveNetwork>::new();
     let prune = ServerAction::<PruneNetworks>::new();
+    let perms = super::permissions();
     let list = Resource::new(
         move || (remove.version().get(), prune.version().get()),
         |_| list_networks(HOST.to_string()),
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
-        {head("Networks", "Remove every network no container uses?", pending, move || {
+        {head("Networks", "Remove every network no container uses?", pending, perms, Operation::PruneNetworks, move || {
             prune.dispatch(PruneNetworks { host: HOST.to_string() });
         })}
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
         <Transition fallback=|| view! { <p class="muted">"Loading networks…"</p> }>
             {move || Suspend::new(async move {
-                match list.await {
+                let (list, may_remove) = (list.await, perms.await.allows(Operation::RemoveNetwork, Some(HOST)));
+                match list {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(networks) => view! {
                         <div class="table-wrap">
@@ -203,7 +221,7 @@ pub fn NetworksPage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {networks.into_iter().map(|n| network_row(n, remove, pending)).collect_view()}
+                                    {networks.into_iter().map(|n| network_row(n, remove, pending, may_remove)).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -215,10 +233,17 @@ pub fn NetworksPage() -> impl IntoView {
     }
 }
 
-fn network_row(n: Network, remove: ServerAction<RemoveNetwork>, pending: Signal<bool>) -> impl IntoView {
+fn network_row(
+    n: Network,
+    remove: ServerAction<RemoveNetwork>,
+    pending: Signal<bool>,
+    may_remove: bool,
+) -> impl IntoView {
     let short = n.id.chars().take(12).collect::<String>();
     let action = if n.is_predefined() {
         view! { <span class="muted small">"comes with the engine"</span> }.into_any()
+    } else if !may_remove {
+        ().into_any()
     } else {
         let name = n.name.clone();
         let question = format!("Remove network {name}?");
@@ -249,20 +274,22 @@ fn network_row(n: Network, remove: ServerAction<RemoveNetwork>, pending: Signal<
 pub fn VolumesPage() -> impl IntoView {
     let remove = ServerAction::<RemoveVolume>::new();
     let prune = ServerAction::<PruneVolumes>::new();
+    let perms = super::permissions();
     let list = Resource::new(
         move || (remove.version().get(), prune.version().get()),
         |_| list_volumes(HOST.to_string()),
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
-        {head("Volumes", "Remove every volume no container uses? Their data is lost.", pending, move || {
+        {head("Volumes", "Remove every volume no container uses? Their data is lost.", pending, perms, Operation::PruneVolumes, move || {
             prune.dispatch(PruneVolumes { host: HOST.to_string() });
         })}
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
         <Transition fallback=|| view! { <p class="muted">"Loading volumes…"</p> }>
             {move || Suspend::new(async move {
-                match list.await {
+                let (list, may_remove) = (list.await, perms.await.allows(Operation::RemoveVolume, Some(HOST)));
+                match list {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(volumes) if volumes.is_empty() => view! { <p class="empty">"No volumes on this host."</p> }.into_any(),
                     Ok(volumes) => view! {
@@ -279,7 +306,7 @@ pub fn VolumesPage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {volumes.into_iter().map(|v| volume_row(v, remove, pending)).collect_view()}
+                                    {volumes.into_iter().map(|v| volume_row(v, remove, pending, may_remove)).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -291,7 +318,7 @@ pub fn VolumesPage() -> impl IntoView {
     }
 }
 
-fn volume_row(v: Volume, remove: ServerAction<RemoveVolume>, pending: Signal<bool>) -> impl IntoView {
+fn volume_row(v: Volume, remove: ServerAction<RemoveVolume>, pending: Signal<bool>, may_remove: bool) -> impl IntoView {
     let name = v.name.clone();
     let question = format!("Remove volume {name} and its data?");
     view! {
@@ -302,9 +329,9 @@ fn volume_row(v: Volume, remove: ServerAction<RemoveVolume>, pending: Signal<boo
             <td class="hide-sm time">{v.created.map(|c| format_ts(c * 1_000_000_000))}</td>
             <td class="num">{v.in_use}</td>
             <td class="actions">
-                {remove_button(format!("Remove {name}"), question, pending, move || {
+                {may_remove.then(|| remove_button(format!("Remove {name}"), question, pending, move || {
                     remove.dispatch(RemoveVolume { host: HOST.to_string(), name: name.clone() });
-                })}
+                }))}
             </td>
         </tr>
     }

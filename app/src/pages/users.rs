@@ -1,4 +1,5 @@
-//! `/users`: who can sign in, and a form to add someone (admins only).
+//! `/users`: who can sign in, each linking to their page (`/users/{id}`),
+//! and a form to add someone (admins only).
 
 use crate::api::users::{AddUser, list_users};
 use crate::components::status::ErrorBox;
@@ -32,17 +33,24 @@ pub fn UsersPage() -> impl IntoView {
                                     <th scope="col" class="num">"Id"</th>
                                     <th scope="col">"Name"</th>
                                     <th scope="col">"Role"</th>
+                                    <th scope="col">"State"</th>
                                     <th scope="col">"Created (UTC)"</th>
                                     <th scope="col">"Activity"</th>
                                 </tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|u| {
                                         let activity = format!("/events?actor=user:{}", u.name);
+                                        let page = format!("/users/{}", u.id);
                                         view! {
-                                            <tr>
+                                            <tr data-name=u.name.clone() data-disabled=u.disabled.to_string() class:disabled=u.disabled>
                                                 <td class="num">{u.id.0}</td>
-                                                <td>{u.name.clone()}</td>
+                                                <td><a href=page><strong>{u.name.clone()}</strong></a></td>
                                                 <td>{if u.is_admin() { "admin" } else { "user" }}</td>
+                                                <td>{if u.disabled {
+                                                    view! { <span class="badge badge-error" title="Cannot sign in; their sessions and keys do not work">"disabled"</span> }.into_any()
+                                                } else {
+                                                    view! { <span class="muted">"active"</span> }.into_any()
+                                                }}</td>
                                                 <td class="time">{format_ts(u.created_ns)}</td>
                                                 <td><a href=activity>"Events →"</a></td>
                                             </tr>

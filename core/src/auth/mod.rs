@@ -1,8 +1,11 @@
 //! Who someone is: users with Argon2id passwords, the first-admin setup,
-//! sign-in with throttling, sessions (a redb `SessionStore`), and one-time
-//! websocket tickets. Every sign-in attempt and account change is an event.
-//! What a signed-in user may do is `access`'s business, not this module's.
+//! sign-in with throttling, sessions (a redb `SessionStore`), API keys, and
+//! one-time websocket tickets; each resolves to an `access::Caller`. Every
+//! sign-in attempt and account change is an event. What a caller may do is
+//! `access`'s business, not this module's.
 
+mod admin;
+mod keys;
 mod password;
 mod sessions;
 mod throttle;
@@ -10,15 +13,18 @@ mod tickets;
 mod users;
 
 pub use sessions::{RedbSessionStore, USER_ID_KEY, USER_NAME_KEY, session_user_id, sign_in};
+pub use tickets::{Purpose, TicketGrant};
 
+use crate::access::{AccessError, Caller, Who};
 use crate::events::{EventError, EventLog, now_ns};
-use crate::model::{Actor, NewEvent, Outcome, Role, User, UserId};
+use crate::model::{Actor, ErrorKind, NewEvent, Outcome, Role, User, UserId};
 use crate::store::{Store, StoreError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use thiserror::Error;
-use throttle::Throttle;
+use throttle::{Throttle, Verdict};
 use tickets::Tickets;
+use tokio::sync::watch;
 
 #[derive(Debug, Error)]
 pub enum AuthError {
@@ -34,15 +40,63 @@ pub enum AuthError {
     SetupClosed,
     #[error("this setup link is not valid; open the link printed on the server's console")]
     BadSetupToken,
+    /// A bearer token that is malformed, unknown, revoked or expired, or
+    /// whose owner is disabled.
+    #[error("{0}")]
+    BadKey(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The change clashes with the current state (the last admin...).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Events(#[from] EventError),
 }
 
+impl crate::Failure for AuthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::BadCredentials | AuthError::BadKey(_) => ErrorKind::Unauthenticated,
+            AuthError::Throttled(_) => ErrorKind::Throttled,
+            AuthError::Invalid(_) => ErrorKind::Invalid,
+            AuthError::NameTaken(_) | AuthError::Conflict(_) | AuthError::SetupClosed => ErrorKind::Conflict,
+            AuthError::BadSetupToken => ErrorKind::Denied,
+            AuthError::NotFound(_) => ErrorKind::NotFound,
+            AuthError::Access(e) => e.kind(),
+            AuthError::Store(e) => e.kind(),
+            AuthError::Events(e) => e.kind(),
+        }
+    }
+}
+
 pub type Result<T, E = AuthError> = std::result::Result<T, E>;
 
-/// 32 random bytes as hex: setup links, websocket tickets.
+/// What a caller is, without its rights: the user, and the key when it
+/// came with one. Rights are looked up afresh from it (`Auth::resolve`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub user: UserId,
+    pub key: Option<String>,
+}
+
+impl Identity {
+    pub fn of(caller: &Caller) -> Option<Identity> {
+        match caller.who() {
+            Who::User(u) => Some(Identity { user: u.id, key: None }),
+            Who::Key { id, owner, .. } => Some(Identity {
+                user: owner.id,
+                key: Some(id.clone()),
+            }),
+            Who::System(_) => None,
+        }
+    }
+}
+
+/// 32 random bytes as hex: setup links, websocket tickets, key secrets.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source works");
@@ -97,6 +151,11 @@ struct Inner {
     /// Verified against when the user does not exist, so that an unknown
     /// name takes as long to refuse as a wrong password.
     dummy_hash: String,
+    /// Bumped on every change to users, grants or keys: open websockets
+    /// re-check their caller and close when it lost its rights.
+    changes: watch::Sender<u64>,
+    /// Password verifications done, for tests and benchmarks of throttling.
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -120,6 +179,8 @@ impl Auth {
                 tickets: Mutex::default(),
                 setup_token: Mutex::new(None),
                 dummy_hash,
+                changes: watch::channel(0).0,
+                verifications: Default::default(),
             }),
         }
     }
@@ -129,34 +190,24 @@ impl Auth {
         Ok(blocking(move || users::count(store.db())).await??)
     }
 
-    pub async fn users(&self) -> Result<Vec<User>> {
-        let store = self.inner.store.clone();
-        Ok(blocking(move || users::list(store.db())).await??)
-    }
-
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
         let store = self.inner.store.clone();
         Ok(blocking(move || users::by_id(store.db(), id)).await??)
     }
 
-    /// Creates a user and records `user.create` (also when it fails).
-    pub async fn create_user(
-        &self,
-        name: &str,
-        password: &str,
-        role: Role,
-        actor: Actor,
-        source: Option<String>,
-    ) -> Result<User> {
-        let started = Instant::now();
-        let result = self.insert_user(name, password, role, false).await;
-        let target = format!("user:{}", name.trim().to_lowercase());
-        let event = NewEvent::new("user.create", actor)
-            .source(source)
-            .target(target)
-            .details(serde_json::json!({ "role": role }));
-        self.finish(event, started, &result).await?;
-        result
+    /// Wakes whenever users, grants or keys change.
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|n| *n += 1);
+    }
+
+    /// How many passwords were verified since start (sign-ins that passed
+    /// the throttle).
+    pub fn password_verifications(&self) -> u64 {
+        self.inner.verifications.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn insert_user(&self, name: &str, password: &str, role: Role, first: bool) -> Result<User> {
@@ -176,10 +227,12 @@ impl Auth {
         }
     }
 
-    /// Records `event` with the outcome of `result`, durably.
+    /// Records `event` with the outcome of `result`, durably. A refusal by
+    /// `access` is already recorded, and is not recorded twice.
     async fn finish<T>(&self, event: NewEvent, started: Instant, result: &Result<T>) -> Result<()> {
         let outcome = match result {
             Ok(_) => Outcome::Ok,
+            Err(AuthError::Access(_)) => return Ok(()),
             Err(AuthError::BadSetupToken | AuthError::SetupClosed | AuthError::Throttled(_)) => {
                 Outcome::Denied(result.as_ref().err().map(ToString::to_string).unwrap_or_default())
             }
@@ -244,7 +297,8 @@ impl Auth {
     }
 
     /// Checks a name and password. Every attempt is an event: `auth.login.ok`,
-    /// `auth.login.failed` or `auth.login.throttled`.
+    /// `auth.login.failed` or `auth.login.throttled`. The throttle decides
+    /// and counts in one step, so parallel guesses cannot slip past it.
     pub async fn login(&self, name: &str, password: &str, source: Option<String>) -> Result<User> {
         let started = Instant::now();
         let key: String = name.trim().to_lowercase().chars().take(64).collect();
@@ -254,12 +308,15 @@ impl Auth {
                 .source(source.clone())
                 .target(format!("user:{key}"))
         };
-        let wait = lock(&self.inner.throttle).check(&key, addr, Instant::now());
-        if let Some(wait) = wait {
-            let secs = wait.as_secs().max(1);
-            let result: Result<User> = Err(AuthError::Throttled(secs));
-            self.finish(event("auth.login.throttled"), started, &result).await?;
-            return result;
+        let verdict = lock(&self.inner.throttle).attempt(&key, addr, Instant::now());
+        match verdict {
+            Verdict::Wait(wait) => {
+                let result: Result<User> = Err(AuthError::Throttled(wait.as_secs().max(1)));
+                self.finish(event("auth.login.throttled"), started, &result).await?;
+                return result;
+            }
+            Verdict::Go { delay: Some(delay) } => tokio::time::sleep(delay).await,
+            Verdict::Go { delay: None } => {}
         }
         let store = self.inner.store.clone();
         let lookup = key.clone();
@@ -268,25 +325,26 @@ impl Auth {
             .as_ref()
             .map_or(self.inner.dummy_hash.clone(), |s| s.password_hash.clone());
         let password = password.to_string();
+        self.inner
+            .verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let matches = blocking(move || password::verify(&password, &hash)).await?;
         match stored {
-            Some(s) if matches => {
+            Some(s) if matches && !s.user.disabled => {
                 lock(&self.inner.throttle).success(&key, addr);
                 let result = Ok(s.user);
                 self.finish(event("auth.login.ok"), started, &result).await?;
                 result
             }
             other => {
-                let failures = {
-                    let mut t = lock(&self.inner.throttle);
-                    t.failure(&key, addr, Instant::now());
-                    t.failures(&key)
+                let failures = lock(&self.inner.throttle).failures(&key);
+                let reason = match other {
+                    Some(s) if s.user.disabled && matches => "account disabled",
+                    Some(_) => "wrong password",
+                    None => "unknown user",
                 };
-                let reason = if other.is_some() {
-                    "wrong password"
-                } else {
-                    "unknown user"
-                };
+                // The same answer whatever the reason: a disabled account
+                // is not revealed to someone who guesses its password.
                 let result: Result<User> = Err(AuthError::BadCredentials);
                 let e = event("auth.login.failed").details(serde_json::json!({
                     "reason": reason,
@@ -298,37 +356,166 @@ impl Auth {
         }
     }
 
-    pub async fn logout(&self, user: &User, source: Option<String>) -> Result<()> {
-        let e = NewEvent::new("auth.logout", Actor::user(user.name.clone()))
-            .source(source)
-            .target(format!("user:{}", user.name));
+    pub async fn logout(&self, caller: &Caller) -> Result<()> {
+        let e = caller
+            .event("auth.logout")
+            .target(format!("user:{}", caller.user().map_or("", |u| u.name.as_str())));
         self.inner.events.append(e).await?;
         Ok(())
     }
 
-    /// The user signed in on `session`: `None` when nobody is, or when the
-    /// account no longer exists.
-    pub async fn session_user(&self, session: &tower_sessions::Session) -> Result<Option<User>> {
+    /// The caller signed in on `session`: `None` when nobody is, or when the
+    /// account no longer exists or is disabled.
+    pub async fn session_caller(
+        &self,
+        session: &tower_sessions::Session,
+        source: Option<String>,
+    ) -> Result<Option<Caller>> {
         let id = session_user_id(session)
             .await
             .map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))?;
         match id {
-            Some(id) => self.user(id).await,
+            Some(id) => self.resolve(&Identity { user: id, key: None }, source).await,
             None => Ok(None),
         }
     }
 
-    /// A one-time ticket for a websocket opened by `user` for `purpose`.
-    pub fn issue_ticket(&self, user: &User, purpose: &str) -> String {
-        lock(&self.inner.tickets).issue(user.id, purpose, Instant::now())
+    /// The caller behind a bearer token (`Authorization: Bearer berth_…`).
+    /// A malformed, unknown, revoked or expired key, or one whose owner is
+    /// disabled, is refused and the refusal recorded (`auth.apikey.refused`).
+    pub async fn key_caller(&self, token: &str, source: Option<String>) -> Result<Caller> {
+        let found = match keys::parse(token) {
+            None => Err("the bearer token is not a berth API key (berth_<id>_<secret>)".to_string()),
+            Some((id, secret)) => {
+                let store = self.inner.store.clone();
+                let lookup = id.to_string();
+                let stored = blocking(move || keys::get(store.db(), &lookup)).await??;
+                match stored {
+                    Some(k) if constant_time_eq(k.secret_hash.as_bytes(), keys::hash_secret(secret).as_bytes()) => {
+                        Ok(k.info)
+                    }
+                    _ => Err(format!("API key {id} is not known")),
+                }
+            }
+        };
+        let refuse = |message: String, key: Option<String>| {
+            let mut e = NewEvent::new("auth.apikey.refused", Actor::system())
+                .source(source.clone())
+                .outcome(Outcome::Denied(message));
+            if let Some(k) = key {
+                e = e.target(format!("apikey:{k}"));
+            }
+            e
+        };
+        let info = match found {
+            Ok(info) => info,
+            Err(message) => {
+                self.inner.events.append(refuse(message.clone(), None)).await?;
+                return Err(AuthError::BadKey(message));
+            }
+        };
+        let identity = Identity {
+            user: info.owner,
+            key: Some(info.id.clone()),
+        };
+        let Some(caller) = self.resolve(&identity, source.clone()).await? else {
+            let message = format!(
+                "API key {} ({}) is revoked or expired, or its owner is disabled",
+                info.id, info.name
+            );
+            self.inner
+                .events
+                .append(refuse(message.clone(), Some(info.id.clone())))
+                .await?;
+            return Err(AuthError::BadKey(message));
+        };
+        self.touch_key(&info, source);
+        Ok(caller)
     }
 
-    pub async fn redeem_ticket(&self, ticket: &str, purpose: &str) -> Result<Option<User>> {
-        let id = lock(&self.inner.tickets).redeem(ticket, purpose, Instant::now());
-        match id {
-            Some(id) => self.user(id).await,
-            None => Ok(None),
+    /// Notes when and from where a key was last used, at most once a minute
+    /// per key, without waiting for the disk.
+    fn touch_key(&self, info: &crate::model::ApiKeyInfo, source: Option<String>) {
+        let now = now_ns();
+        let recent = info.last_used_ns.is_some_and(|t| now - t < 60_000_000_000);
+        if recent && info.last_used_from == source {
+            return;
         }
+        let store = self.inner.store.clone();
+        let id = info.id.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = keys::change(store.db(), &id, false, |k| {
+                k.last_used_ns = Some(now);
+                k.last_used_from = source;
+            });
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "cannot note an API key's last use");
+            }
+        });
+    }
+
+    /// The caller an identity stands for now, with its current rights:
+    /// `None` when the user is gone or disabled, or the key is revoked or
+    /// expired.
+    pub async fn resolve(&self, identity: &Identity, source: Option<String>) -> Result<Option<Caller>> {
+        let store = self.inner.store.clone();
+        let id = identity.clone();
+        let found = blocking(move || -> std::result::Result<_, StoreError> {
+            let Some(user) = users::by_id(store.db(), id.user)? else {
+                return Ok(None);
+            };
+            let grants = users::grants(store.db(), id.user)?;
+            let key = match &id.key {
+                Some(k) => match keys::get(store.db(), k)? {
+                    Some(k) => Some(k.info),
+                    None => return Ok(None),
+                },
+                None => None,
+            };
+            Ok(Some((user, grants, key)))
+        })
+        .await??;
+        let Some((user, grants, key)) = found else {
+            return Ok(None);
+        };
+        if user.disabled {
+            return Ok(None);
+        }
+        let caller = Caller::signed_in(user, grants, source);
+        match key {
+            None => Ok(Some(caller)),
+            Some(k) if k.active(now_ns()) && k.owner == identity.user => Ok(Some(Caller::key(
+                k.id.clone(),
+                k.name.clone(),
+                caller,
+                k.grants.as_deref(),
+            ))),
+            Some(_) => Ok(None),
+        }
+    }
+
+    /// A one-time ticket for a websocket opened by `caller` for `purpose`
+    /// on `host` (or none), once `access` allows what the feed shows.
+    pub async fn issue_ticket(&self, caller: &Caller, purpose: Purpose, host: Option<&str>) -> Result<String> {
+        let scope = crate::access::Scope {
+            host: host.map(|h| h.chars().take(64).collect()),
+            target: None,
+        };
+        crate::access::check(&self.inner.events, caller, purpose.operation(), scope).await?;
+        let identity =
+            Identity::of(caller).ok_or_else(|| AuthError::Invalid("only users and API keys open websockets".into()))?;
+        let grant = TicketGrant {
+            identity,
+            purpose,
+            host: host.map(str::to_string),
+        };
+        Ok(lock(&self.inner.tickets).issue(grant, Instant::now()))
+    }
+
+    /// What a ticket was issued for, once; `None` when it is unknown, used,
+    /// expired or for another purpose.
+    pub fn redeem_ticket(&self, ticket: &str, purpose: Purpose) -> Option<TicketGrant> {
+        lock(&self.inner.tickets).redeem(ticket, purpose, Instant::now())
     }
 }
 

@@ -15,6 +15,9 @@ use tower_sessions::session_store::{Error, ExpiredDeletion, Result, SessionStore
 pub const USER_ID_KEY: &str = "uid";
 /// The session key holding the signed-in user's name (for expiry events).
 pub const USER_NAME_KEY: &str = "name";
+/// When (unix ns) and from where the session signed in, for the user's list.
+const SIGNED_IN_KEY: &str = "at";
+const SOURCE_KEY: &str = "from";
 
 /// Re-saving an unchanged session only to move its expiry by less than this
 /// is skipped, so browsing does not write to disk on every request.
@@ -184,12 +187,87 @@ impl ExpiredDeletion for RedbSessionStore {
 
 /// Marks `session` as signed in by `user`, with a fresh session id so that
 /// an id planted before sign-in is worthless afterwards.
-pub async fn sign_in(session: &tower_sessions::Session, user: &crate::model::User) -> Result<()> {
+pub async fn sign_in(
+    session: &tower_sessions::Session,
+    user: &crate::model::User,
+    source: Option<String>,
+) -> Result<()> {
     let err = |e: tower_sessions::session::Error| Error::Backend(e.to_string());
     session.cycle_id().await.map_err(err)?;
     session.insert(USER_ID_KEY, user.id.0).await.map_err(err)?;
     session.insert(USER_NAME_KEY, user.name.clone()).await.map_err(err)?;
+    session
+        .insert(SIGNED_IN_KEY, crate::events::now_ns())
+        .await
+        .map_err(err)?;
+    session.insert(SOURCE_KEY, source).await.map_err(err)?;
     Ok(())
+}
+
+/// A handle for a session id that can be shown and sent back without
+/// giving the session away: the first 16 hex digits of its SHA-256.
+pub(crate) fn handle(id: i128) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(id.to_le_bytes())[..8])
+}
+
+/// The live sessions of `user`.
+pub(crate) fn of_user(
+    db: &redb::Database,
+    user: crate::model::UserId,
+    current: Option<i128>,
+) -> std::result::Result<Vec<crate::model::SessionInfo>, crate::store::StoreError> {
+    let tx = db.begin_read()?;
+    let t = match tx.open_table(SESSIONS) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let now = now_secs();
+    let mut out = Vec::new();
+    for row in t.iter()? {
+        let (k, v) = row?;
+        let (expiry, json) = v.value();
+        let Ok(rec) = serde_json::from_slice::<Record>(json) else {
+            continue;
+        };
+        if expiry <= now || rec.data.get(USER_ID_KEY).and_then(|v| v.as_u64()) != Some(user.0) {
+            continue;
+        }
+        out.push(crate::model::SessionInfo {
+            handle: handle(k.value()),
+            signed_in_ns: rec.data.get(SIGNED_IN_KEY).and_then(|v| v.as_i64()),
+            source: rec.data.get(SOURCE_KEY).and_then(|v| v.as_str()).map(str::to_string),
+            expires: expiry,
+            current: current == Some(k.value()),
+        });
+    }
+    out.sort_by(|a, b| b.signed_in_ns.cmp(&a.signed_in_ns));
+    Ok(out)
+}
+
+/// Ends the sessions of `user`: the one with `only` as its handle, or
+/// every one but `keep`. Returns how many ended.
+pub(crate) fn end(
+    db: &redb::Database,
+    user: crate::model::UserId,
+    only: Option<&str>,
+    keep: Option<i128>,
+) -> std::result::Result<usize, crate::store::StoreError> {
+    let tx = db.begin_write()?;
+    let ended = {
+        let mut t = tx.open_table(SESSIONS)?;
+        let gone = t
+            .extract_if(|id, (_, json)| {
+                let owned = serde_json::from_slice::<Record>(json)
+                    .is_ok_and(|r| r.data.get(USER_ID_KEY).and_then(|v| v.as_u64()) == Some(user.0));
+                owned && Some(id) != keep && only.is_none_or(|h| handle(id) == h)
+            })?
+            .count();
+        gone
+    };
+    tx.commit()?;
+    Ok(ended)
 }
 
 /// The id of the user signed in on `session`, if any.

@@ -1,5 +1,9 @@
 use super::*;
-use crate::model::EventFilter;
+use crate::model::{EventFilter, Grant, Level, NewApiKey, Operation};
+
+fn cli() -> Caller {
+    Caller::system("cli")
+}
 
 async fn setup() -> (tempfile::TempDir, Auth, EventLog) {
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +52,7 @@ async fn setup_creates_the_first_admin_once() {
 #[tokio::test]
 async fn login_checks_the_password_and_records_every_attempt() {
     let (_dir, auth, events) = setup().await;
-    auth.create_user("alice", "alice's password", Role::User, Actor::system(), None)
+    auth.create_user(&cli(), "alice", "alice's password", Role::User)
         .await
         .unwrap();
     let ok = auth
@@ -78,7 +82,7 @@ async fn login_checks_the_password_and_records_every_attempt() {
 #[tokio::test]
 async fn repeated_failures_are_throttled_even_with_the_right_password() {
     let (_dir, auth, events) = setup().await;
-    auth.create_user("bob", "bob's password", Role::User, Actor::system(), None)
+    auth.create_user(&cli(), "bob", "bob's password", Role::User)
         .await
         .unwrap();
     for _ in 0..6 {
@@ -96,7 +100,7 @@ async fn bad_names_passwords_and_duplicates_are_refused_with_reasons() {
     let (_dir, auth, _events) = setup().await;
     let create = |name: &'static str, pw: &'static str| {
         let auth = auth.clone();
-        async move { auth.create_user(name, pw, Role::User, Actor::system(), None).await }
+        async move { auth.create_user(&cli(), name, pw, Role::User).await }
     };
     assert!(
         create("has space", "long enough")
@@ -124,12 +128,122 @@ async fn bad_names_passwords_and_duplicates_are_refused_with_reasons() {
 async fn tickets_resolve_to_their_user() {
     let (_dir, auth, _events) = setup().await;
     let u = auth
-        .create_user("dave", "dave's password", Role::Admin, Actor::system(), None)
+        .create_user(&cli(), "dave", "dave's password", Role::Admin)
         .await
         .unwrap();
-    let t = auth.issue_ticket(&u, "events");
-    assert_eq!(auth.redeem_ticket(&t, "events").await.unwrap(), Some(u));
-    assert_eq!(auth.redeem_ticket(&t, "events").await.unwrap(), None);
+    let caller = Caller::signed_in(u.clone(), Vec::new(), None);
+    let t = auth.issue_ticket(&caller, Purpose::Events, None).await.unwrap();
+    let grant = auth.redeem_ticket(&t, Purpose::Events).expect("a fresh ticket works");
+    assert_eq!(grant.identity, Identity { user: u.id, key: None });
+    assert_eq!(auth.redeem_ticket(&t, Purpose::Events), None);
+    let resolved = auth.resolve(&grant.identity, None).await.unwrap().unwrap();
+    assert_eq!(resolved.user(), Some(&u));
+}
+
+#[tokio::test]
+async fn a_plain_user_gets_no_ticket_for_a_host_they_cannot_see_and_the_refusal_is_recorded() {
+    let (_dir, auth, events) = setup().await;
+    let u = auth
+        .create_user(&cli(), "erin", "erin's password", Role::User)
+        .await
+        .unwrap();
+    let caller = Caller::signed_in(u, vec![Grant::new("web", Level::View)], None);
+    assert!(
+        auth.issue_ticket(&caller, Purpose::Containers, Some("web"))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        auth.issue_ticket(&caller, Purpose::Containers, Some("db")).await,
+        Err(AuthError::Access(_))
+    ));
+    assert_eq!(kinds(&events).await.last().unwrap(), "host.view:denied");
+}
+
+#[tokio::test]
+async fn keys_resolve_to_their_owner_narrowed_and_stop_when_revoked_or_the_owner_is_disabled() {
+    let (_dir, auth, events) = setup().await;
+    let admin = auth
+        .create_user(&cli(), "root", "root's password", Role::Admin)
+        .await
+        .unwrap();
+    let admin = Caller::signed_in(admin, Vec::new(), None);
+    let u = auth
+        .create_user(&cli(), "fay", "fay's password", Role::User)
+        .await
+        .unwrap();
+    auth.set_grants(&admin, u.id, vec![Grant::new("*", Level::Operate)])
+        .await
+        .unwrap();
+    let fay = auth
+        .resolve(&Identity { user: u.id, key: None }, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let narrow = NewApiKey {
+        name: "ci".into(),
+        expires_days: Some(30),
+        grants: Some(vec![Grant::new("web", Level::Manage)]),
+    };
+    let created = auth.create_key(&fay, narrow).await.unwrap();
+    let key = auth.key_caller(&created.token, Some("10.0.0.5".into())).await.unwrap();
+    assert_eq!(key.actor().to_string(), "apikey:fay/ci");
+    assert!(key.may(Operation::StopContainer, Some("web")));
+    assert!(
+        !key.may(Operation::RemoveContainer, Some("web")),
+        "never wider than the owner"
+    );
+    assert!(!key.may(Operation::ViewHost, Some("db")), "never wider than the key");
+    assert!(matches!(
+        auth.key_caller("berth_nonsense", None).await,
+        Err(AuthError::BadKey(_))
+    ));
+    auth.set_disabled(&admin, u.id, true).await.unwrap();
+    assert!(matches!(
+        auth.key_caller(&created.token, None).await,
+        Err(AuthError::BadKey(_))
+    ));
+    auth.set_disabled(&admin, u.id, false).await.unwrap();
+    assert!(auth.key_caller(&created.token, None).await.is_ok());
+    auth.revoke_key(&fay, &created.key.id).await.unwrap();
+    assert!(matches!(
+        auth.key_caller(&created.token, None).await,
+        Err(AuthError::BadKey(_))
+    ));
+    let log = serde_json::to_string(&events.query(EventFilter::default(), None, 100).await.unwrap()).unwrap();
+    assert!(!log.contains(&created.token[20..]), "a key's secret reached the log");
+}
+
+#[tokio::test]
+async fn berth_keeps_an_active_admin_and_deleted_ids_are_not_reused() {
+    let (_dir, auth, _events) = setup().await;
+    let root = auth
+        .create_user(&cli(), "root", "root's password", Role::Admin)
+        .await
+        .unwrap();
+    let root_caller = Caller::signed_in(root.clone(), Vec::new(), None);
+    let other = auth
+        .create_user(&cli(), "gus", "gus's password", Role::Admin)
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.set_disabled(&root_caller, root.id, true).await,
+        Err(AuthError::Conflict(_))
+    ));
+    auth.delete_user(&root_caller, other.id).await.unwrap();
+    let next = auth
+        .create_user(&cli(), "hal", "hal's password", Role::User)
+        .await
+        .unwrap();
+    assert!(next.id > other.id, "user ids are never reused");
+    let gus = Caller::signed_in(other, Vec::new(), None);
+    assert!(
+        matches!(
+            auth.set_role(&gus, root.id, Role::User).await,
+            Err(AuthError::Conflict(_))
+        ),
+        "demoting the last active admin is refused"
+    );
 }
 
 #[tokio::test]

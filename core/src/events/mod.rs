@@ -35,6 +35,19 @@ pub enum EventError {
     Corrupt(u64),
 }
 
+impl crate::Failure for EventError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            EventError::Store(e) => crate::Failure::kind(e),
+            EventError::Closed => crate::ErrorKind::Unavailable,
+            EventError::Commit(_) | EventError::Corrupt(_) => crate::ErrorKind::Internal,
+        }
+    }
+}
+
+/// Which events a reader may see (see `access::Caller::sees_event`).
+pub type Visible = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
+
 pub type Result<T, E = EventError> = std::result::Result<T, E>;
 
 impl From<redb::StorageError> for EventError {
@@ -140,8 +153,20 @@ impl EventLog {
 
     /// The newest events matching `filter` that are older than `before`.
     pub async fn query(&self, filter: EventFilter, before: Option<EventSeq>, limit: usize) -> Result<EventPage> {
+        self.query_visible(filter, before, limit, Arc::new(|_: &Event| true))
+            .await
+    }
+
+    /// `query`, keeping only the events `visible` accepts (what a caller may see).
+    pub async fn query_visible(
+        &self,
+        filter: EventFilter,
+        before: Option<EventSeq>,
+        limit: usize,
+        visible: Visible,
+    ) -> Result<EventPage> {
         let store = self.inner.store.clone();
-        tokio::task::spawn_blocking(move || query::page(store.db(), &filter, before, limit))
+        tokio::task::spawn_blocking(move || query::page(store.db(), &filter, before, limit, visible.as_ref()))
             .await
             .map_err(|e| EventError::Commit(e.to_string()))?
     }
@@ -178,8 +203,13 @@ impl EventLog {
 
     /// Streams every event matching `filter`, newest first, in pages, to
     /// `sink`; stops early when `sink` returns false. Runs on a blocking thread.
-    pub fn export_blocking(&self, filter: &EventFilter, sink: impl FnMut(&Event) -> bool) -> Result<u64> {
-        export_store(&self.inner.store, filter, sink)
+    pub fn export_blocking(
+        &self,
+        filter: &EventFilter,
+        visible: &dyn Fn(&Event) -> bool,
+        sink: impl FnMut(&Event) -> bool,
+    ) -> Result<u64> {
+        export_visible(&self.inner.store, filter, visible, sink)
     }
 }
 
@@ -190,11 +220,20 @@ pub fn verify_store(store: &Store) -> Result<ChainStatus> {
 
 /// Streams every event matching `filter`, newest first, to `sink`, reading
 /// the store directly (the CLI uses this without starting a writer).
-pub fn export_store(store: &Store, filter: &EventFilter, mut sink: impl FnMut(&Event) -> bool) -> Result<u64> {
+pub fn export_store(store: &Store, filter: &EventFilter, sink: impl FnMut(&Event) -> bool) -> Result<u64> {
+    export_visible(store, filter, &|_| true, sink)
+}
+
+fn export_visible(
+    store: &Store,
+    filter: &EventFilter,
+    visible: &dyn Fn(&Event) -> bool,
+    mut sink: impl FnMut(&Event) -> bool,
+) -> Result<u64> {
     let mut before = None;
     let mut count = 0;
     loop {
-        let page = query::page(store.db(), filter, before, MAX_PAGE)?;
+        let page = query::page(store.db(), filter, before, MAX_PAGE, visible)?;
         for e in &page.events {
             count += 1;
             if !sink(e) {

@@ -124,7 +124,13 @@ fn cursors(filter: &EventFilter, kinds: Option<&ReadOnlyTable<&'static str, u64>
     Ok(Some(out))
 }
 
-pub(super) fn page(db: &Database, filter: &EventFilter, before: Option<EventSeq>, limit: usize) -> Result<EventPage> {
+pub(super) fn page(
+    db: &Database,
+    filter: &EventFilter,
+    before: Option<EventSeq>,
+    limit: usize,
+    visible: &dyn Fn(&Event) -> bool,
+) -> Result<EventPage> {
     let limit = limit.clamp(1, MAX_PAGE);
     let tx = db.begin_read()?;
     let empty = |head| EventPage {
@@ -151,7 +157,7 @@ pub(super) fn page(db: &Database, filter: &EventFilter, before: Option<EventSeq>
     let mut last_seen = None;
     let mut take = |seq: u64, e: Event, found: &mut Vec<Event>| {
         last_seen = Some(seq);
-        if filter.matches(&e) {
+        if filter.matches(&e) && visible(&e) {
             found.push(e);
         }
         found.len() == limit

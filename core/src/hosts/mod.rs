@@ -16,10 +16,11 @@ mod watch;
 pub use engine::EngineError;
 pub use stats::EngineStats;
 
-use crate::access::{self, AccessError, Permission};
-
+use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
-use crate::model::{Actor, Container, ContainerAction, ExpectedState, HostId, HostStatus, NewEvent, Outcome, User};
+use crate::model::{
+    Container, ContainerAction, ErrorKind, ExpectedState, HostId, HostStatus, HostView, NewEvent, Operation, Outcome,
+};
 use bollard::Docker;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -31,8 +32,9 @@ use tokio::sync::{broadcast, watch as tokio_watch};
 pub enum HostError {
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("{0}")]
-    Denied(String),
+    /// Refused by `access` (and recorded there).
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error("there is no host '{0}'")]
     UnknownHost(String),
     /// The request itself is wrong; nothing was sent to the engine.
@@ -42,13 +44,44 @@ pub enum HostError {
     Events(#[from] EventError),
 }
 
-impl From<AccessError> for HostError {
-    fn from(e: AccessError) -> Self {
-        match e {
-            AccessError::Denied(m) => HostError::Denied(m),
-            AccessError::Events(e) => HostError::Events(e),
+impl crate::Failure for HostError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            HostError::Engine(e) => e.kind(),
+            HostError::Access(e) => e.kind(),
+            HostError::UnknownHost(_) => ErrorKind::NotFound,
+            HostError::Invalid(_) => ErrorKind::Invalid,
+            HostError::Events(e) => e.kind(),
         }
     }
+}
+
+impl crate::Failure for EngineError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Unreachable { .. } => ErrorKind::Unavailable,
+            EngineError::NotFound { .. } => ErrorKind::NotFound,
+            EngineError::Engine(_) => ErrorKind::Conflict,
+        }
+    }
+}
+
+/// Records what `caller` did as `event` with the outcome of `result` and
+/// how long it took. A refusal by `access` is already recorded.
+pub(crate) async fn record<T>(
+    events: &EventLog,
+    event: NewEvent,
+    started: Instant,
+    result: &Result<T, HostError>,
+) -> Result<(), EventError> {
+    let outcome = match result {
+        Ok(_) => Outcome::Ok,
+        Err(HostError::Access(_)) => return Ok(()),
+        Err(e) => Outcome::Error(e.to_string()),
+    };
+    let micros = started.elapsed().as_micros() as u64;
+    events.append(event.outcome(outcome).duration_us(micros)).await?;
+    Ok(())
 }
 
 /// A host's engine, its status and its containers as last seen.
@@ -118,12 +151,34 @@ impl Host {
         lock_read(&self.containers).clone()
     }
 
-    /// Status and containers together, as the container page shows them.
-    pub fn view(&self) -> crate::model::HostView {
-        crate::model::HostView {
+    /// Status and containers together, as the container page shows them
+    /// (no access check: for callers that checked `Operation::ViewHost`).
+    pub fn view(&self) -> HostView {
+        HostView {
             status: self.status(),
             containers: self.containers().as_ref().clone(),
         }
+    }
+
+    /// `view`, for `caller`.
+    pub async fn view_for(&self, caller: &Caller) -> Result<HostView, HostError> {
+        self.check(caller, Operation::ViewHost, None).await?;
+        Ok(self.view())
+    }
+
+    /// Asks `access` whether `caller` may do `op` on this host (about `target`).
+    pub(crate) async fn check(&self, caller: &Caller, op: Operation, target: Option<String>) -> Result<(), HostError> {
+        let mut scope = Scope::host(self.id.0.clone());
+        scope.target = target;
+        Ok(access::check(&self.events, caller, op, scope).await?)
+    }
+
+    /// The name a container is recorded by: its name when known, else what was asked for.
+    fn container_name(&self, id: &str) -> String {
+        self.containers()
+            .iter()
+            .find(|c| c.id == id || c.name == id || (id.len() >= 6 && c.id.starts_with(id)))
+            .map_or_else(|| id.to_string(), |c| c.name.clone())
     }
 
     /// New container lists as the engine reports changes.
@@ -206,106 +261,62 @@ impl Host {
         *lock(&self.oom_kills) = counts;
     }
 
-    /// Does `action` to container `id` (an id, id prefix or name) for `user`,
-    /// records it (also when refused or failed), and returns the engine's
-    /// refusal as the error.
-    pub async fn act(
-        &self,
-        user: &User,
-        id: &str,
-        action: ContainerAction,
-        source: Option<String>,
-    ) -> Result<(), HostError> {
+    /// Does `action` to container `id` (an id, id prefix or name) for
+    /// `caller`, records it (also when refused or failed), and returns the
+    /// engine's refusal as the error.
+    pub async fn act(&self, caller: &Caller, id: &str, action: ContainerAction) -> Result<(), HostError> {
         let started = Instant::now();
-        let name = self
-            .containers()
-            .iter()
-            .find(|c| c.id == id || c.name == id || (id.len() >= 6 && c.id.starts_with(id)))
-            .map_or_else(|| id.to_string(), |c| c.name.clone());
-        let event = NewEvent::new(action.kind(), Actor::user(user.name.clone()))
-            .source(source.clone())
+        let target = format!("container:{}", self.container_name(id));
+        let event = caller
+            .event(action.kind())
             .host(self.id.0.clone())
-            .target(format!("container:{name}"))
+            .target(target.clone())
             .details(serde_json::to_value(action).unwrap_or_default());
-        if !access::allows(user, Permission::OperateContainers) {
-            let message = format!("{} may not operate containers: that needs the admin role", user.name);
-            self.events
-                .append(event.outcome(Outcome::Denied(message.clone())))
-                .await?;
-            return Err(HostError::Denied(message));
+        let result = async {
+            self.check(caller, action.operation(), Some(target)).await?;
+            Ok(engine::act(&self.docker(), &self.id.0, id, action).await?)
         }
-        let result = engine::act(&self.docker(), &self.id.0, id, action).await;
-        let outcome = match &result {
-            Ok(()) => Outcome::Ok,
-            Err(e) => Outcome::Error(e.to_string()),
-        };
-        let micros = started.elapsed().as_micros() as u64;
-        self.events.append(event.outcome(outcome).duration_us(micros)).await?;
+        .await;
+        record(&self.events, event, started, &result).await?;
         if result.is_ok() {
             let _ = self.refresh().await;
         }
-        Ok(result?)
+        result
     }
-}
 
-impl Host {
     /// The container's configuration and state, environment values masked.
-    pub async fn inspect(&self, user: &User, id: &str) -> Result<crate::model::ContainerDetail, HostError> {
-        if !access::allows(user, Permission::ViewContainers) {
-            return Err(HostError::Denied(format!(
-                "{} may not see containers: that needs the admin role",
-                user.name
-            )));
-        }
+    pub async fn inspect(&self, caller: &Caller, id: &str) -> Result<crate::model::ContainerDetail, HostError> {
+        let target = format!("container:{}", self.container_name(id));
+        self.check(caller, Operation::InspectContainer, Some(target)).await?;
         Ok(engine::inspect(&self.docker(), &self.id.0, id).await?)
     }
 
     /// One environment value, shown on purpose: recorded as
     /// `container.env_reveal` with the variable's name (never its value).
-    pub async fn reveal_env(
-        &self,
-        user: &User,
-        id: &str,
-        name: &str,
-        source: Option<String>,
-    ) -> Result<String, HostError> {
-        let detail = self.inspect(user, id).await?;
-        let event = NewEvent::new("container.env_reveal", Actor::user(user.name.clone()))
-            .source(source)
+    pub async fn reveal_env(&self, caller: &Caller, id: &str, name: &str) -> Result<String, HostError> {
+        let started = Instant::now();
+        let target = format!("container:{}", self.container_name(id));
+        let name: String = name.chars().take(256).collect();
+        let event = caller
+            .event(Operation::RevealSecret.kind())
             .host(self.id.0.clone())
-            .target(format!("container:{}", detail.name))
+            .target(target.clone())
             .details(serde_json::json!({ "variable": name }));
-        if !access::allows(user, Permission::RevealSecrets) {
-            let message = format!(
-                "{} may not reveal environment values: that needs the admin role",
-                user.name
-            );
-            self.events
-                .append(event.outcome(Outcome::Denied(message.clone())))
-                .await?;
-            return Err(HostError::Denied(message));
+        let result = async {
+            self.check(caller, Operation::RevealSecret, Some(target)).await?;
+            engine::env_value(&self.docker(), &self.id.0, id, &name)
+                .await?
+                .ok_or_else(|| HostError::Engine(EngineError::Engine(format!("the container has no variable {name}"))))
         }
-        let value = engine::env_value(&self.docker(), &self.id.0, id, name).await?;
-        let outcome = if value.is_some() {
-            Outcome::Ok
-        } else {
-            Outcome::Error(format!("no variable {name}"))
-        };
-        self.events.append(event.outcome(outcome)).await?;
-        value.ok_or_else(|| HostError::Engine(EngineError::Engine(format!("the container has no variable {name}"))))
+        .await;
+        record(&self.events, event, started, &result).await?;
+        result
     }
-}
 
-impl Host {
     /// Creates (and starts, if asked) a container, recorded as
     /// `container.create` with its image, ports, volumes and the *names* of
     /// its environment variables (never their values).
-    pub async fn create(
-        &self,
-        user: &User,
-        new: &crate::model::NewContainer,
-        source: Option<String>,
-    ) -> Result<String, HostError> {
+    pub async fn create(&self, caller: &Caller, new: &crate::model::NewContainer) -> Result<String, HostError> {
         let started = Instant::now();
         let env_names: Vec<&str> = new
             .env
@@ -317,33 +328,21 @@ impl Host {
         } else {
             format!("container:{}", new.name)
         };
-        let event = NewEvent::new("container.create", Actor::user(user.name.clone()))
-            .source(source)
+        let event = caller
+            .event(Operation::CreateContainer.kind())
             .host(self.id.0.clone())
-            .target(target)
+            .target(target.clone())
             .details(serde_json::json!({
                 "image": new.image, "command": new.command, "env": env_names, "ports": new.ports,
                 "volumes": new.volumes, "restart": new.restart, "start": new.start,
             }));
-        if !access::allows(user, Permission::OperateContainers) {
-            let message = format!("{} may not create containers: that needs the admin role", user.name);
-            self.events
-                .append(event.outcome(Outcome::Denied(message.clone())))
-                .await?;
-            return Err(HostError::Denied(message));
+        let result = async {
+            self.check(caller, Operation::CreateContainer, Some(target)).await?;
+            new.validate().map_err(HostError::Invalid)?;
+            Ok(engine::create(&self.docker(), &self.id.0, new).await?)
         }
-        let result = match new.validate() {
-            Err(problem) => Err(HostError::Invalid(problem)),
-            Ok(()) => engine::create(&self.docker(), &self.id.0, new)
-                .await
-                .map_err(HostError::from),
-        };
-        let outcome = match &result {
-            Ok(_) => Outcome::Ok,
-            Err(e) => Outcome::Error(e.to_string()),
-        };
-        let micros = started.elapsed().as_micros() as u64;
-        self.events.append(event.outcome(outcome).duration_us(micros)).await?;
+        .await;
+        record(&self.events, event, started, &result).await?;
         if result.is_ok() {
             let _ = self.refresh().await;
         }
@@ -370,7 +369,16 @@ impl Hosts {
         self.all
             .iter()
             .find(|h| h.id.0 == id)
-            .ok_or_else(|| HostError::UnknownHost(id.to_string()))
+            .ok_or_else(|| HostError::UnknownHost(id.chars().take(64).collect()))
+    }
+
+    /// The hosts `caller` may see.
+    pub fn visible(&self, caller: &Caller) -> Vec<Arc<Host>> {
+        self.all
+            .iter()
+            .filter(|h| caller.permissions().sees(&h.id.0))
+            .cloned()
+            .collect()
     }
 
     /// Starts one watcher per host; they stop when `stop` turns true.

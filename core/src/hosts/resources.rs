@@ -2,16 +2,15 @@
 //! pruned through bollard, and converted into core's model here, so
 //! bollard's types go no further.
 //!
-//! The `Host` methods at the end authorize removals and prunes and record
-//! each one as an event, also when refused or failed. Listing and inspecting
-//! record nothing; their callers check `Permission::ViewResources`.
+//! The `Host` methods at the end ask `access` for every call; removals and
+//! prunes are recorded as events, also when refused or failed. Listing and
+//! inspecting record only refusals.
 
 use super::engine::{EngineError, map_error};
-use super::{Host, HostError};
-use crate::access::{self, Permission};
+use super::{Host, HostError, record};
+use crate::access::Caller;
 use crate::model::{
-    Actor, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewEvent, Outcome, PruneReport, User, Volume,
-    VolumeDetail, parse_ts,
+    Image, ImageDetail, ImageRemoval, Network, NetworkDetail, Operation, PruneReport, Volume, VolumeDetail, parse_ts,
 };
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
@@ -353,72 +352,57 @@ fn prune_details(label: Option<&str>, r: &PruneReport) -> serde_json::Value {
 }
 
 impl Host {
-    /// Runs `work` for `user` if they may manage resources, and records it as
-    /// `event`: refused, failed or done, with how long it took and what
-    /// `done` says about the result.
+    /// Runs `work` for `caller` if `access` allows `op`, and records it:
+    /// refused, failed or done, with how long it took and what `done` says
+    /// about the result.
     async fn audited<T>(
         &self,
-        user: &User,
-        event: NewEvent,
+        caller: &Caller,
+        op: Operation,
+        target: Option<String>,
+        details: serde_json::Value,
         work: impl Future<Output = Result<T, EngineError>>,
         done: impl FnOnce(&T) -> serde_json::Value,
     ) -> Result<T, HostError> {
         let started = Instant::now();
-        let event = event.host(self.id.0.clone());
-        if !access::allows(user, Permission::ManageResources) {
-            let message = format!(
-                "{} may not remove images, networks or volumes: that needs the admin role",
-                user.name
-            );
-            self.events
-                .append(event.outcome(Outcome::Denied(message.clone())))
-                .await?;
-            return Err(HostError::Denied(message));
+        let mut event = caller.event(op.kind()).host(self.id.0.clone()).details(details);
+        if let Some(t) = &target {
+            event = event.target(t.clone());
         }
-        let result = work.await;
-        let event = match &result {
-            Ok(value) => event.outcome(Outcome::Ok).details(done(value)),
-            Err(e) => event.outcome(Outcome::Error(e.to_string())),
-        };
-        let micros = started.elapsed().as_micros() as u64;
-        self.events.append(event.duration_us(micros)).await?;
-        Ok(result?)
-    }
-
-    fn resource_event(user: &User, kind: &str, target: Option<String>, source: Option<String>) -> NewEvent {
-        let event = NewEvent::new(kind, Actor::user(user.name.clone())).source(source);
-        match target {
-            Some(t) => event.target(t),
-            None => event,
+        let result = async {
+            self.check(caller, op, target).await?;
+            Ok(work.await?)
         }
+        .await;
+        if let Ok(value) = &result {
+            event = event.details(done(value));
+        }
+        record(&self.events, event, started, &result).await?;
+        result
     }
 
     /// Every image with a name, and the dangling ones.
-    pub async fn images(&self) -> Result<Vec<Image>, HostError> {
+    pub async fn images(&self, caller: &Caller) -> Result<Vec<Image>, HostError> {
+        self.check(caller, Operation::ViewResources, None).await?;
         Ok(list_images(&self.docker(), &self.id.0).await?)
     }
 
     /// One image by id, id prefix or `repo:tag`.
-    pub async fn image(&self, reference: &str) -> Result<ImageDetail, HostError> {
+    pub async fn image(&self, caller: &Caller, reference: &str) -> Result<ImageDetail, HostError> {
+        self.check(caller, Operation::ViewResources, None).await?;
         Ok(inspect_image(&self.docker(), &self.id.0, reference).await?)
     }
 
     /// Removes a name (`repo:tag`) or, by id, the image; `force` also when
     /// stopped containers use it or it has several names.
-    pub async fn remove_image(
-        &self,
-        user: &User,
-        reference: &str,
-        force: bool,
-        source: Option<String>,
-    ) -> Result<ImageRemoval, HostError> {
-        let event = Self::resource_event(user, "image.remove", Some(format!("image:{reference}")), source)
-            .details(serde_json::json!({ "force": force }));
+    pub async fn remove_image(&self, caller: &Caller, reference: &str, force: bool) -> Result<ImageRemoval, HostError> {
         let docker = self.docker();
         let work = remove_image(&docker, &self.id.0, reference, force);
         self.audited(
-            user,
-            event,
+            caller,
+            Operation::RemoveImage,
+            Some(format!("image:{reference}")),
+            serde_json::json!({ "force": force }),
             work,
             |r| serde_json::json!({ "force": force, "untagged": r.untagged, "deleted": r.deleted }),
         )
@@ -427,89 +411,94 @@ impl Host {
 
     /// Removes dangling images (no name, no tagged child), optionally only
     /// those with `label` (`key` or `key=value`).
-    pub async fn prune_images(
-        &self,
-        user: &User,
-        label: Option<&str>,
-        source: Option<String>,
-    ) -> Result<PruneReport, HostError> {
-        let event = Self::resource_event(user, "image.prune", None, source);
+    pub async fn prune_images(&self, caller: &Caller, label: Option<&str>) -> Result<PruneReport, HostError> {
         let docker = self.docker();
         let work = prune_images(&docker, &self.id.0, label);
-        self.audited(user, event, work, |r| prune_details(label, r)).await
+        let details = serde_json::json!({ "label": label });
+        self.audited(caller, Operation::PruneImages, None, details, work, |r| {
+            prune_details(label, r)
+        })
+        .await
     }
 
-    pub async fn networks(&self) -> Result<Vec<Network>, HostError> {
+    pub async fn networks(&self, caller: &Caller) -> Result<Vec<Network>, HostError> {
+        self.check(caller, Operation::ViewResources, None).await?;
         Ok(list_networks(&self.docker(), &self.id.0).await?)
     }
 
     /// One network by id, id prefix or name.
-    pub async fn network(&self, id: &str) -> Result<NetworkDetail, HostError> {
+    pub async fn network(&self, caller: &Caller, id: &str) -> Result<NetworkDetail, HostError> {
+        self.check(caller, Operation::ViewResources, None).await?;
         Ok(inspect_network(&self.docker(), &self.id.0, id).await?)
     }
 
     /// Removes a network (by id or name) that no container is attached to.
-    pub async fn remove_network(&self, user: &User, id: &str, source: Option<String>) -> Result<(), HostError> {
+    pub async fn remove_network(&self, caller: &Caller, id: &str) -> Result<(), HostError> {
         let docker = self.docker();
         // Recorded by name, as the engine's own network events are.
         let name = match docker.inspect_network(id, None).await {
             Ok(n) => n.name.unwrap_or_else(|| id.to_string()),
             Err(_) => id.to_string(),
         };
-        let event = Self::resource_event(user, "network.remove", Some(format!("network:{name}")), source);
         let work = remove_network(&docker, &self.id.0, id);
-        self.audited(user, event, work, |_| serde_json::json!({ "id": id }))
-            .await
+        let details = serde_json::json!({ "id": id });
+        self.audited(
+            caller,
+            Operation::RemoveNetwork,
+            Some(format!("network:{name}")),
+            details.clone(),
+            work,
+            |_| details,
+        )
+        .await
     }
 
     /// Removes the networks no container uses (optionally only with `label`).
-    pub async fn prune_networks(
-        &self,
-        user: &User,
-        label: Option<&str>,
-        source: Option<String>,
-    ) -> Result<PruneReport, HostError> {
-        let event = Self::resource_event(user, "network.prune", None, source);
+    pub async fn prune_networks(&self, caller: &Caller, label: Option<&str>) -> Result<PruneReport, HostError> {
         let docker = self.docker();
         let work = prune_networks(&docker, &self.id.0, label);
-        self.audited(user, event, work, |r| prune_details(label, r)).await
+        let details = serde_json::json!({ "label": label });
+        self.audited(caller, Operation::PruneNetworks, None, details, work, |r| {
+            prune_details(label, r)
+        })
+        .await
     }
 
-    pub async fn volumes(&self) -> Result<Vec<Volume>, HostError> {
+    pub async fn volumes(&self, caller: &Caller) -> Result<Vec<Volume>, HostError> {
+        self.check(caller, Operation::ViewResources, None).await?;
         Ok(list_volumes(&self.docker(), &self.id.0).await?)
     }
 
-    pub async fn volume(&self, name: &str) -> Result<VolumeDetail, HostError> {
+    pub async fn volume(&self, caller: &Caller, name: &str) -> Result<VolumeDetail, HostError> {
+        self.check(caller, Operation::ViewResources, None).await?;
         Ok(inspect_volume(&self.docker(), &self.id.0, name).await?)
     }
 
     /// Removes a volume no container uses, and its data.
-    pub async fn remove_volume(
-        &self,
-        user: &User,
-        name: &str,
-        force: bool,
-        source: Option<String>,
-    ) -> Result<(), HostError> {
-        let event = Self::resource_event(user, "volume.remove", Some(format!("volume:{name}")), source)
-            .details(serde_json::json!({ "force": force }));
+    pub async fn remove_volume(&self, caller: &Caller, name: &str, force: bool) -> Result<(), HostError> {
         let docker = self.docker();
         let work = remove_volume(&docker, &self.id.0, name, force);
-        self.audited(user, event, work, |_| serde_json::json!({ "force": force }))
-            .await
+        let details = serde_json::json!({ "force": force });
+        self.audited(
+            caller,
+            Operation::RemoveVolume,
+            Some(format!("volume:{name}")),
+            details.clone(),
+            work,
+            |_| details,
+        )
+        .await
     }
 
     /// Removes unused volumes and their data (optionally only with `label`).
-    pub async fn prune_volumes(
-        &self,
-        user: &User,
-        label: Option<&str>,
-        source: Option<String>,
-    ) -> Result<PruneReport, HostError> {
-        let event = Self::resource_event(user, "volume.prune", None, source);
+    pub async fn prune_volumes(&self, caller: &Caller, label: Option<&str>) -> Result<PruneReport, HostError> {
         let docker = self.docker();
         let work = prune_volumes(&docker, &self.id.0, label);
-        self.audited(user, event, work, |r| prune_details(label, r)).await
+        let details = serde_json::json!({ "label": label });
+        self.audited(caller, Operation::PruneVolumes, None, details, work, |r| {
+            prune_details(label, r)
+        })
+        .await
     }
 }
 

@@ -117,7 +117,7 @@ async fn seed_oom_kills(host: &Arc<Host>) {
             ..Default::default()
         };
         let mut counts = std::collections::HashMap::<String, u32>::new();
-        events.export_blocking(&filter, |e| {
+        events.export_blocking(&filter, &|_| true, |e| {
             if let Some(name) = e.target.as_deref().and_then(|t| t.strip_prefix("container:")) {
                 *counts.entry(name.to_string()).or_default() += 1;
             }

@@ -97,17 +97,45 @@ pub enum ContainerAction {
 }
 
 impl ContainerAction {
+    /// The operation it is, for access and the record.
+    pub fn operation(&self) -> super::Operation {
+        use super::Operation as O;
+        match self {
+            ContainerAction::Start => O::StartContainer,
+            ContainerAction::Stop { .. } => O::StopContainer,
+            ContainerAction::Restart { .. } => O::RestartContainer,
+            ContainerAction::Kill => O::KillContainer,
+            ContainerAction::Pause => O::PauseContainer,
+            ContainerAction::Unpause => O::UnpauseContainer,
+            ContainerAction::Remove { .. } => O::RemoveContainer,
+        }
+    }
+
     /// The event kind that records it: `container.stop`...
     pub fn kind(&self) -> &'static str {
-        match self {
-            ContainerAction::Start => "container.start",
-            ContainerAction::Stop { .. } => "container.stop",
-            ContainerAction::Restart { .. } => "container.restart",
-            ContainerAction::Kill => "container.kill",
-            ContainerAction::Pause => "container.pause",
-            ContainerAction::Unpause => "container.unpause",
-            ContainerAction::Remove { .. } => "container.remove",
+        self.operation().kind()
+    }
+
+    /// Parses an action's name (`stop`) as a person or page sent it.
+    pub fn parse(name: &str, timeout_s: Option<u32>, force: bool, volumes: bool) -> Result<ContainerAction, String> {
+        if timeout_s.is_some_and(|t| t > 3600) {
+            return Err("the stop timeout is at most 3600 seconds".into());
         }
+        Ok(match name {
+            "start" => ContainerAction::Start,
+            "stop" => ContainerAction::Stop { timeout_s },
+            "restart" => ContainerAction::Restart { timeout_s },
+            "kill" => ContainerAction::Kill,
+            "pause" => ContainerAction::Pause,
+            "unpause" => ContainerAction::Unpause,
+            "remove" => ContainerAction::Remove { force, volumes },
+            other => {
+                return Err(format!(
+                    "'{}' is not an action: use start, stop, restart, kill, pause, unpause or remove",
+                    other.chars().take(40).collect::<String>()
+                ));
+            }
+        })
     }
 
     /// Destructive actions ask for confirmation in the UI.

@@ -1,6 +1,7 @@
 //! Data shared by the server and the browser: ids, events, users, filters.
 //! Plain serde types only, so this module also compiles to wasm.
 
+mod access;
 mod container;
 mod event;
 mod filter;
@@ -10,6 +11,10 @@ mod stats;
 mod time;
 mod user;
 
+pub use access::{
+    ALL_HOSTS, ErrorKind, Grant, Level, MAX_GRANTS, Need, Operation, Permissions, Right, validate_grants,
+    validate_host_name,
+};
 pub use container::{
     Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
     NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
@@ -25,4 +30,4 @@ pub use stats::{
     Point, Series, StatsSnapshot, Unit, expectation_key, human_size, validate_expectation_key,
 };
 pub use time::{TsParseError, format_ts, parse_ts};
-pub use user::{Role, User};
+pub use user::{Account, ApiKeyInfo, CreatedApiKey, NewApiKey, Role, SessionInfo, User, UserDetail};

@@ -10,9 +10,10 @@ pub mod tsdb;
 pub use host::HostReader;
 pub use tsdb::{Retention, Sample, Tsdb};
 
-use crate::access::{self, Permission};
+use crate::access::{self, AccessError, Caller, Scope};
+use crate::events::EventLog;
 use crate::hosts::Hosts;
-use crate::model::{ChartRange, ChartSet, StatsSnapshot, User};
+use crate::model::{ChartRange, ChartSet, Operation, StatsSnapshot};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +22,19 @@ use tokio::sync::watch;
 
 #[derive(Debug, Error)]
 pub enum StatsError {
-    #[error("{0}")]
-    Denied(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl crate::Failure for StatsError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            StatsError::Access(e) => e.kind(),
+            StatsError::Store(e) => e.kind(),
+        }
+    }
 }
 
 /// How often to collect, and how long to keep what was collected.
@@ -87,21 +97,15 @@ impl Stats {
         tokio::spawn(collector::run(self.clone(), hosts, stop));
     }
 
-    fn check(user: &User) -> Result<(), StatsError> {
-        if access::allows(user, Permission::ViewStats) {
-            Ok(())
-        } else {
-            Err(StatsError::Denied(format!(
-                "{} may not {}: that needs the admin role",
-                user.name,
-                Permission::ViewStats.describe()
-            )))
-        }
-    }
-
     /// A host's charts over `range`, ending now.
-    pub async fn host_charts(&self, user: &User, host: &str, range: ChartRange) -> Result<ChartSet, StatsError> {
-        Self::check(user)?;
+    pub async fn host_charts(
+        &self,
+        events: &EventLog,
+        caller: &Caller,
+        host: &str,
+        range: ChartRange,
+    ) -> Result<ChartSet, StatsError> {
+        access::check(events, caller, Operation::ViewStats, Scope::host(host)).await?;
         let known = self.inner.tsdb.series_with_prefix(&series::host_prefix(host));
         self.charts(series::host_charts(host, &known), range).await
     }
@@ -109,12 +113,14 @@ impl Stats {
     /// A container's charts over `range`, ending now (by container name).
     pub async fn container_charts(
         &self,
-        user: &User,
+        events: &EventLog,
+        caller: &Caller,
         host: &str,
         name: &str,
         range: ChartRange,
     ) -> Result<ChartSet, StatsError> {
-        Self::check(user)?;
+        let scope = Scope::host(host).target(format!("container:{name}"));
+        access::check(events, caller, Operation::ViewStats, scope).await?;
         self.charts(series::container_charts(host, name), range).await
     }
 

@@ -41,6 +41,15 @@ pub enum StoreError {
     Task(String),
 }
 
+impl crate::Failure for StoreError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            StoreError::Locked { .. } => crate::ErrorKind::Unavailable,
+            _ => crate::ErrorKind::Internal,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 macro_rules! from_redb {

@@ -43,3 +43,8 @@ pub const STAT_ROLLUPS: [RollupTable; 3] = [
 /// Expected container states: expectation key (`compose:shop/web`,
 /// `name:db`) on a host -> JSON of `health::Expectation`.
 pub const EXPECTED: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("expected");
+
+/// user id -> JSON list of `model::Grant` (what a non-admin may do per host).
+pub const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
+/// API key id -> JSON of `auth::keys::StoredKey` (its secret only as a hash).
+pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");

@@ -3,10 +3,11 @@
 use crate::cli::UserCommand;
 use crate::config::Config;
 use anyhow::{Context, bail};
+use berth_core::access::Caller;
 use berth_core::auth::Auth;
 use berth_core::events::EventLog;
-use berth_core::model::{Actor, ActorKind, Role};
-use berth_core::store::Store;
+use berth_core::model::Role;
+use berth_core::store::{Store, StoreError};
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
@@ -33,19 +34,31 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.db_path())?;
+    let store = match Store::open(&config.db_path()) {
+        Ok(store) => store,
+        Err(StoreError::Locked { path }) => bail!(
+            "berth is running and holds {}, so the command line cannot change users now.\n\
+             Manage users while it runs on its Users page, or through the API with an admin's API key \
+             (create one on your account page), for example:\n  \
+             curl -H 'Authorization: Bearer berth_…' -H 'Content-Type: application/json' \\\n    \
+             -d '{{\"name\": \"bob\", \"password\": \"…\", \"role\": \"user\"}}' {}/api/v1/users\n\
+             or stop the server first.",
+            path.display(),
+            config
+                .public_origin()
+                .unwrap_or_else(|| format!("http://{}", config.listen))
+        ),
+        Err(e) => return Err(e.into()),
+    };
     super::runtime()?.block_on(async move {
         let events = EventLog::open(&store)?;
         let auth = Auth::new(store.clone(), events.clone());
+        let cli = Caller::system("cli");
         match cmd {
             UserCommand::Add { name, admin } => {
                 let password = read_password()?;
                 let role = if admin { Role::Admin } else { Role::User };
-                let actor = Actor {
-                    kind: ActorKind::System,
-                    name: "cli".into(),
-                };
-                let user = auth.create_user(&name, &password, role, actor, None).await?;
+                let user = auth.create_user(&cli, &name, &password, role).await?;
                 println!(
                     "added {} user '{}' (id {})",
                     if admin { "admin" } else { "regular" },
@@ -54,7 +67,7 @@ pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode>
                 );
             }
             UserCommand::List => {
-                for u in auth.users().await? {
+                for u in auth.users(&cli).await? {
                     let role = if u.is_admin() { "admin" } else { "user" };
                     println!(
                         "{:>4}  {:<20} {:<6} created {}",

@@ -1,25 +1,29 @@
 //! REST under `/api/v1`, for scripts and tests: JSON in and out, errors as
-//! `{"error": "..."}` with a fitting status. Signs in with the same session
-//! cookie as the pages (API keys come later).
+//! `{"error": "...", "kind": "..."}` with the status of their kind, lists in
+//! pages by cursor. A caller signs in with the session cookie of the pages or
+//! an API key (`Authorization: Bearer`); core decides what each may do.
 
 mod resources;
 mod stats;
+mod users;
 
 use super::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_core::access::{self, AccessError, Permission};
-use berth_core::auth::{AuthError, sign_in};
-use berth_core::events::{EventError, ExportFormat, MAX_PAGE};
-use berth_core::hosts::{EngineError, HostError};
+use berth_core::access::Caller;
+use berth_core::auth::sign_in;
+use berth_core::events::{ExportFormat, MAX_PAGE};
 use berth_core::model::{
-    Actor, ChainStatus, Container, ContainerAction, Event, EventFilter, EventPage, EventSeq, HostStatus, NewEvent, User,
+    Account, ChainStatus, Container, ContainerAction, ErrorKind, Event, EventFilter, EventPage, EventSeq, HostStatus,
+    HostView,
 };
-use serde::Deserialize;
+use berth_core::{Berth, Failure};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -28,8 +32,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout))
         .route("/me", get(me))
-        .route("/users", get(users).post(add_user))
         .route("/hosts", get(hosts))
+        .route("/hosts/{host}", get(host))
         .route("/hosts/{host}/containers", get(containers).post(create_container))
         .route("/hosts/{host}/containers/{id}/{action}", post(container_action))
         .route("/hosts/{host}/containers/{id}", get(inspect_container))
@@ -38,49 +42,60 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/export", get(export))
         .route("/events/verify", post(verify))
         .route("/events/{seq}", get(one))
+        .merge(users::routes())
         .merge(resources::routes())
         .merge(stats::routes())
 }
 
-pub(crate) struct ApiError(StatusCode, String);
+/// Every REST error: `{"error": "what happened and what to do", "kind": "denied"}`
+/// with the status of its kind, the same as server functions and websockets.
+pub(crate) struct ApiError {
+    kind: ErrorKind,
+    message: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ErrorBody {
+    pub error: String,
+    pub kind: ErrorKind,
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        let status = match e {
-            AuthError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::BadSetupToken | AuthError::SetupClosed => StatusCode::FORBIDDEN,
-            AuthError::Invalid(_) | AuthError::NameTaken(_) => StatusCode::BAD_REQUEST,
-            AuthError::Store(_) | AuthError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        let status = StatusCode::from_u16(self.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: self.message,
+            kind: self.kind,
         };
-        ApiError(status, e.to_string())
+        (status, Json(body)).into_response()
     }
 }
 
-impl From<EventError> for ApiError {
-    fn from(e: EventError) -> Self {
-        tracing::error!(error = %e, "event log failed");
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-    }
-}
-
-impl From<AccessError> for ApiError {
-    fn from(e: AccessError) -> Self {
-        match e {
-            AccessError::Denied(m) => ApiError(StatusCode::FORBIDDEN, m),
-            AccessError::Events(e) => e.into(),
+impl<E: Failure> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        let kind = e.kind();
+        if kind == ErrorKind::Internal {
+            tracing::error!(error = %e, "a REST call failed");
+        }
+        ApiError {
+            kind,
+            message: e.to_string(),
         }
     }
 }
 
-fn bad_request(e: impl ToString) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, e.to_string())
+pub(crate) fn bad_request(e: impl ToString) -> ApiError {
+    ApiError {
+        kind: ErrorKind::Invalid,
+        message: e.to_string(),
+    }
+}
+
+fn internal(e: impl ToString) -> ApiError {
+    ApiError {
+        kind: ErrorKind::Internal,
+        message: e.to_string(),
+    }
 }
 
 type Source = ConnectInfo<SocketAddr>;
@@ -89,19 +104,90 @@ fn ip(source: &Source) -> Option<String> {
     Some(source.0.ip().to_string())
 }
 
-async fn caller(state: &AppState, session: &Session) -> Result<User, ApiError> {
-    state.berth.auth.session_user(session).await?.ok_or_else(|| {
-        ApiError(
-            StatusCode::UNAUTHORIZED,
-            "sign in first: POST /api/v1/session {\"name\", \"password\"}".into(),
-        )
-    })
+/// A JSON body, or a 400 that says what was expected.
+pub(crate) fn body<T>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+    expected: &str,
+) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| bad_request(format!("expected JSON {expected}: {}", e.body_text())))
 }
 
-async fn allowed(state: &AppState, session: &Session, source: &Source, what: Permission) -> Result<User, ApiError> {
-    let user = caller(state, session).await?;
-    access::authorize(&state.berth.events, &user, what, ip(source)).await?;
-    Ok(user)
+/// The caller of a REST call: an API key (`Authorization: Bearer berth_…`)
+/// or the session cookie. Neither is a 401.
+pub(crate) struct Authed(pub Caller);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let source = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let text = value.to_str().unwrap_or("");
+            let token = match text.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token,
+                _ => return Err(bad_auth("use Authorization: Bearer <API key>")),
+            };
+            return Ok(Authed(state.berth.auth.key_caller(token, source).await?));
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, m)| internal(m))?;
+        match state.berth.auth.session_caller(&session, source).await? {
+            Some(caller) => Ok(Authed(caller)),
+            None => Err(bad_auth(
+                "sign in first (POST /api/v1/session {\"name\", \"password\"}) or send Authorization: Bearer <API key>",
+            )),
+        }
+    }
+}
+
+fn bad_auth(message: &str) -> ApiError {
+    ApiError {
+        kind: ErrorKind::Unauthenticated,
+        message: message.into(),
+    }
+}
+
+/// `?limit=&cursor=` on a list: at most `limit` items (50 by default, at
+/// most 1000) after the item whose key is `cursor`.
+#[derive(Deserialize)]
+pub(crate) struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// One page of a list; pass `next_cursor` as `cursor` for the next one.
+#[derive(Serialize)]
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page of `items` (sorted here by `key`, which must be unique).
+    pub(crate) fn page<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> String) -> Result<Page<T>, ApiError> {
+        let limit = match self.limit.as_deref() {
+            None => 50,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE).contains(l))
+                .ok_or_else(|| bad_request(format!("limit must be a whole number from 1 to {MAX_PAGE}")))?,
+        };
+        items.sort_by_key(&key);
+        let start = match &self.cursor {
+            None => 0,
+            Some(c) => items.partition_point(|i| key(i) <= *c),
+        };
+        let mut items: Vec<T> = items.into_iter().skip(start).collect();
+        let next_cursor = (items.len() > limit).then(|| key(&items[limit - 1]));
+        items.truncate(limit);
+        Ok(Page { items, next_cursor })
+    }
 }
 
 #[derive(Deserialize)]
@@ -114,194 +200,129 @@ async fn login(
     State(state): State<AppState>,
     source: Source,
     session: Session,
-    body: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<User>, ApiError> {
-    let Json(c) = body.map_err(|e| bad_request(format!("expected JSON {{\"name\", \"password\"}}: {e}")))?;
+    credentials: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<berth_core::model::User>, ApiError> {
+    let c = body(credentials, "{\"name\", \"password\"}")?;
     let user = state.berth.auth.login(&c.name, &c.password, ip(&source)).await?;
-    sign_in(&session, &user)
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    sign_in(&session, &user, ip(&source)).await.map_err(internal)?;
     Ok(Json(user))
 }
 
 async fn logout(State(state): State<AppState>, source: Source, session: Session) -> Result<StatusCode, ApiError> {
-    if let Some(user) = state.berth.auth.session_user(&session).await? {
-        state.berth.auth.logout(&user, ip(&source)).await?;
+    if let Some(caller) = state.berth.auth.session_caller(&session, ip(&source)).await? {
+        state.berth.auth.logout(&caller).await?;
     }
-    session
-        .flush()
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    session.flush().await.map_err(internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(state): State<AppState>, session: Session) -> Result<Json<User>, ApiError> {
-    Ok(Json(caller(&state, &session).await?))
+/// Who the caller is and what they may do.
+async fn me(Authed(caller): Authed) -> Result<Json<Account>, ApiError> {
+    berth_core::auth::Auth::me(&caller)
+        .map(Json)
+        .ok_or_else(|| internal("the caller has no account"))
 }
 
-async fn users(State(state): State<AppState>, source: Source, session: Session) -> Result<Json<Vec<User>>, ApiError> {
-    allowed(&state, &session, &source, Permission::ManageUsers).await?;
-    Ok(Json(state.berth.auth.users().await?))
-}
-
-#[derive(Deserialize)]
-struct NewUser {
-    name: String,
-    password: String,
-    #[serde(default)]
-    admin: bool,
-}
-
-async fn add_user(
-    State(state): State<AppState>,
-    source: Source,
-    session: Session,
-    body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<User>), ApiError> {
-    let me = allowed(&state, &session, &source, Permission::ManageUsers).await?;
-    let Json(new) =
-        body.map_err(|e| bad_request(format!("expected JSON {{\"name\", \"password\", \"admin\"}}: {e}")))?;
-    let role = if new.admin {
-        berth_core::model::Role::Admin
-    } else {
-        berth_core::model::Role::User
-    };
-    let user = state
-        .berth
-        .auth
-        .create_user(&new.name, &new.password, role, Actor::user(me.name), ip(&source))
-        .await?;
-    Ok((StatusCode::CREATED, Json(user)))
-}
-
-impl From<HostError> for ApiError {
-    fn from(e: HostError) -> Self {
-        let status = match &e {
-            HostError::Denied(_) => StatusCode::FORBIDDEN,
-            HostError::UnknownHost(_) | HostError::Engine(EngineError::NotFound { .. }) => StatusCode::NOT_FOUND,
-            HostError::Engine(EngineError::Unreachable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-            HostError::Engine(EngineError::Engine(_)) => StatusCode::CONFLICT,
-            HostError::Invalid(_) => StatusCode::BAD_REQUEST,
-            HostError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError(status, e.to_string())
-    }
-}
-
+/// The hosts the caller may see.
 async fn hosts(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
-) -> Result<Json<Vec<HostStatus>>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewContainers).await?;
-    Ok(Json(state.berth.hosts.all().iter().map(|h| h.status()).collect()))
+    Authed(caller): Authed,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<HostStatus>>, ApiError> {
+    let all = state.berth.hosts.visible(&caller).iter().map(|h| h.status()).collect();
+    Ok(Json(page.page(all, |h| h.id.0.clone())?))
 }
 
-#[derive(serde::Serialize)]
-struct HostContainers {
-    host: HostStatus,
-    containers: Vec<Container>,
+/// One host's status and its containers.
+async fn host(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(host): Path<String>,
+) -> Result<Json<HostView>, ApiError> {
+    Ok(Json(state.berth.hosts.get(&host)?.view_for(&caller).await?))
 }
 
 async fn containers(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
-) -> Result<Json<HostContainers>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewContainers).await?;
-    let host = state.berth.hosts.get(&host)?;
-    Ok(Json(HostContainers {
-        host: host.status(),
-        containers: host.containers().as_ref().clone(),
-    }))
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Container>>, ApiError> {
+    let view = state.berth.hosts.get(&host)?.view_for(&caller).await?;
+    Ok(Json(page.page(view.containers, |c| c.name.clone())?))
 }
 
-/// `POST .../containers/{id}/{start|stop|restart|kill|pause|unpause|remove}`
-/// with `?timeout=SECONDS` (stop, restart) or `?force=true&volumes=true` (remove).
+/// `?timeout=SECONDS` (stop, restart) or `?force=true&volumes=true` (remove).
+#[derive(Deserialize)]
+struct ActionQuery {
+    timeout: Option<String>,
+    force: Option<String>,
+    volumes: Option<String>,
+}
+
+pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(bad_request(format!(
+            "{name} must be true or false, not '{}'",
+            other.chars().take(20).collect::<String>()
+        ))),
+    }
+}
+
+/// `POST .../containers/{id}/{start|stop|restart|kill|pause|unpause|remove}`.
 async fn container_action(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, id, action)): Path<(String, String, String)>,
-    Query(params): Query<HashMap<String, String>>,
+    Query(q): Query<ActionQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller(&state, &session).await?;
-    let flag = |name: &str| -> Result<bool, ApiError> {
-        match params.get(name).map(String::as_str) {
-            None | Some("false") | Some("0") => Ok(false),
-            Some("true") | Some("1") => Ok(true),
-            Some(other) => Err(bad_request(format!("{name} must be true or false, not '{other}'"))),
-        }
-    };
-    let timeout_s = match params.get("timeout") {
+    let timeout_s = match q.timeout.as_deref() {
         None => None,
         Some(t) => Some(
             t.parse::<u32>()
-                .ok()
-                .filter(|t| *t <= 3600)
-                .ok_or_else(|| bad_request("timeout must be a whole number of seconds, at most 3600"))?,
+                .map_err(|_| bad_request("timeout must be a whole number of seconds, at most 3600"))?,
         ),
     };
-    let action = match action.as_str() {
-        "start" => ContainerAction::Start,
-        "stop" => ContainerAction::Stop { timeout_s },
-        "restart" => ContainerAction::Restart { timeout_s },
-        "kill" => ContainerAction::Kill,
-        "pause" => ContainerAction::Pause,
-        "unpause" => ContainerAction::Unpause,
-        "remove" => ContainerAction::Remove {
-            force: flag("force")?,
-            volumes: flag("volumes")?,
-        },
-        other => {
-            return Err(bad_request(format!(
-                "'{other}' is not an action: use start, stop, restart, kill, pause, unpause or remove"
-            )));
-        }
-    };
+    let force = flag("force", q.force.as_deref())?;
+    let volumes = flag("volumes", q.volumes.as_deref())?;
+    let action = ContainerAction::parse(&action, timeout_s, force, volumes).map_err(bad_request)?;
     let host = state.berth.hosts.get(&host)?;
-    host.act(&user, &id, action, ip(&source)).await?;
+    host.act(&caller, &id, action).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /hosts/{host}/containers` with a `NewContainer` as JSON; 201 with the id.
 async fn create_container(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
-    body: Result<Json<berth_core::model::NewContainer>, axum::extract::rejection::JsonRejection>,
+    new: Result<Json<berth_core::model::NewContainer>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let user = caller(&state, &session).await?;
-    let Json(new) = body.map_err(|e| bad_request(format!("expected a container as JSON: {e}")))?;
-    let id = state.berth.hosts.get(&host)?.create(&user, &new, ip(&source)).await?;
+    let new = body(
+        new,
+        "of a container (image, name, command, env, ports, volumes, restart, start)",
+    )?;
+    let id = state.berth.hosts.get(&host)?.create(&caller, &new).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
 
 async fn inspect_container(
     State(state): State<AppState>,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, id)): Path<(String, String)>,
 ) -> Result<Json<berth_core::model::ContainerDetail>, ApiError> {
-    let user = caller(&state, &session).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.inspect(&user, &id).await?))
+    Ok(Json(state.berth.hosts.get(&host)?.inspect(&caller, &id).await?))
 }
 
 /// One environment value in clear; recorded as `container.env_reveal`.
 async fn reveal_env(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, id, name)): Path<(String, String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = caller(&state, &session).await?;
-    let value = state
-        .berth
-        .hosts
-        .get(&host)?
-        .reveal_env(&user, &id, &name, ip(&source))
-        .await?;
+    let value = state.berth.hosts.get(&host)?.reveal_env(&caller, &id, &name).await?;
     Ok(Json(serde_json::json!({ "name": name, "value": value })))
 }
 
@@ -311,11 +332,9 @@ fn parse_filter(params: &HashMap<String, String>) -> Result<EventFilter, ApiErro
 
 async fn list(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<EventPage>, ApiError> {
-    allowed(&state, &session, &source, Permission::ReadEvents).await?;
     let filter = parse_filter(&params)?;
     let number = |name: &str| -> Result<Option<u64>, ApiError> {
         params
@@ -331,66 +350,50 @@ async fn list(
         return Err(bad_request(format!("limit must be between 1 and {MAX_PAGE}")));
     }
     let before = number("before")?.map(EventSeq);
-    Ok(Json(state.berth.events.query(filter, before, limit as usize).await?))
+    Ok(Json(
+        state.berth.events_page(&caller, filter, before, limit as usize).await?,
+    ))
 }
 
 async fn one(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(seq): Path<String>,
 ) -> Result<Json<Event>, ApiError> {
-    allowed(&state, &session, &source, Permission::ReadEvents).await?;
     let seq: u64 = seq
         .parse()
         .map_err(|_| bad_request("an event number is a whole number"))?;
-    match state.berth.events.get(EventSeq(seq)).await? {
-        Some(e) => Ok(Json(e)),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("there is no event {seq}"))),
-    }
+    Ok(Json(state.berth.event(&caller, EventSeq(seq)).await?))
 }
 
-async fn verify(
-    State(state): State<AppState>,
-    source: Source,
-    session: Session,
-) -> Result<Json<ChainStatus>, ApiError> {
-    let user = allowed(&state, &session, &source, Permission::VerifyEvents).await?;
-    let status = state.berth.events.verify().await?;
-    let outcome = match &status.problem {
-        None => berth_core::model::Outcome::Ok,
-        Some(p) => berth_core::model::Outcome::Error(p.clone()),
-    };
-    state.berth.events.record(
-        NewEvent::new("events.verify", Actor::user(user.name))
-            .source(ip(&source))
-            .outcome(outcome)
-            .details(serde_json::json!({ "checked": status.checked })),
-    );
-    Ok(Json(status))
+async fn verify(State(state): State<AppState>, Authed(caller): Authed) -> Result<Json<ChainStatus>, ApiError> {
+    Ok(Json(state.berth.verify_events(&caller).await?))
 }
 
-/// Streams the filtered log as JSON lines or CSV, newest first; recorded as
-/// `events.export` with the count once it is done.
+/// Streams the filtered log as JSON lines or CSV, newest first, only what
+/// the caller may see; recorded as `events.export` with the count once it
+/// is done.
 async fn export(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let user = allowed(&state, &session, &source, Permission::ReadEvents).await?;
+    let visible = state.berth.may_export(&caller).await?;
     let format_name = params.get("format").map_or("jsonl", String::as_str);
-    let format = ExportFormat::parse(format_name)
-        .ok_or_else(|| bad_request(format!("format '{format_name}' is not known: use jsonl or csv")))?;
+    let format = ExportFormat::parse(format_name).ok_or_else(|| {
+        bad_request(format!(
+            "format '{}' is not known: use jsonl or csv",
+            format_name.chars().take(20).collect::<String>()
+        ))
+    })?;
     let filter = parse_filter(&params)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-    let events = state.berth.events.clone();
-    let source = ip(&source);
+    let berth: Berth = state.berth.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut chunk = format.header().unwrap_or_default();
         let mut open = true;
-        let result = events.export_blocking(&filter, |e| {
+        let result = berth.events.export_blocking(&filter, visible.as_ref(), |e| {
             chunk.push_str(&format.line(e));
             if chunk.len() >= 64 * 1024 {
                 open = tx.blocking_send(Bytes::from(std::mem::take(&mut chunk))).is_ok();
@@ -405,11 +408,8 @@ async fn export(
         // file can find its export in the log.
         let details =
             serde_json::json!({ "format": format.extension(), "events": count, "filter": filter.to_fields() });
-        let event = NewEvent::new("events.export", Actor::user(user.name))
-            .source(source)
-            .outcome(outcome)
-            .details(details);
-        if let Err(e) = runtime.block_on(events.append(event)) {
+        let event = caller.event("events.export").outcome(outcome).details(details);
+        if let Err(e) = runtime.block_on(berth.events.append(event)) {
             tracing::error!(error = %e, "cannot record an export");
         }
         if open && !chunk.is_empty() {

@@ -6,86 +6,139 @@
 use super::AppState;
 use super::guard::same_origin;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use berth_core::access::{self, Permission};
-use berth_core::model::{Event, EventFilter, User};
+use berth_core::access::Caller;
+use berth_core::auth::{Purpose, TicketGrant};
+use berth_core::model::{Event, EventFilter, NewEvent, Outcome};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 
 /// At most this many missed events are sent on connect.
 const MAX_BACKFILL: usize = 1000;
 
-/// The checks every websocket passes: same origin, a valid one-time ticket
-/// for `purpose`, and the permission.
+/// Who opened a socket, and how to tell when their rights change.
+struct Admitted {
+    caller: Caller,
+    grant: TicketGrant,
+    changes: watch::Receiver<u64>,
+}
+
+impl Admitted {
+    /// Whether the caller still exists and may still see this feed; called
+    /// whenever users, grants or keys change.
+    async fn still_allowed(&mut self, state: &AppState) -> bool {
+        match state
+            .berth
+            .auth
+            .resolve(&self.grant.identity, self.caller.source())
+            .await
+        {
+            Ok(Some(caller)) if caller.may(self.grant.purpose.operation(), self.grant.host.as_deref()) => {
+                self.caller = caller;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// The checks every websocket passes: same origin, and a valid one-time
+/// ticket for `purpose` whose caller still has the rights it was issued
+/// for. A refusal of a presented ticket is recorded.
 async fn admit(
     state: &AppState,
     headers: &HeaderMap,
+    source: Option<String>,
     params: &HashMap<String, String>,
-    purpose: &str,
-    what: Permission,
-) -> Result<User, Response> {
+    purpose: Purpose,
+) -> Result<Admitted, Response> {
     if !same_origin(headers, state.origin.as_deref()) {
-        return Err((StatusCode::FORBIDDEN, "cross-origin websocket refused").into_response());
+        return Err(refuse(StatusCode::FORBIDDEN, "cross-origin websocket refused"));
     }
     let ticket = params.get("ticket").map_or("", String::as_str);
-    let user = match state.berth.auth.redeem_ticket(ticket, purpose).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            return Err((
-                StatusCode::UNAUTHORIZED,
-                "the ticket is invalid or used; reload the page",
-            )
-                .into_response());
-        }
-        Err(e) => return Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
+    let grant = state.berth.auth.redeem_ticket(ticket, purpose);
+    let caller = match &grant {
+        Some(g) => state
+            .berth
+            .auth
+            .resolve(&g.identity, source.clone())
+            .await
+            .ok()
+            .flatten(),
+        None => None,
     };
-    if !access::allows(&user, what) {
-        return Err((StatusCode::FORBIDDEN, "that needs the admin role").into_response());
+    let (Some(grant), Some(caller)) = (grant, caller) else {
+        let message = "the ticket is invalid, used, expired or its holder lost access; reload the page";
+        state.berth.events.record(
+            NewEvent::new("ws.refused", berth_core::model::Actor::system())
+                .source(source)
+                .outcome(Outcome::Denied(message.into()))
+                .details(serde_json::json!({ "feed": format!("{purpose:?}").to_lowercase() })),
+        );
+        return Err(refuse(StatusCode::UNAUTHORIZED, message));
+    };
+    if !caller.may(purpose.operation(), grant.host.as_deref()) {
+        return Err(refuse(StatusCode::FORBIDDEN, "your access to this feed was withdrawn"));
     }
-    Ok(user)
+    Ok(Admitted {
+        caller,
+        grant,
+        changes: state.berth.auth.subscribe_changes(),
+    })
+}
+
+fn ip(info: &ConnectInfo<SocketAddr>) -> Option<String> {
+    Some(info.0.ip().to_string())
 }
 
 pub(crate) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
+    info: ConnectInfo<SocketAddr>,
     Query(params): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = admit(&state, &headers, &params, "events", Permission::ReadEvents).await {
-        return refused;
-    }
+    let admitted = match admit(&state, &headers, ip(&info), &params, Purpose::Events).await {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
     let filter = match EventFilter::from_fields(|k| params.get(k).map(String::as_str)) {
         Ok(f) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let after = match params.get("after").map(|a| a.parse::<u64>()) {
         None => None,
         Some(Ok(a)) => Some(a),
-        Some(Err(_)) => return (StatusCode::BAD_REQUEST, "after must be a whole number").into_response(),
+        Some(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "after must be a whole number"),
     };
-    upgrade.on_upgrade(move |socket| stream(socket, state, filter, after))
+    upgrade.on_upgrade(move |socket| stream(socket, state, admitted, filter, after))
 }
 
-/// `/ws/containers?host=local`: the host's status and containers now, then
-/// again on every change. One engine stream feeds every open page.
+/// `/ws/containers`: the status and containers of the ticket's host now,
+/// then again on every change. One engine stream feeds every open page.
 pub(crate) async fn containers(
     State(state): State<AppState>,
     headers: HeaderMap,
+    info: ConnectInfo<SocketAddr>,
     Query(params): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = admit(&state, &headers, &params, "containers", Permission::ViewContainers).await {
-        return refused;
-    }
-    let host = match state
-        .berth
-        .hosts
-        .get(params.get("host").map_or("local", String::as_str))
-    {
+    let mut admitted = match admit(&state, &headers, ip(&info), &params, Purpose::Containers).await {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
+    let host_id = admitted.grant.host.clone().unwrap_or_default();
+    let host = match state.berth.hosts.get(&host_id) {
         Ok(h) => h.clone(),
-        Err(e) => return (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+        Err(e) => return refuse(StatusCode::NOT_FOUND, &e.to_string()),
     };
     upgrade.on_upgrade(move |mut socket| async move {
         let mut lists = host.subscribe_containers();
@@ -99,6 +152,9 @@ pub(crate) async fn containers(
             tokio::select! {
                 next = lists.recv() => if let Err(RecvError::Closed) = next { return },
                 changed = status.changed() => if changed.is_err() { return },
+                _ = admitted.changes.changed() => if !admitted.still_allowed(&state).await {
+                    return close(&mut socket, 1008, "your access was withdrawn").await;
+                },
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                     Some(Ok(_)) => continue,
@@ -109,17 +165,20 @@ pub(crate) async fn containers(
     })
 }
 
-/// `/ws/stats`: the dashboard (hosts, containers, latest readings, drifts)
-/// now, then after every collector tick and every container change.
+/// `/ws/stats`: the dashboard of what the caller may see (hosts,
+/// containers, latest readings, drifts) now, then after every collector
+/// tick and every container change.
 pub(crate) async fn stats(
     State(state): State<AppState>,
     headers: HeaderMap,
+    info: ConnectInfo<SocketAddr>,
     Query(params): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = admit(&state, &headers, &params, "stats", Permission::ViewStats).await {
-        return refused;
-    }
+    let mut admitted = match admit(&state, &headers, ip(&info), &params, Purpose::Stats).await {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
     upgrade.on_upgrade(move |mut socket| async move {
         let mut ticks = state.berth.stats.subscribe();
         let mut lists: Vec<_> = state
@@ -131,7 +190,7 @@ pub(crate) async fn stats(
             .collect();
         let mut stopping = state.stopping.clone();
         loop {
-            let text = serde_json::to_string(&state.berth.dashboard()).unwrap_or_default();
+            let text = serde_json::to_string(&state.berth.dashboard(&admitted.caller)).unwrap_or_default();
             if socket.send(Message::Text(text.into())).await.is_err() {
                 return;
             }
@@ -139,6 +198,9 @@ pub(crate) async fn stats(
             tokio::select! {
                 changed = ticks.changed() => if changed.is_err() { return },
                 (next, _, _) = list_changed => if let Err(RecvError::Closed) = next { return },
+                _ = admitted.changes.changed() => if !admitted.still_allowed(&state).await {
+                    return close(&mut socket, 1008, "your access was withdrawn").await;
+                },
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                     Some(Ok(_)) => continue,
@@ -149,12 +211,18 @@ pub(crate) async fn stats(
     })
 }
 
-/// The events after `after` matching `filter`, oldest first.
-async fn backfill(state: &AppState, filter: &EventFilter, after: u64) -> Vec<Event> {
+/// The events after `after` matching `filter` that `caller` may see, oldest first.
+async fn backfill(state: &AppState, caller: &Caller, filter: &EventFilter, after: u64) -> Vec<Event> {
     let mut found = Vec::new();
     let mut before = None;
+    let visible = berth_core::Berth::visible_events(caller);
     'pages: loop {
-        let Ok(page) = state.berth.events.query(filter.clone(), before, 200).await else {
+        let Ok(page) = state
+            .berth
+            .events
+            .query_visible(filter.clone(), before, 200, visible.clone())
+            .await
+        else {
             break;
         };
         for e in page.events {
@@ -187,13 +255,19 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn stream(mut socket: WebSocket, state: AppState, filter: EventFilter, after: Option<u64>) {
+async fn stream(
+    mut socket: WebSocket,
+    state: AppState,
+    mut admitted: Admitted,
+    filter: EventFilter,
+    after: Option<u64>,
+) {
     // Subscribe before reading the backlog, so nothing falls in between.
     let mut live = state.berth.events.subscribe();
     let mut stopping = state.stopping.clone();
     let mut last = after.unwrap_or(0);
     if let Some(after) = after {
-        for e in backfill(&state, &filter, after).await {
+        for e in backfill(&state, &admitted.caller, &filter, after).await {
             if !send(&mut socket, &e).await {
                 return;
             }
@@ -204,7 +278,7 @@ async fn stream(mut socket: WebSocket, state: AppState, filter: EventFilter, aft
         tokio::select! {
             next = live.recv() => match next {
                 Ok(e) => {
-                    if e.seq.0 > last && filter.matches(&e) {
+                    if e.seq.0 > last && filter.matches(&e) && admitted.caller.sees_event(&e) {
                         if !send(&mut socket, &e).await {
                             return;
                         }
@@ -214,6 +288,9 @@ async fn stream(mut socket: WebSocket, state: AppState, filter: EventFilter, aft
                 // The client reconnects with `after`, and the backlog fills the gap.
                 Err(RecvError::Lagged(_)) => return close(&mut socket, 1013, "fell behind; reconnect").await,
                 Err(RecvError::Closed) => return close(&mut socket, 1001, "server stopping").await,
+            },
+            _ = admitted.changes.changed() => if !admitted.still_allowed(&state).await {
+                return close(&mut socket, 1008, "your access was withdrawn").await;
             },
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,

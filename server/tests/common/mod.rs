@@ -234,8 +234,8 @@ pub fn container_sample<'a>(
 pub async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> serde_json::Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let list: serde_json::Value = get_json(server, client, "/api/v1/hosts/local/containers").await;
-        let found = list["containers"]
+        let list: serde_json::Value = get_json(server, client, "/api/v1/hosts/local/containers?limit=1000").await;
+        let found = list["items"]
             .as_array()
             .unwrap()
             .iter()

@@ -1,15 +1,13 @@
 //! `/hosts/{host}/{images|networks|volumes}`: list, inspect, remove,
-//! prune. Removals and prunes are authorized and recorded by core.
+//! prune. Core decides every call and records the changes.
 
-use super::{ApiError, AppState, Source, allowed, bad_request, caller, ip};
+use super::{ApiError, AppState, Authed, Page, PageQuery, bad_request, flag};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_core::access::Permission;
 use berth_core::model::{Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail};
 use serde::Deserialize;
-use tower_sessions::Session;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -33,11 +31,7 @@ struct Force {
 
 impl Force {
     fn get(&self) -> Result<bool, ApiError> {
-        match self.force.as_deref() {
-            None | Some("false") | Some("0") => Ok(false),
-            Some("true") | Some("1") => Ok(true),
-            Some(other) => Err(bad_request(format!("force must be true or false, not '{other}'"))),
-        }
+        flag("force", self.force.as_deref())
     }
 }
 
@@ -58,141 +52,120 @@ impl Prune {
 
 async fn images(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
-) -> Result<Json<Vec<Image>>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewResources).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.images().await?))
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Image>>, ApiError> {
+    let all = state.berth.hosts.get(&host)?.images(&caller).await?;
+    Ok(Json(page.page(all, |i| i.id.clone())?))
 }
 
 async fn image(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, reference)): Path<(String, String)>,
 ) -> Result<Json<ImageDetail>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewResources).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.image(&reference).await?))
+    Ok(Json(state.berth.hosts.get(&host)?.image(&caller, &reference).await?))
 }
 
 /// `DELETE .../images/{id or repo:tag}?force=true`; recorded as `image.remove`.
 async fn remove_image(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, reference)): Path<(String, String)>,
     Query(force): Query<Force>,
 ) -> Result<Json<ImageRemoval>, ApiError> {
-    let user = caller(&state, &session).await?;
     let host = state.berth.hosts.get(&host)?;
-    Ok(Json(
-        host.remove_image(&user, &reference, force.get()?, ip(&source)).await?,
-    ))
+    Ok(Json(host.remove_image(&caller, &reference, force.get()?).await?))
 }
 
 /// Dangling images only; recorded as `image.prune`.
 async fn prune_images(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
     Query(prune): Query<Prune>,
 ) -> Result<Json<PruneReport>, ApiError> {
-    let user = caller(&state, &session).await?;
     let host = state.berth.hosts.get(&host)?;
-    Ok(Json(host.prune_images(&user, prune.label()?, ip(&source)).await?))
+    Ok(Json(host.prune_images(&caller, prune.label()?).await?))
 }
 
 async fn networks(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
-) -> Result<Json<Vec<Network>>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewResources).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.networks().await?))
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Network>>, ApiError> {
+    let all = state.berth.hosts.get(&host)?.networks(&caller).await?;
+    Ok(Json(page.page(all, |n| n.id.clone())?))
 }
 
 async fn network(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, id)): Path<(String, String)>,
 ) -> Result<Json<NetworkDetail>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewResources).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.network(&id).await?))
+    Ok(Json(state.berth.hosts.get(&host)?.network(&caller, &id).await?))
 }
 
 /// Recorded as `network.remove`.
 async fn remove_network(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller(&state, &session).await?;
-    let host = state.berth.hosts.get(&host)?;
-    host.remove_network(&user, &id, ip(&source)).await?;
+    state.berth.hosts.get(&host)?.remove_network(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Recorded as `network.prune`.
 async fn prune_networks(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
     Query(prune): Query<Prune>,
 ) -> Result<Json<PruneReport>, ApiError> {
-    let user = caller(&state, &session).await?;
     let host = state.berth.hosts.get(&host)?;
-    Ok(Json(host.prune_networks(&user, prune.label()?, ip(&source)).await?))
+    Ok(Json(host.prune_networks(&caller, prune.label()?).await?))
 }
 
 async fn volumes(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
-) -> Result<Json<Vec<Volume>>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewResources).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.volumes().await?))
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Volume>>, ApiError> {
+    let all = state.berth.hosts.get(&host)?.volumes(&caller).await?;
+    Ok(Json(page.page(all, |v| v.name.clone())?))
 }
 
 async fn volume(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, name)): Path<(String, String)>,
 ) -> Result<Json<VolumeDetail>, ApiError> {
-    allowed(&state, &session, &source, Permission::ViewResources).await?;
-    Ok(Json(state.berth.hosts.get(&host)?.volume(&name).await?))
+    Ok(Json(state.berth.hosts.get(&host)?.volume(&caller, &name).await?))
 }
 
 /// `DELETE .../volumes/{name}?force=true`; recorded as `volume.remove`.
 async fn remove_volume(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path((host, name)): Path<(String, String)>,
     Query(force): Query<Force>,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller(&state, &session).await?;
     let host = state.berth.hosts.get(&host)?;
-    host.remove_volume(&user, &name, force.get()?, ip(&source)).await?;
+    host.remove_volume(&caller, &name, force.get()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Recorded as `volume.prune`.
 async fn prune_volumes(
     State(state): State<AppState>,
-    source: Source,
-    session: Session,
+    Authed(caller): Authed,
     Path(host): Path<String>,
     Query(prune): Query<Prune>,
 ) -> Result<Json<PruneReport>, ApiError> {
-    let user = caller(&state, &session).await?;
     let host = state.berth.hosts.get(&host)?;
-    Ok(Json(host.prune_volumes(&user, prune.label()?, ip(&source)).await?))
+    Ok(Json(host.prune_volumes(&caller, prune.label()?).await?))
 }

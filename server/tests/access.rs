@@ -1,0 +1,693 @@
+//! Access for a team, against a real server and the real engine:
+//! - the permission matrix: every operation in core's own list, for every
+//!   level and right (and a grant on another host, and one on every host),
+//!   through every entry point (REST with the session cookie, REST with an
+//!   API key, the page's server function, and the websocket ticket where
+//!   the operation has a live feed), allowed or refused as the grants say,
+//!   each refusal recorded exactly once under the operation's kind;
+//! - revoked and expired keys and disabled users refused at their next
+//!   call, their open websockets closed;
+//! - sign-in throttling under a burst of parallel guesses.
+
+mod common;
+
+use berth_core::model::{Grant, Level, Operation, Permissions, Right};
+use common::*;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const HOST: &str = "local";
+/// A container, image, network, volume and user that do not exist: an
+/// allowed call reaches the engine (or the store) and finds nothing, so the
+/// matrix changes nothing on the machine.
+const NONE: &str = "berth-matrix-none";
+const NO_USER: u64 = 999_999;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Entry {
+    RestCookie,
+    RestKey,
+    ServerFn,
+    Websocket,
+}
+
+/// How one operation is called through REST: method, path, JSON body.
+fn rest(op: Operation, tag: &str) -> (reqwest::Method, String, Option<Value>) {
+    use Operation as O;
+    use reqwest::Method as M;
+    let c = |action: &str| {
+        (
+            M::POST,
+            format!("/api/v1/hosts/{HOST}/containers/{NONE}/{action}"),
+            None,
+        )
+    };
+    match op {
+        O::ReadEvents => (M::GET, "/api/v1/events?limit=1".into(), None),
+        O::ExportEvents => (M::GET, "/api/v1/events/export?kind=nothing.matches".into(), None),
+        O::VerifyEvents => (M::POST, "/api/v1/events/verify".into(), None),
+        O::ViewDashboard => (M::GET, "/api/v1/stats".into(), None),
+        O::ListUsers => (M::GET, "/api/v1/users".into(), None),
+        O::CreateUser => (
+            M::POST,
+            "/api/v1/users".into(),
+            Some(json!({ "name": format!("new-{tag}"), "password": "a long password", "role": "user" })),
+        ),
+        O::DisableUser => (
+            M::PATCH,
+            format!("/api/v1/users/{NO_USER}"),
+            Some(json!({ "disabled": true })),
+        ),
+        O::EnableUser => (
+            M::PATCH,
+            format!("/api/v1/users/{NO_USER}"),
+            Some(json!({ "disabled": false })),
+        ),
+        O::SetRole => (
+            M::PATCH,
+            format!("/api/v1/users/{NO_USER}"),
+            Some(json!({ "role": "admin" })),
+        ),
+        O::ResetPassword => (
+            M::POST,
+            format!("/api/v1/users/{NO_USER}/password"),
+            Some(json!({ "password": "another long one" })),
+        ),
+        O::DeleteUser => (M::DELETE, format!("/api/v1/users/{NO_USER}"), None),
+        O::SetGrants => (M::PUT, format!("/api/v1/users/{NO_USER}/grants"), Some(json!([]))),
+        O::ChangeOwnPassword => (
+            M::PUT,
+            "/api/v1/me/password".into(),
+            Some(json!({ "current": "not the password", "password": "a new long password" })),
+        ),
+        O::ListOwnSessions => (M::GET, "/api/v1/me/sessions".into(), None),
+        O::EndOwnSession => (M::DELETE, "/api/v1/me/sessions/0000000000000000".into(), None),
+        O::ListOwnKeys => (M::GET, "/api/v1/me/keys".into(), None),
+        O::CreateKey => (
+            M::POST,
+            "/api/v1/me/keys".into(),
+            Some(json!({ "name": format!("k-{tag}") })),
+        ),
+        O::RevokeKey => (M::DELETE, "/api/v1/me/keys/000000000000".into(), None),
+        O::ViewHost => (M::GET, format!("/api/v1/hosts/{HOST}"), None),
+        O::InspectContainer => (M::GET, format!("/api/v1/hosts/{HOST}/containers/{NONE}"), None),
+        O::ViewStats => (M::GET, format!("/api/v1/hosts/{HOST}/charts?range=1h"), None),
+        O::ViewResources => (M::GET, format!("/api/v1/hosts/{HOST}/images"), None),
+        O::StartContainer => c("start"),
+        O::StopContainer => c("stop"),
+        O::RestartContainer => c("restart"),
+        O::KillContainer => c("kill"),
+        O::PauseContainer => c("pause"),
+        O::UnpauseContainer => c("unpause"),
+        O::RemoveContainer => c("remove"),
+        O::CreateContainer => (
+            M::POST,
+            format!("/api/v1/hosts/{HOST}/containers"),
+            Some(json!({ "image": format!("{NONE}:1"), "name": format!("{NONE}-{tag}") })),
+        ),
+        O::RevealSecret => (
+            M::POST,
+            format!("/api/v1/hosts/{HOST}/containers/{NONE}/env/HOME/reveal"),
+            None,
+        ),
+        O::RemoveImage => (M::DELETE, format!("/api/v1/hosts/{HOST}/images/{NONE}:1"), None),
+        O::PruneImages => (M::POST, format!("/api/v1/hosts/{HOST}/images/prune?label={NONE}"), None),
+        O::RemoveNetwork => (M::DELETE, format!("/api/v1/hosts/{HOST}/networks/{NONE}"), None),
+        O::PruneNetworks => (
+            M::POST,
+            format!("/api/v1/hosts/{HOST}/networks/prune?label={NONE}"),
+            None,
+        ),
+        O::RemoveVolume => (M::DELETE, format!("/api/v1/hosts/{HOST}/volumes/{NONE}"), None),
+        O::PruneVolumes => (
+            M::POST,
+            format!("/api/v1/hosts/{HOST}/volumes/prune?label={NONE}"),
+            None,
+        ),
+        O::SetExpectedState => (
+            M::PUT,
+            format!("/api/v1/hosts/{HOST}/expected"),
+            Some(json!({ "key": format!("name:{NONE}"), "state": null })),
+        ),
+    }
+}
+
+/// How one operation is called through the pages' server function:
+/// endpoint and form (or JSON, for the two that take structured input).
+fn server_fn(op: Operation, tag: &str) -> (String, Value) {
+    use Operation as O;
+    let act = |action: &str| {
+        (
+            "container_action",
+            json!({ "host": HOST, "id": NONE, "action": action, "volumes": "false" }),
+        )
+    };
+    let (endpoint, args) = match op {
+        O::ReadEvents => (
+            "list_events",
+            json!({ "filter[kind]": "nothing.matches", "filter[actor]": "", "filter[host]": "", "filter[target]": "",
+                    "filter[outcome]": "", "filter[since]": "", "filter[until]": "" }),
+        ),
+        O::ExportEvents => return ("/api/v1/events/export".into(), Value::Null),
+        O::VerifyEvents => ("verify_chain", json!({})),
+        O::ViewDashboard => ("dashboard", json!({})),
+        O::ListUsers => ("list_users", json!({})),
+        O::CreateUser => (
+            "add_user",
+            json!({ "name": format!("fn-{tag}"), "password": "a long password" }),
+        ),
+        O::DisableUser => ("change_user", json!({ "id": NO_USER, "change": "disable" })),
+        O::EnableUser => ("change_user", json!({ "id": NO_USER, "change": "enable" })),
+        O::SetRole => ("change_user", json!({ "id": NO_USER, "change": "admin" })),
+        O::ResetPassword => (
+            "reset_password",
+            json!({ "id": NO_USER, "password": "another long one" }),
+        ),
+        O::DeleteUser => ("delete_user", json!({ "id": NO_USER })),
+        O::SetGrants => ("set_grants", json!({ "id": NO_USER, "grants": [] })),
+        O::ChangeOwnPassword => (
+            "change_password",
+            json!({ "current": "not the password", "password": "a new long password", "confirm": "a new long password" }),
+        ),
+        O::ListOwnSessions => ("my_sessions", json!({})),
+        O::EndOwnSession => ("end_session", json!({ "handle": "0000000000000000" })),
+        O::ListOwnKeys => ("my_keys", json!({})),
+        O::CreateKey => ("create_key", json!({ "key": { "name": format!("f-{tag}") } })),
+        O::RevokeKey => ("revoke_key", json!({ "id": "000000000000" })),
+        O::ViewHost => ("get_host", json!({ "host": HOST })),
+        O::InspectContainer => ("inspect_container", json!({ "host": HOST, "id": NONE })),
+        O::ViewStats => ("host_charts", json!({ "host": HOST, "range": "1h" })),
+        O::ViewResources => ("list_images", json!({ "host": HOST })),
+        O::StartContainer => act("start"),
+        O::StopContainer => act("stop"),
+        O::RestartContainer => act("restart"),
+        O::KillContainer => act("kill"),
+        O::PauseContainer => act("pause"),
+        O::UnpauseContainer => act("unpause"),
+        O::RemoveContainer => act("remove"),
+        O::CreateContainer => (
+            "create_container",
+            json!({ "host": HOST, "image": format!("{NONE}:1"), "name": format!("{NONE}-f{tag}"),
+                    "command": "", "env": "", "ports": "", "volumes": "", "restart": "no" }),
+        ),
+        O::RevealSecret => ("reveal_env", json!({ "host": HOST, "id": NONE, "name": "HOME" })),
+        O::RemoveImage => (
+            "remove_image",
+            json!({ "host": HOST, "reference": format!("{NONE}:1") }),
+        ),
+        O::PruneImages => return ("".into(), Value::Null),
+        O::RemoveNetwork => ("remove_network", json!({ "host": HOST, "id": NONE })),
+        O::PruneNetworks => return ("".into(), Value::Null),
+        O::RemoveVolume => ("remove_volume", json!({ "host": HOST, "name": NONE })),
+        O::PruneVolumes => return ("".into(), Value::Null),
+        O::SetExpectedState => (
+            "set_expected",
+            json!({ "host": HOST, "key": format!("name:{NONE}"), "state": "" }),
+        ),
+    };
+    (endpoint.to_string(), args)
+}
+
+/// The server function that issues a websocket ticket for an operation's
+/// live feed, if it has one.
+fn ticket_fn(op: Operation) -> Option<(&'static str, Value, &'static str)> {
+    match op {
+        Operation::ReadEvents => Some(("live_ticket", json!({}), "/ws/events?after=0&")),
+        Operation::ViewHost => Some(("containers_ticket", json!({ "host": HOST }), "/ws/containers?")),
+        Operation::ViewDashboard => Some(("stats_ticket", json!({}), "/ws/stats?")),
+        _ => None,
+    }
+}
+
+/// Server functions that take structured input are called with JSON.
+fn json_input(endpoint: &str) -> bool {
+    matches!(endpoint, "set_grants" | "create_key")
+}
+
+/// Flattens `{"filter[kind]": …}` and plain fields into a form.
+fn form(args: &Value) -> Vec<(String, String)> {
+    args.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect()
+}
+
+/// One caller of the matrix: what they are granted and how they call.
+struct Subject {
+    label: String,
+    grants: Option<Vec<Grant>>,
+    cookie: reqwest::Client,
+    key: String,
+    actor: String,
+}
+
+impl Subject {
+    fn permissions(&self) -> Permissions {
+        match &self.grants {
+            None => Permissions::admin(),
+            Some(g) => Permissions::of(g.clone()),
+        }
+    }
+}
+
+async fn call(server: &Server, s: &Subject, entry: Entry, op: Operation, tag: &str) -> Option<u16> {
+    let resp = match entry {
+        Entry::RestCookie | Entry::RestKey => {
+            let (method, path, body) = rest(op, tag);
+            let mut req = s.cookie.request(method.clone(), server.url(&path));
+            if entry == Entry::RestKey {
+                // A fresh client: the key alone speaks for the caller.
+                req = reqwest::Client::new()
+                    .request(method, server.url(&path))
+                    .bearer_auth(&s.key);
+            }
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            req.send().await.unwrap()
+        }
+        Entry::ServerFn => {
+            let (endpoint, args) = server_fn(op, tag);
+            if endpoint.is_empty() {
+                return None;
+            }
+            if endpoint.starts_with("/api/v1") {
+                return None;
+            }
+            let req = s.cookie.post(server.url(&format!("/api/{endpoint}")));
+            let req = if json_input(&endpoint) {
+                req.json(&args)
+            } else {
+                req.form(&form(&args))
+            };
+            req.send().await.unwrap()
+        }
+        Entry::Websocket => {
+            let (endpoint, args, path) = ticket_fn(op)?;
+            let resp = s
+                .cookie
+                .post(server.url(&format!("/api/{endpoint}")))
+                .form(&form(&args))
+                .send()
+                .await
+                .unwrap();
+            if resp.status() != 200 {
+                return Some(resp.status().as_u16());
+            }
+            let ticket: String = resp.json().await.unwrap();
+            let url = format!("{}{path}ticket={ticket}", server.base.replace("http://", "ws://"));
+            // The handshake is the decision: a refused ticket never upgrades.
+            return Some(match tokio_tungstenite::connect_async(url).await {
+                Ok(_) => 200,
+                Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+                Err(e) => panic!("{}: {op}: {e}", s.label),
+            });
+        }
+    };
+    Some(resp.status().as_u16())
+}
+
+async fn seq_head(server: &Server, admin: &reqwest::Client) -> u64 {
+    get_json(server, admin, "/api/v1/events?limit=1").await["head"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The events after `after`, oldest first (as the admin sees them).
+async fn events_after(server: &Server, admin: &reqwest::Client, after: u64) -> Vec<Value> {
+    let page = get_json(server, admin, "/api/v1/events?limit=1000").await;
+    let mut found: Vec<Value> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["seq"].as_u64().unwrap() > after)
+        .cloned()
+        .collect();
+    found.reverse();
+    found
+}
+
+async fn subject(server: &Server, admin: &reqwest::Client, label: &str, grants: Option<Vec<Grant>>) -> Subject {
+    let (cookie, actor) = match &grants {
+        None => (admin.clone(), format!("user:{ADMIN}")),
+        Some(g) => {
+            let name = format!("m-{label}");
+            let cookie = plain_user(server, admin, &name, PASSWORD).await;
+            let id = get_json(server, &cookie, "/api/v1/me").await["user"]["id"]
+                .as_u64()
+                .unwrap();
+            let resp = admin
+                .put(server.url(&format!("/api/v1/users/{id}/grants")))
+                .json(g)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "grants for {label}: {}", resp.text().await.unwrap());
+            (cookie, format!("user:{name}"))
+        }
+    };
+    let created = cookie
+        .post(server.url("/api/v1/me/keys"))
+        .json(&json!({ "name": "matrix" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let key = created.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Subject {
+        label: label.to_string(),
+        grants,
+        cookie,
+        key,
+        actor,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_is_decided_once_the_same_way_at_every_entry_point() {
+    assert_engine_running();
+    let (_dir, server) = Server::with_admin().await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+
+    let mut subjects = vec![subject(&server, &admin, "admin", None).await];
+    let mut grant_sets: Vec<(String, Vec<Grant>)> = Level::ALL
+        .iter()
+        .map(|l| (l.as_str().to_string(), vec![Grant::new(HOST, *l)]))
+        .collect();
+    for r in Right::ALL {
+        grant_sets.push((
+            format!("view-{}", r.as_str()),
+            vec![Grant::new(HOST, Level::View).with(r)],
+        ));
+    }
+    grant_sets.push(("manage-elsewhere".into(), vec![Grant::new("elsewhere", Level::Manage)]));
+    grant_sets.push(("view-everywhere".into(), vec![Grant::new("*", Level::View)]));
+    for (label, grants) in grant_sets {
+        subjects.push(subject(&server, &admin, &label, Some(grants)).await);
+    }
+
+    let entries = [Entry::RestCookie, Entry::RestKey, Entry::ServerFn, Entry::Websocket];
+    let mut cells = 0;
+    let mut per_entry: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        for &op in Operation::ALL {
+            // No operation may be left without a way in: REST has them all.
+            let reached = &mut false;
+            for entry in entries {
+                let tag = format!("{i}-{}-{entry:?}", op.kind().replace('.', "-")).to_lowercase();
+                let before = seq_head(&server, &admin).await;
+                let Some(status) = call(&server, s, entry, op, &tag).await else {
+                    continue;
+                };
+                *reached = true;
+                cells += 1;
+                *per_entry.entry(format!("{entry:?}")).or_default() += 1;
+                let allowed = s.permissions().allows(op, Some(HOST));
+                let actor = if entry == Entry::RestKey {
+                    s.actor.replace("user:", "apikey:") + "/matrix"
+                } else {
+                    s.actor.clone()
+                };
+                let denied: Vec<Value> = events_after(&server, &admin, before)
+                    .await
+                    .into_iter()
+                    .filter(|e| e["outcome"]["status"] == "denied")
+                    .collect();
+                let what = format!("{} {op} via {entry:?}", s.label);
+                if allowed {
+                    if status == 401 || status == 403 || !denied.is_empty() {
+                        let got: Vec<String> = denied
+                            .iter()
+                            .map(|e| format!("{} {}", e["kind"], e["outcome"]["message"]))
+                            .collect();
+                        failures.push(format!("{what}: should be allowed, got {status} and {got:?}"));
+                    }
+                } else {
+                    let who = |e: &Value| {
+                        format!(
+                            "{}:{}",
+                            e["actor"]["kind"].as_str().unwrap(),
+                            e["actor"]["name"].as_str().unwrap()
+                        )
+                    };
+                    let once = denied.len() == 1 && denied[0]["kind"] == op.kind() && who(&denied[0]) == actor;
+                    if status != 403 || !once {
+                        let got: Vec<String> = denied.iter().map(|e| format!("{} by {}", e["kind"], who(e))).collect();
+                        failures.push(format!(
+                            "{what}: should be refused once as {} by {actor}, got {status} and {got:?}",
+                            op.kind()
+                        ));
+                    }
+                }
+            }
+            assert!(*reached, "{op} has no entry point in the matrix");
+        }
+    }
+    println!(
+        "permission matrix: {} operations x {} callers, {cells} cells checked ({per_entry:?})",
+        Operation::ALL.len(),
+        subjects.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_expired_and_disabled_callers_are_refused_at_once_and_their_sockets_close() {
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    let server = Server::start(dir.path()).await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let bob = plain_user(&server, &admin, "bob", PASSWORD).await;
+    let bob_id = get_json(&server, &bob, "/api/v1/me").await["user"]["id"]
+        .as_u64()
+        .unwrap();
+    let grants = admin
+        .put(server.url(&format!("/api/v1/users/{bob_id}/grants")))
+        .json(&json!([{ "host": HOST, "level": "view" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grants.status(), 200);
+    let new_key = |name: &str, days: Option<u32>| {
+        let bob = bob.clone();
+        let url = server.url("/api/v1/me/keys");
+        let body = json!({ "name": name, "expires_days": days });
+        async move {
+            let r = bob.post(url).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+
+    // A key works, shows its last use, and the secret is never listed.
+    let revoked = new_key("to-revoke", None).await;
+    let token = revoked["token"].as_str().unwrap().to_string();
+    assert_eq!(with_key(&server, &token, "/api/v1/hosts/local").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let listed = get_json(&server, &bob, "/api/v1/me/keys").await;
+    assert!(!listed.to_string().contains(&token[20..]), "a key's secret was listed");
+    assert!(listed["items"][0]["last_used_ns"].is_i64(), "{listed}");
+    let id = revoked["key"]["id"].as_str().unwrap();
+    let r = bob
+        .delete(server.url(&format!("/api/v1/me/keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let refused = with_key(&server, &token, "/api/v1/hosts/local").await;
+    assert_eq!(refused.status(), 401, "a revoked key");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["kind"], "unauthenticated", "{body}");
+
+    // Expiry: a key whose time has passed (set in the store while stopped).
+    let expiring = new_key("expiring", Some(1)).await;
+    let expiring_token = expiring["token"].as_str().unwrap().to_string();
+    let expiring_id = expiring["key"]["id"].as_str().unwrap().to_string();
+    assert_eq!(with_key(&server, &expiring_token, "/api/v1/me").await.status(), 200);
+    server.stop().await.unwrap();
+    {
+        use redb::{ReadableTable, TableDefinition};
+        let keys: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+        let db = redb::Database::open(dir.path().join("berth.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(keys).unwrap();
+            let mut record: Value =
+                serde_json::from_slice(t.get(expiring_id.as_str()).unwrap().unwrap().value()).unwrap();
+            record["info"]["expires_ns"] = json!(1_000_000_000i64);
+            t.insert(expiring_id.as_str(), serde_json::to_vec(&record).unwrap().as_slice())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let server = Server::start(dir.path()).await;
+    assert_eq!(
+        with_key(&server, &expiring_token, "/api/v1/me").await.status(),
+        401,
+        "an expired key"
+    );
+
+    // Disabling: the session, the keys and an open websocket all stop.
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let bob = client();
+    assert_eq!(sign_in(&server, &bob, "bob", PASSWORD).await.status(), 200);
+    let live = new_key_on(&server, &bob, "live").await;
+    let ticket: String = bob
+        .post(server.url("/api/stats_ticket"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{}/ws/stats?ticket={ticket}", server.base.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert!(matches!(socket.next().await, Some(Ok(_))), "the dashboard arrives");
+    let r = admin
+        .patch(server.url(&format!("/api/v1/users/{bob_id}")))
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(msg) = socket.next().await {
+            match msg {
+                Ok(tokio_tungstenite::tungstenite::Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket closes within 10 s");
+    assert_eq!(closed, Some(1008), "closed as a policy refusal");
+    assert_eq!(
+        bob.get(server.url("/api/v1/me")).send().await.unwrap().status(),
+        401,
+        "a disabled user's session"
+    );
+    let key_refused = reqwest::Client::new()
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(&live)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(key_refused.status(), 401, "a disabled user's key");
+    assert_eq!(
+        sign_in(&server, &bob, "bob", PASSWORD).await.status(),
+        401,
+        "a disabled user signing in"
+    );
+
+    // The admin cannot lock berth out of itself.
+    let me = get_json(&server, &admin, "/api/v1/me").await["user"]["id"]
+        .as_u64()
+        .unwrap();
+    let r = admin
+        .patch(server.url(&format!("/api/v1/users/{me}")))
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let refusals = events(&server, &admin, "kind=auth.apikey.refused").await;
+    assert!(kinds(&refusals).len() >= 3, "every refused key is recorded: {refusals}");
+    assert!(
+        !refusals.to_string().contains(&token[20..]),
+        "a key's secret reached the log"
+    );
+    server.stop().await.unwrap();
+}
+
+async fn with_key(server: &Server, key: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(server.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn new_key_on(server: &Server, client: &reqwest::Client, name: &str) -> String {
+    let r = client
+        .post(server.url("/api/v1/me/keys"))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guesses_checks_few_passwords_and_never_locks_the_owner_out() {
+    let (_dir, server) = Server::with_admin().await;
+    let attacker = reqwest::Client::builder()
+        .local_address(Some("127.0.0.1".parse().unwrap()))
+        .build()
+        .unwrap();
+    let guesses = (0..50).map(|i| {
+        let attacker = attacker.clone();
+        let url = server.url("/api/v1/session");
+        async move {
+            attacker
+                .post(url)
+                .json(&json!({ "name": ADMIN, "password": format!("guess {i}") }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let refused_early = statuses.iter().filter(|&&s| s == 429).count();
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(refused_early + wrong, 50, "{statuses:?}");
+
+    // The owner, from another address, right after.
+    let owner = reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = sign_in(&server, &owner, ADMIN, PASSWORD).await.status();
+    let took = started.elapsed();
+    assert_eq!(status, 200, "the owner is not locked out");
+
+    // Every password check is one auth.login.failed or .ok event.
+    let failed = events(&server, &owner, "kind=auth.login.failed&limit=1000").await;
+    let throttled = events(&server, &owner, "kind=auth.login.throttled&limit=1000").await;
+    let checks = kinds(&failed).len();
+    println!(
+        "throttle: 50 parallel wrong guesses -> {checks} password checks, {} refused unchecked; \
+         the owner from another address signed in in {took:?}",
+        kinds(&throttled).len()
+    );
+    assert!(checks <= 5, "{checks} password checks for 50 guesses");
+    assert_eq!(checks, wrong);
+    assert_eq!(
+        kinds(&throttled).len(),
+        refused_early,
+        "every throttled attempt is recorded"
+    );
+    server.stop().await.unwrap();
+}
