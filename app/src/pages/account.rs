@@ -229,7 +229,7 @@ fn key_row(k: ApiKeyInfo, revoke: Action<String, Result<(), AppError>>) -> impl 
             <td class="hide-sm time">{format_ts(k.created_ns)}</td>
             <td class="time">{k.expires_ns.map(format_ts).unwrap_or_else(|| "never".into())}</td>
             <td class="time">{used}</td>
-            <td class="hide-sm">{grants}</td>
+            <td class="hide-sm key-grants-cell">{grants}</td>
             <td>{match k.revoked_ns {
                 Some(at) => view! { <span class="badge badge-error">"revoked"</span>" "<span class="time">{format_ts(at)}</span> }.into_any(),
                 None => view! { <span class="muted">"–"</span> }.into_any(),
@@ -255,8 +255,10 @@ fn describe(g: &Grant) -> String {
 /// The form for a new key, and its token, shown once.
 #[component]
 fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let days = RwSignal::new(String::new());
+    // Read when submitted, so whatever filled the fields (typing, pasting,
+    // autofill) counts.
+    let name = NodeRef::<leptos::html::Input>::new();
+    let days = NodeRef::<leptos::html::Input>::new();
     let narrow = RwSignal::new(false);
     let draft = GrantsDraft::new(&[Grant::new("*", Level::View)]);
     // The only place a token lives; gone when dismissed or on leaving the page.
@@ -275,7 +277,9 @@ fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>) -> impl IntoView {
         ev.prevent_default();
         problem.set(None);
         token.set(None);
-        let expires_days = match days.get_untracked().trim() {
+        let value =
+            |field: NodeRef<leptos::html::Input>| field.get_untracked().map(|el| el.value()).unwrap_or_default();
+        let expires_days = match value(days).trim() {
             "" => None,
             text => match text.parse::<u32>() {
                 Ok(n) => Some(n),
@@ -288,7 +292,7 @@ fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>) -> impl IntoView {
             },
         };
         create.dispatch(NewApiKey {
-            name: name.get_untracked().trim().to_string(),
+            name: value(name).trim().to_string(),
             expires_days,
             grants: narrow.get_untracked().then(|| draft.grants()),
         });
@@ -307,12 +311,10 @@ fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>) -> impl IntoView {
             <form class="grid-form" id="key-form" on:submit=submit>
                 <label>"Name"
                     <input id="key-name" required autocomplete="off" maxlength="64" placeholder="ci-deploy"
-                        pattern="[A-Za-z0-9._\\-]{1,64}" title="Letters, digits, '.', '_' or '-'"
-                        on:input=move |ev| name.set(event_target_value(&ev))/>
+                        pattern="[A-Za-z0-9._\\-]{1,64}" title="Letters, digits, '.', '_' or '-'" node_ref=name/>
                 </label>
                 <label>"Expires after (days)"
-                    <input id="key-expires" type="number" min="1" step="1" placeholder="never"
-                        on:input=move |ev| days.set(event_target_value(&ev))/>
+                    <input id="key-expires" type="number" min="1" step="1" placeholder="never" node_ref=days/>
                 </label>
                 <label class="toggle">
                     <input type="checkbox" id="key-narrow" on:change=move |ev| narrow.set(event_target_checked(&ev))/>

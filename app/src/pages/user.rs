@@ -354,14 +354,14 @@ pub(super) fn grants_editor(draft: GrantsDraft, prefix: &'static str, label: &'s
             </table>
         </div>
         {move || empty().then(|| view! { <p class="empty">"No grants: no host is visible."</p> })}
-        <p class="muted small">
+        <p class="muted small grants-help">
             "view: see containers, images, networks, volumes, statistics and events · "
             "operate: also start, stop, restart, kill and pause · "
             "manage: also create, remove, prune and set expected states. "
             "Logs, terminal and secrets each need view on the same host. "
             <code>"*"</code>" is every host, present and future."
         </p>
-        <button type="button" class="btn btn-small" id=format!("{prefix}-add") on:click=move |_| draft.add()>
+        <button type="button" class="btn btn-small grants-add" id=format!("{prefix}-add") on:click=move |_| draft.add()>
             "Add a grant"
         </button>
     }

@@ -3,7 +3,7 @@
 
 use crate::api::users::{AddUser, list_users};
 use crate::components::status::ErrorBox;
-use berth_core::model::format_ts;
+use berth_core::model::{Operation, format_ts};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,6 +11,7 @@ use leptos_meta::Title;
 pub fn UsersPage() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let users = Resource::new(move || add.version().get(), |_| list_users());
+    let perms = super::permissions();
     let result = move || {
         add.value().get().map(|r| match r {
             Ok(u) => view! { <div class="alert" role="status" id="add-user-ok">{format!("Added {}.", u.name)}</div> }
@@ -63,18 +64,24 @@ pub fn UsersPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <section class="card narrow-card">
-            <h2>"Add a user"</h2>
-            {result}
-            <ActionForm action=add attr:class="form">
-                <label for="user-name">"User name"</label>
-                <input id="user-name" name="name" autocomplete="off" required
-                    pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" title="Letters, digits, '.', '_' or '-'"/>
-                <label for="user-password">"Password (at least 8 characters)"</label>
-                <input id="user-password" name="password" type="password" autocomplete="new-password" minlength="8" required/>
-                <label class="toggle"><input type="checkbox" name="admin" value="on"/>" Admin (may do everything)"</label>
-                <button type="submit" class="btn btn-primary" disabled=move || add.pending().get()>"Add user"</button>
-            </ActionForm>
-        </section>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                perms.await.allows(Operation::CreateUser, None).then(|| view! {
+                <section class="card narrow-card">
+                    <h2>"Add a user"</h2>
+                    {result}
+                    <ActionForm action=add attr:class="form">
+                        <label for="user-name">"User name"</label>
+                        <input id="user-name" name="name" autocomplete="off" required
+                            pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" title="Letters, digits, '.', '_' or '-'"/>
+                        <label for="user-password">"Password (at least 8 characters)"</label>
+                        <input id="user-password" name="password" type="password" autocomplete="new-password" minlength="8" required/>
+                        <label class="toggle"><input type="checkbox" name="admin" value="on"/>" Admin (may do everything)"</label>
+                        <button type="submit" class="btn btn-primary" disabled=move || add.pending().get()>"Add user"</button>
+                    </ActionForm>
+                </section>
+                })
+            })}
+        </Suspense>
     }
 }

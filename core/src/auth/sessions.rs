@@ -242,7 +242,7 @@ pub(crate) fn of_user(
             current: current == Some(k.value()),
         });
     }
-    out.sort_by(|a, b| b.signed_in_ns.cmp(&a.signed_in_ns));
+    out.sort_by_key(|s| std::cmp::Reverse(s.signed_in_ns));
     Ok(out)
 }
 
@@ -257,14 +257,12 @@ pub(crate) fn end(
     let tx = db.begin_write()?;
     let ended = {
         let mut t = tx.open_table(SESSIONS)?;
-        let gone = t
-            .extract_if(|id, (_, json)| {
-                let owned = serde_json::from_slice::<Record>(json)
-                    .is_ok_and(|r| r.data.get(USER_ID_KEY).and_then(|v| v.as_u64()) == Some(user.0));
-                owned && Some(id) != keep && only.is_none_or(|h| handle(id) == h)
-            })?
-            .count();
-        gone
+        t.extract_if(|id, (_, json)| {
+            let owned = serde_json::from_slice::<Record>(json)
+                .is_ok_and(|r| r.data.get(USER_ID_KEY).and_then(|v| v.as_u64()) == Some(user.0));
+            owned && Some(id) != keep && only.is_none_or(|h| handle(id) == h)
+        })?
+        .count()
     };
     tx.commit()?;
     Ok(ended)
