@@ -8,6 +8,7 @@ use std::fmt;
 
 /// How much a grant allows on its hosts, each level including the ones below.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     #[default]
@@ -39,6 +40,7 @@ impl Level {
 
 /// Capabilities beside the level; each also needs at least view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Right {
     /// Read container logs.
@@ -66,6 +68,7 @@ pub const ALL_HOSTS: &str = "*";
 
 /// What one user (or key) may do on one host, or on every host (`"*"`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
     /// A host's name, or `"*"` for every host.
     pub host: String,
@@ -152,6 +155,7 @@ pub fn validate_host_name(name: &str) -> Result<(), String> {
 
 /// What a caller may do: everything (an admin), or what its grants say.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Permissions {
     pub admin: bool,
     pub grants: Vec<Grant>,
@@ -347,6 +351,7 @@ impl fmt::Display for Operation {
 /// The kind of every failure, whatever the area: each edge (REST, server
 /// functions, websockets) turns it into an HTTP status with `status()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Not signed in, or the credentials are wrong.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A host's name in berth (`local` for the engine berth runs beside).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct HostId(pub String);
 
@@ -15,6 +16,7 @@ impl std::fmt::Display for HostId {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Port {
     pub ip: Option<String>,
     pub private: u16,
@@ -23,6 +25,7 @@ pub struct Port {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Container {
     pub id: String,
     pub name: String,
@@ -64,6 +67,7 @@ impl Container {
 
 /// Whether berth can reach a host's engine right now, and since when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostStatus {
     pub id: HostId,
     pub reachable: bool,
@@ -149,6 +153,7 @@ impl ContainerAction {
 
 /// A host as its container page shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostView {
     pub status: HostStatus,
     pub containers: Vec<Container>,
@@ -157,12 +162,14 @@ pub struct HostView {
 /// One variable of a container's environment. The value travels only when
 /// someone revealed it on purpose (and that reveal is an event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvVar {
     pub name: String,
     pub value: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mount {
     pub kind: String,
     pub source: String,
@@ -171,6 +178,7 @@ pub struct Mount {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkAttachment {
     pub network: String,
     pub ip: Option<String>,
@@ -179,6 +187,7 @@ pub struct NetworkAttachment {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthRun {
     pub start: String,
     pub end: String,
@@ -187,6 +196,7 @@ pub struct HealthRun {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthInfo {
     pub status: String,
     pub failing_streak: i64,
@@ -195,6 +205,7 @@ pub struct HealthInfo {
 
 /// Everything the container page shows (`docker inspect`, trimmed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerDetail {
     pub id: String,
     pub name: String,
@@ -222,6 +233,7 @@ pub struct ContainerDetail {
 /// What a person asks for when creating a container. Checked by `validate`
 /// before anything reaches the engine.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct NewContainer {
     pub image: String,

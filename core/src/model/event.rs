@@ -6,6 +6,7 @@ use std::fmt;
 
 /// Who caused an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ActorKind {
     User,
@@ -46,6 +47,7 @@ impl ActorKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     pub kind: ActorKind,
     /// User name, key name, webhook's stack...; empty for the system.
@@ -98,6 +100,7 @@ impl fmt::Display for Actor {
 
 /// How an action ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", content = "message", rename_all = "lowercase")]
 pub enum Outcome {
     Ok,
@@ -174,6 +177,7 @@ impl<'de> Deserialize<'de> for Hash32 {
 
 /// A committed event, as stored and shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub seq: EventSeq,
     /// Unix time in nanoseconds; never decreases along the log.
@@ -190,7 +194,11 @@ pub struct Event {
     pub duration_us: Option<u64>,
     /// Small JSON object with kind-specific facts; `null` when there are none.
     pub details: serde_json::Value,
+    /// Hex SHA-256 of the event before (zeros for the first).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub prev_hash: Hash32,
+    /// Hex SHA-256 over `prev_hash` and this event's canonical bytes.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash32,
 }
 
@@ -254,6 +262,7 @@ impl NewEvent {
 
 /// One page of the viewer, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventPage {
     pub events: Vec<Event>,
     /// Pass as `before` to get the next (older) page; `None` at the start of the log.
@@ -264,6 +273,7 @@ pub struct EventPage {
 
 /// What the last walk of the hash chain found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainStatus {
     /// How many events were checked.
     pub checked: u64,

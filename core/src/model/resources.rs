@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// An image in the engine's store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Image {
     /// `sha256:...`
     pub id: String,
@@ -33,6 +34,7 @@ impl Image {
 /// An image with what its inspection adds. The environment is left out on
 /// purpose: images carry secrets there more often than they should.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageDetail {
     pub image: Image,
     pub architecture: Option<String>,
@@ -51,6 +53,7 @@ pub struct ImageDetail {
 
 /// A network of the engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Network {
     pub id: String,
     pub name: String,
@@ -73,6 +76,7 @@ impl Network {
 
 /// A network with what its inspection adds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkDetail {
     pub network: Network,
     pub subnets: Vec<String>,
@@ -85,6 +89,7 @@ pub struct NetworkDetail {
 
 /// A volume of the engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Volume {
     pub name: String,
     pub driver: String,
@@ -97,6 +102,7 @@ pub struct Volume {
 
 /// A volume with what its inspection adds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VolumeDetail {
     pub volume: Volume,
     pub scope: Option<String>,
@@ -109,6 +115,7 @@ pub struct VolumeDetail {
 /// What removing one image did: a name can go while the image stays (it
 /// has other tags), or the image and its unused parents go with it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageRemoval {
     pub untagged: Vec<String>,
     pub deleted: Vec<String>,
@@ -116,6 +123,7 @@ pub struct ImageRemoval {
 
 /// What a prune removed and how much disk space that gave back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PruneReport {
     /// Ids (images) or names (networks, volumes).
     pub deleted: Vec<String>,

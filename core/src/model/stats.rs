@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One filesystem of a host, as `df` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsUsage {
     pub mount: String,
     pub device: String,
@@ -17,6 +18,7 @@ pub struct FsUsage {
 
 /// A host's resources at one moment. Rates are averaged since the previous reading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostSample {
     pub host: HostId,
     /// Unix milliseconds.
@@ -40,6 +42,7 @@ pub struct HostSample {
 
 /// A running container's resources at one moment, computed as `docker stats` does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerSample {
     pub host: HostId,
     pub id: String,
@@ -67,6 +70,7 @@ pub struct ContainerSample {
 
 /// Everything the collector read in one tick.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsSnapshot {
     pub at_ms: i64,
     pub hosts: Vec<HostSample>,
@@ -76,6 +80,7 @@ pub struct StatsSnapshot {
 /// What the dashboard shows: every host with its containers, the latest
 /// readings, and drifts (including those of containers that are gone).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     pub hosts: Vec<super::HostView>,
     pub stats: StatsSnapshot,
@@ -85,6 +90,7 @@ pub struct Dashboard {
 /// The spans a chart can show.
 /// Written as the buttons and the URLs say it: "1h", "24h", "7d", "30d".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChartRange {
     #[default]
     #[serde(rename = "1h")]
@@ -126,6 +132,7 @@ impl ChartRange {
 
 /// How a chart's numbers read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     Percent,
@@ -165,6 +172,7 @@ pub fn human_size(v: f64) -> String {
 
 /// One bucket of a series: unix seconds of its start, and the values in it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Point {
     pub t: i64,
     pub min: f64,
@@ -173,12 +181,14 @@ pub struct Point {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
     pub label: String,
     pub points: Vec<Point>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chart {
     pub title: String,
     pub unit: Unit,
@@ -187,6 +197,7 @@ pub struct Chart {
 
 /// The charts of one host or container over one range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChartSet {
     pub range: ChartRange,
     /// Unix seconds: the span shown.
@@ -199,6 +210,7 @@ pub struct ChartSet {
 
 /// What an operator says a container should be doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ExpectedState {
     Running,
@@ -243,6 +255,7 @@ pub fn expectation_key(name: &str, project: Option<&str>, service: Option<&str>)
 
 /// An expected state, who set it and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Expectation {
     pub host: HostId,
     pub key: String,
@@ -272,6 +285,7 @@ pub fn validate_expectation_key(key: &str) -> Result<(), String> {
 
 /// A container whose actual state is not what an operator expects.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Drift {
     pub host: HostId,
     pub key: String,

@@ -5,6 +5,7 @@ use super::{Grant, Permissions, UserId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including users and hosts.
@@ -24,6 +25,7 @@ impl Role {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub name: String,
@@ -43,6 +45,7 @@ impl User {
 
 /// The signed-in caller as the pages see it: who, and what they may do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub user: User,
     pub permissions: Permissions,
@@ -50,6 +53,7 @@ pub struct Account {
 
 /// One user with their grants and API keys, for an admin's user page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDetail {
     pub user: User,
     pub grants: Vec<Grant>,
@@ -58,6 +62,7 @@ pub struct UserDetail {
 
 /// An API key as listed: never its secret (stored only as a hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyInfo {
     /// Public part of the key (`berth_<id>_<secret>`).
     pub id: String,
@@ -82,6 +87,7 @@ impl ApiKeyInfo {
 
 /// What a person asks for when creating a key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewApiKey {
     pub name: String,
     /// Days until it expires; none for a key that does not expire.
@@ -94,6 +100,7 @@ pub struct NewApiKey {
 
 /// A new key: the only time its secret is shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     pub key: ApiKeyInfo,
     /// The bearer token; store it now, berth keeps only its hash.
@@ -102,6 +109,7 @@ pub struct CreatedApiKey {
 
 /// One signed-in session of a user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// A handle to end it by (not the session's secret id).
     pub handle: String,

@@ -3,6 +3,7 @@
 //! pages by cursor. A caller signs in with the session cookie of the pages or
 //! an API key (`Authorization: Bearer`); core decides what each may do.
 
+mod openapi;
 mod resources;
 mod stats;
 mod users;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use tower_sessions::Session;
+use utoipa::{IntoParams, ToSchema};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -42,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/export", get(export))
         .route("/events/verify", post(verify))
         .route("/events/{seq}", get(one))
+        .route("/openapi.json", get(openapi::document))
         .merge(users::routes())
         .merge(resources::routes())
         .merge(stats::routes())
@@ -54,7 +57,7 @@ pub(crate) struct ApiError {
     message: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ErrorBody {
     pub error: String,
     pub kind: ErrorKind,
@@ -154,14 +157,18 @@ fn bad_auth(message: &str) -> ApiError {
 
 /// `?limit=&cursor=` on a list: at most `limit` items (50 by default, at
 /// most 1000) after the item whose key is `cursor`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
+    /// How many items at most (1 to 1000; 50 when absent).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
 /// One page of a list; pass `next_cursor` as `cursor` for the next one.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -190,12 +197,20 @@ impl PageQuery {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Credentials {
     name: String,
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    summary = "Sign in (sets the session cookie)",
+    request_body = Credentials,
+    responses((status = 200, description = "signed in", body = berth_core::model::User), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn login(
     State(state): State<AppState>,
     source: Source,
@@ -208,6 +223,13 @@ async fn login(
     Ok(Json(user))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    summary = "Sign out",
+    responses((status = 204, description = "signed out"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn logout(State(state): State<AppState>, source: Source, session: Session) -> Result<StatusCode, ApiError> {
     if let Some(caller) = state.berth.auth.session_caller(&session, ip(&source)).await? {
         state.berth.auth.logout(&caller).await?;
@@ -217,6 +239,13 @@ async fn logout(State(state): State<AppState>, source: Source, session: Session)
 }
 
 /// Who the caller is and what they may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "you",
+    summary = "Who you are and what you may do",
+    responses((status = 200, description = "the caller", body = Account), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn me(Authed(caller): Authed) -> Result<Json<Account>, ApiError> {
     berth_core::auth::Auth::me(&caller)
         .map(Json)
@@ -224,6 +253,14 @@ async fn me(Authed(caller): Authed) -> Result<Json<Account>, ApiError> {
 }
 
 /// The hosts the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts",
+    tag = "hosts",
+    summary = "The hosts you may see",
+    params(PageQuery),
+    responses((status = 200, description = "a page of hosts", body = Page<HostStatus>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn hosts(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -234,6 +271,14 @@ async fn hosts(
 }
 
 /// One host's status and its containers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}",
+    tag = "hosts",
+    summary = "A host's status and containers",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
+    responses((status = 200, description = "the host", body = HostView), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn host(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -242,6 +287,14 @@ async fn host(
     Ok(Json(state.berth.hosts.get(&host)?.view_for(&caller).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/containers",
+    tag = "containers",
+    summary = "A host's containers",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
+    responses((status = 200, description = "a page of containers, by name", body = Page<Container>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn containers(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -253,11 +306,71 @@ async fn containers(
 }
 
 /// `?timeout=SECONDS` (stop, restart) or `?force=true&volumes=true` (remove).
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ActionQuery {
+    /// Seconds to wait before killing (stop, restart), at most 3600.
+    #[param(value_type = Option<u32>, maximum = 3600)]
     timeout: Option<String>,
+    /// Remove even when running (remove).
+    #[param(value_type = Option<bool>)]
     force: Option<String>,
+    /// Remove its anonymous volumes too (remove).
+    #[param(value_type = Option<bool>)]
     volumes: Option<String>,
+}
+
+/// The id of what was created.
+#[derive(Serialize, ToSchema)]
+struct CreatedId {
+    id: String,
+}
+
+/// One environment variable in clear.
+#[derive(Serialize, ToSchema)]
+struct RevealedEnv {
+    name: String,
+    value: String,
+}
+
+/// The event log's filter, as `GET /events` and the export take it.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct EventFilterQuery {
+    /// An exact kind, or a prefix ending in `.*` (`auth.*`).
+    kind: Option<String>,
+    /// `user:alice`, `apikey:alice/ci`, `system`, or a bare user name.
+    actor: Option<String>,
+    host: Option<String>,
+    /// `container:web`, `user:bob`...
+    target: Option<String>,
+    /// ok, denied or error.
+    outcome: Option<String>,
+    /// UTC, `2026-11-30 14:00` or `2026-11-30T14:00:00`.
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// `GET /events`: which page.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct EventPageQuery {
+    /// The `next_before` of the page before.
+    before: Option<u64>,
+    /// 1 to 1000 (50 when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// `GET /events/export`: the filter and the format.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ExportQuery {
+    /// jsonl (the default) or csv.
+    format: Option<String>,
 }
 
 pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
@@ -272,6 +385,14 @@ pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
 }
 
 /// `POST .../containers/{id}/{start|stop|restart|kill|pause|unpause|remove}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host}/containers/{id}/{action}",
+    tag = "containers",
+    summary = "Start, stop, restart, kill, pause, unpause or remove a container",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("action" = String, Path, description = "start, stop, restart, kill, pause, unpause or remove"), ActionQuery),
+    responses((status = 204, description = "done"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn container_action(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -294,20 +415,37 @@ async fn container_action(
 }
 
 /// `POST /hosts/{host}/containers` with a `NewContainer` as JSON; 201 with the id.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host}/containers",
+    tag = "containers",
+    summary = "Create (and start) a container from a local image",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
+    request_body = berth_core::model::NewContainer,
+    responses((status = 201, description = "created", body = CreatedId), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn create_container(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
     new: Result<Json<berth_core::model::NewContainer>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedId>), ApiError> {
     let new = body(
         new,
         "of a container (image, name, command, env, ports, volumes, restart, start)",
     )?;
     let id = state.berth.hosts.get(&host)?.create(&caller, &new).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(CreatedId { id })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/containers/{id}",
+    tag = "containers",
+    summary = "A container's configuration (environment values masked)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name")),
+    responses((status = 200, description = "the container", body = berth_core::model::ContainerDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn inspect_container(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -317,19 +455,35 @@ async fn inspect_container(
 }
 
 /// One environment value in clear; recorded as `container.env_reveal`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host}/containers/{id}/env/{name}/reveal",
+    tag = "containers",
+    summary = "One environment value in clear (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("name" = String, Path, description = "the variable's name")),
+    responses((status = 200, description = "the value", body = RevealedEnv), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn reveal_env(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, id, name)): Path<(String, String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RevealedEnv>, ApiError> {
     let value = state.berth.hosts.get(&host)?.reveal_env(&caller, &id, &name).await?;
-    Ok(Json(serde_json::json!({ "name": name, "value": value })))
+    Ok(Json(RevealedEnv { name, value }))
 }
 
 fn parse_filter(params: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
     EventFilter::from_fields(|k| params.get(k).map(String::as_str)).map_err(bad_request)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    summary = "A page of the event log, newest first, filtered",
+    params(EventFilterQuery, EventPageQuery),
+    responses((status = 200, description = "a page of events", body = EventPage), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn list(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -355,6 +509,14 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{seq}",
+    tag = "events",
+    summary = "One event",
+    params(("seq" = u64, Path, description = "the event's number")),
+    responses((status = 200, description = "the event", body = Event), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn one(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -366,6 +528,13 @@ async fn one(
     Ok(Json(state.berth.event(&caller, EventSeq(seq)).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/verify",
+    tag = "events",
+    summary = "Walk the whole hash chain now (recorded)",
+    responses((status = 200, description = "what the walk found", body = ChainStatus), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn verify(State(state): State<AppState>, Authed(caller): Authed) -> Result<Json<ChainStatus>, ApiError> {
     Ok(Json(state.berth.verify_events(&caller).await?))
 }
@@ -373,6 +542,14 @@ async fn verify(State(state): State<AppState>, Authed(caller): Authed) -> Result
 /// Streams the filtered log as JSON lines or CSV, newest first, only what
 /// the caller may see; recorded as `events.export` with the count once it
 /// is done.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/export",
+    tag = "events",
+    summary = "Export the filtered log as JSON lines or CSV (recorded)",
+    params(EventFilterQuery, ExportQuery),
+    responses((status = 200, description = "the events, newest first", content((String = "application/x-ndjson"), (String = "text/csv; charset=utf-8"))), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
 async fn export(
     State(state): State<AppState>,
     Authed(caller): Authed,

@@ -1,7 +1,7 @@
 //! `/hosts/{host}/{images|networks|volumes}`: list, inspect, remove,
 //! prune. Core decides every call and records the changes.
 
-use super::{ApiError, AppState, Authed, Page, PageQuery, bad_request, flag};
+use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, bad_request, flag};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -24,8 +24,11 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// `?force=true` on a removal.
-#[derive(Deserialize)]
-struct Force {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Force {
+    /// Also when in use (images: by stopped containers or under several names).
+    #[param(value_type = Option<bool>)]
     force: Option<String>,
 }
 
@@ -36,8 +39,10 @@ impl Force {
 }
 
 /// `?label=key` or `?label=key=value` on a prune: only what carries it.
-#[derive(Deserialize)]
-struct Prune {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Prune {
+    /// Only what carries this label: `key` or `key=value`.
     label: Option<String>,
 }
 
@@ -50,7 +55,15 @@ impl Prune {
     }
 }
 
-async fn images(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/images",
+    tag = "images",
+    summary = "A host's images",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
+    responses((status = 200, description = "a page of images", body = Page<Image>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn images(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -60,7 +73,15 @@ async fn images(
     Ok(Json(page.page(all, |i| i.id.clone())?))
 }
 
-async fn image(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/images/{reference}",
+    tag = "images",
+    summary = "One image",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("reference" = String, Path, description = "an id, id prefix or repo:tag")),
+    responses((status = 200, description = "the image", body = ImageDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn image(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, reference)): Path<(String, String)>,
@@ -69,7 +90,15 @@ async fn image(
 }
 
 /// `DELETE .../images/{id or repo:tag}?force=true`; recorded as `image.remove`.
-async fn remove_image(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/hosts/{host}/images/{reference}",
+    tag = "images",
+    summary = "Remove an image or one of its names (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("reference" = String, Path, description = "an id, id prefix or repo:tag"), Force),
+    responses((status = 200, description = "what was untagged and deleted", body = ImageRemoval), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn remove_image(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, reference)): Path<(String, String)>,
@@ -80,7 +109,15 @@ async fn remove_image(
 }
 
 /// Dangling images only; recorded as `image.prune`.
-async fn prune_images(
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host}/images/prune",
+    tag = "images",
+    summary = "Remove dangling images (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), Prune),
+    responses((status = 200, description = "what was removed", body = PruneReport), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn prune_images(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -90,7 +127,15 @@ async fn prune_images(
     Ok(Json(host.prune_images(&caller, prune.label()?).await?))
 }
 
-async fn networks(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/networks",
+    tag = "networks",
+    summary = "A host's networks",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
+    responses((status = 200, description = "a page of networks", body = Page<Network>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn networks(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -100,7 +145,15 @@ async fn networks(
     Ok(Json(page.page(all, |n| n.id.clone())?))
 }
 
-async fn network(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/networks/{id}",
+    tag = "networks",
+    summary = "One network",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "an id, id prefix or name")),
+    responses((status = 200, description = "the network", body = NetworkDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn network(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, id)): Path<(String, String)>,
@@ -109,7 +162,15 @@ async fn network(
 }
 
 /// Recorded as `network.remove`.
-async fn remove_network(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/hosts/{host}/networks/{id}",
+    tag = "networks",
+    summary = "Remove a network (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "an id or name")),
+    responses((status = 204, description = "removed"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn remove_network(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, id)): Path<(String, String)>,
@@ -119,7 +180,15 @@ async fn remove_network(
 }
 
 /// Recorded as `network.prune`.
-async fn prune_networks(
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host}/networks/prune",
+    tag = "networks",
+    summary = "Remove unused networks (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), Prune),
+    responses((status = 200, description = "what was removed", body = PruneReport), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn prune_networks(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -129,7 +198,15 @@ async fn prune_networks(
     Ok(Json(host.prune_networks(&caller, prune.label()?).await?))
 }
 
-async fn volumes(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/volumes",
+    tag = "volumes",
+    summary = "A host's volumes",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
+    responses((status = 200, description = "a page of volumes", body = Page<Volume>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn volumes(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -139,7 +216,15 @@ async fn volumes(
     Ok(Json(page.page(all, |v| v.name.clone())?))
 }
 
-async fn volume(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/volumes/{name}",
+    tag = "volumes",
+    summary = "One volume",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("name" = String, Path, description = "the volume's name")),
+    responses((status = 200, description = "the volume", body = VolumeDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn volume(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, name)): Path<(String, String)>,
@@ -148,7 +233,15 @@ async fn volume(
 }
 
 /// `DELETE .../volumes/{name}?force=true`; recorded as `volume.remove`.
-async fn remove_volume(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/hosts/{host}/volumes/{name}",
+    tag = "volumes",
+    summary = "Remove a volume and its data (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("name" = String, Path, description = "the volume's name"), Force),
+    responses((status = 204, description = "removed"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn remove_volume(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, name)): Path<(String, String)>,
@@ -160,7 +253,15 @@ async fn remove_volume(
 }
 
 /// Recorded as `volume.prune`.
-async fn prune_volumes(
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host}/volumes/prune",
+    tag = "volumes",
+    summary = "Remove unused volumes and their data (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), Prune),
+    responses((status = 200, description = "what was removed", body = PruneReport), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn prune_volumes(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,

@@ -1,7 +1,7 @@
 //! Statistics and health over REST: the latest readings, chart series of a
 //! host or container, expected states and the drifts under way.
 
-use super::{ApiError, AppState, Authed, Page, PageQuery, bad_request, body};
+use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, bad_request, body};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -19,14 +19,26 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The latest readings of the hosts the caller may see.
-async fn latest(State(state): State<AppState>, Authed(caller): Authed) -> Result<Json<StatsSnapshot>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "statistics",
+    summary = "The latest readings of the hosts you may see",
+    responses((status = 200, description = "the readings", body = StatsSnapshot), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn latest(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<StatsSnapshot>, ApiError> {
     state.berth.check(&caller, Operation::ViewDashboard).await?;
     Ok(Json(state.berth.dashboard(&caller).stats))
 }
 
 /// `?range=1h|24h|7d|30d` (1h when absent).
-#[derive(Deserialize)]
-struct RangeQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RangeQuery {
+    /// 1h (the default), 24h, 7d or 30d.
     range: Option<String>,
 }
 
@@ -44,7 +56,15 @@ impl RangeQuery {
     }
 }
 
-async fn host_charts(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/charts",
+    tag = "statistics",
+    summary = "A host's charts",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), RangeQuery),
+    responses((status = 200, description = "the charts", body = ChartSet), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn host_charts(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -58,7 +78,15 @@ async fn host_charts(
     ))
 }
 
-async fn container_charts(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/containers/{name}/charts",
+    tag = "statistics",
+    summary = "A container's charts, by name",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("name" = String, Path, description = "the container's name"), RangeQuery),
+    responses((status = 200, description = "the charts", body = ChartSet), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn container_charts(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path((host, name)): Path<(String, String)>,
@@ -75,7 +103,15 @@ async fn container_charts(
     ))
 }
 
-async fn expected(
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host}/expected",
+    tag = "health",
+    summary = "The expected states on a host",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
+    responses((status = 200, description = "a page of expectations", body = Page<Expectation>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn expected(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -88,14 +124,23 @@ async fn expected(
 }
 
 /// `{"key": "compose:shop/web" | "name:db", "state": "running" | "exited" | "paused" | null}`
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SetExpected {
+pub(crate) struct SetExpected {
     key: String,
     state: Option<String>,
 }
 
-async fn set_expected(
+#[utoipa::path(
+    put,
+    path = "/api/v1/hosts/{host}/expected",
+    tag = "health",
+    summary = "Set or clear the state a container is expected in (recorded)",
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
+    request_body = SetExpected,
+    responses((status = 204, description = "set"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn set_expected(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(host): Path<String>,
@@ -111,7 +156,15 @@ async fn set_expected(
 }
 
 /// The drifts under way on the hosts the caller may see.
-async fn drifts(
+#[utoipa::path(
+    get,
+    path = "/api/v1/drifts",
+    tag = "health",
+    summary = "The drifts under way on the hosts you may see",
+    params(PageQuery),
+    responses((status = 200, description = "a page of drifts", body = Page<Drift>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn drifts(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(page): Query<PageQuery>,

@@ -1,7 +1,7 @@
 //! Users and their grants (admins), and each caller's own password,
 //! sessions and API keys. Core decides and records every call.
 
-use super::{ApiError, AppState, Authed, Page, PageQuery, body};
+use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, body};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
@@ -35,7 +35,15 @@ fn role(text: &str) -> Result<Role, ApiError> {
     Role::parse(text).ok_or_else(|| super::bad_request("role must be admin or user"))
 }
 
-async fn users(
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Every user (admins)",
+    params(PageQuery),
+    responses((status = 200, description = "a page of users", body = Page<User>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn users(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(page): Query<PageQuery>,
@@ -44,9 +52,9 @@ async fn users(
     Ok(Json(page.page(all, |u| format!("{:020}", u.id.0))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub(crate) struct NewUser {
     name: String,
     password: String,
     /// admin or user (the default).
@@ -57,7 +65,15 @@ struct NewUser {
     admin: bool,
 }
 
-async fn add_user(
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Add a user (admins)",
+    request_body = NewUser,
+    responses((status = 201, description = "the new user", body = User), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn add_user(
     State(state): State<AppState>,
     Authed(caller): Authed,
     new: JsonBody<NewUser>,
@@ -76,7 +92,15 @@ async fn add_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-async fn user(
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "A user with their grants and keys (admins)",
+    params(("id" = u64, Path, description = "a user's id")),
+    responses((status = 200, description = "the user", body = UserDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn user(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
@@ -85,14 +109,23 @@ async fn user(
 }
 
 /// `{"disabled": true}` or `{"role": "admin"}` (one change per call).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UserChange {
+pub(crate) struct UserChange {
     disabled: Option<bool>,
     role: Option<String>,
 }
 
-async fn change_user(
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Disable, enable or change the role of a user (admins)",
+    params(("id" = u64, Path, description = "a user's id")),
+    request_body = UserChange,
+    responses((status = 200, description = "the user", body = User), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn change_user(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
@@ -121,7 +154,15 @@ async fn change_user(
     Ok(Json(user))
 }
 
-async fn delete_user(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Delete a user; their events stay (admins)",
+    params(("id" = u64, Path, description = "a user's id")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn delete_user(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
@@ -130,13 +171,22 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPassword {
+pub(crate) struct NewPassword {
     password: String,
 }
 
-async fn reset_password(
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/password",
+    tag = "users",
+    summary = "Set another user's password (admins)",
+    params(("id" = u64, Path, description = "a user's id")),
+    request_body = NewPassword,
+    responses((status = 204, description = "set"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn reset_password(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
@@ -151,7 +201,15 @@ async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn grants(
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/grants",
+    tag = "users",
+    summary = "A user's grants (admins)",
+    params(("id" = u64, Path, description = "a user's id")),
+    responses((status = 200, description = "the grants", body = Vec<Grant>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn grants(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
@@ -160,7 +218,16 @@ async fn grants(
 }
 
 /// The whole list of the user's grants, replacing the old one.
-async fn set_grants(
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/grants",
+    tag = "users",
+    summary = "Replace a user's grants (admins)",
+    params(("id" = u64, Path, description = "a user's id")),
+    request_body = Vec<Grant>,
+    responses((status = 200, description = "the grants as stored", body = Vec<Grant>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn set_grants(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
@@ -173,15 +240,23 @@ async fn set_grants(
     Ok(Json(state.berth.auth.set_grants(&caller, user_id(&id)?, grants).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub(crate) struct PasswordChange {
     current: String,
     password: String,
 }
 
 /// The caller's own password; their other sessions end.
-async fn change_password(
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "you",
+    summary = "Change your password; your other sessions end",
+    request_body = PasswordChange,
+    responses((status = 204, description = "changed"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn change_password(
     State(state): State<AppState>,
     Authed(caller): Authed,
     session: Session,
@@ -197,7 +272,15 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn sessions(
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/sessions",
+    tag = "you",
+    summary = "Your sessions",
+    params(PageQuery),
+    responses((status = 200, description = "a page of sessions", body = Page<SessionInfo>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn sessions(
     State(state): State<AppState>,
     Authed(caller): Authed,
     session: Session,
@@ -208,7 +291,15 @@ async fn sessions(
     Ok(Json(page.page(all, |s| s.handle.clone())?))
 }
 
-async fn end_session(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/sessions/{handle}",
+    tag = "you",
+    summary = "End one of your sessions",
+    params(("handle" = String, Path, description = "the session's handle")),
+    responses((status = 204, description = "ended"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn end_session(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(handle): Path<String>,
@@ -217,7 +308,15 @@ async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn keys(
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/keys",
+    tag = "you",
+    summary = "Your API keys",
+    params(PageQuery),
+    responses((status = 200, description = "a page of keys", body = Page<ApiKeyInfo>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn keys(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Query(page): Query<PageQuery>,
@@ -227,7 +326,15 @@ async fn keys(
 }
 
 /// A new key for the caller: the token is in this answer only.
-async fn create_key(
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/keys",
+    tag = "you",
+    summary = "Create an API key; the token is in this answer only",
+    request_body = NewApiKey,
+    responses((status = 201, description = "the key and its token", body = CreatedApiKey), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn create_key(
     State(state): State<AppState>,
     Authed(caller): Authed,
     new: JsonBody<NewApiKey>,
@@ -238,7 +345,15 @@ async fn create_key(
 }
 
 /// Revokes a key at once (the caller's own; admins any).
-async fn revoke_key(
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/keys/{id}",
+    tag = "you",
+    summary = "Revoke an API key at once (yours; admins any)",
+    params(("id" = String, Path, description = "the key's id")),
+    responses((status = 200, description = "the revoked key", body = ApiKeyInfo), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+)]
+pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,

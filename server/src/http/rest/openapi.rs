@@ -1,0 +1,63 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the REST API,
+//! generated from the handlers' `#[utoipa::path]` annotations and the
+//! model's schemas, so it cannot drift from the code. Public: it says what
+//! the API is, not what is in it.
+
+use super::{resources, stats, users};
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "berth",
+        description = "Docker engines of many servers from one place. Sign in with the session cookie \
+                       (POST /api/v1/session) or send an API key as `Authorization: Bearer berth_…`. \
+                       Errors are `{\"error\", \"kind\"}`; lists come in pages (`limit`, `cursor`)."
+    ),
+    paths(
+        super::login, super::logout, super::me, super::hosts, super::host, super::containers,
+        super::container_action, super::create_container, super::inspect_container, super::reveal_env,
+        super::list, super::one, super::verify, super::export,
+        resources::images, resources::image, resources::remove_image, resources::prune_images,
+        resources::networks, resources::network, resources::remove_network, resources::prune_networks,
+        resources::volumes, resources::volume, resources::remove_volume, resources::prune_volumes,
+        stats::latest, stats::host_charts, stats::container_charts, stats::expected, stats::set_expected,
+        stats::drifts,
+        users::users, users::add_user, users::user, users::change_user, users::delete_user,
+        users::reset_password, users::grants, users::set_grants, users::change_password, users::sessions,
+        users::end_session, users::keys, users::create_key, users::revoke_key,
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+)]
+struct ApiDoc;
+
+/// The two ways to sign in.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("an API key: berth_<id>_<secret>"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::http::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The document, built once.
+pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(ApiDoc::openapi).clone())
+}
