@@ -84,8 +84,12 @@ async fn a_second_process_on_the_same_database_says_so_and_exits() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("in use by another berth process"), "{err}");
+    // The user commands say how to do the same while the server runs.
     let out = berth(&["user", "list", "--data-dir", dir.path().to_str().unwrap()], "");
-    assert!(text(&out.stderr).contains("in use by another berth process"));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("berth is running"), "{err}");
+    assert!(err.contains("/api/v1/users") && err.contains("Authorization: Bearer"), "{err}");
     server.stop().await.unwrap();
 }
 

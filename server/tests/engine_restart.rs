@@ -46,14 +46,14 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     let client = client();
     assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
     let state_of = async |client: &reqwest::Client| -> (bool, Option<String>) {
-        let list: serde_json::Value = get_json(&server, client, "/api/v1/hosts/local/containers?limit=1000").await;
-        let state = list["items"]
+        let list: serde_json::Value = get_json(&server, client, "/api/v1/hosts/local").await;
+        let state = list["containers"]
             .as_array()
             .unwrap()
             .iter()
             .find(|c| c["name"] == name)
             .map(|c| c["state"].as_str().unwrap().to_string());
-        (list["host"]["reachable"].as_bool().unwrap(), state)
+        (list["status"]["reachable"].as_bool().unwrap(), state)
     };
     until("berth sees the container running", 15, async || {
         state_of(&client).await == (true, Some("running".into()))
