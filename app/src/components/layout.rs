@@ -34,6 +34,7 @@ pub fn Layout() -> impl IntoView {
                         admin.then(|| view! { <A href="/users">"Users"</A> })
                     })}
                 </Suspense>
+                <a href="/api/v1/openapi.json" rel="external" title="The REST API's OpenAPI document">"API"</a>
             </nav>
             <div class="usermenu">
                 <Suspense fallback=|| ()>
