@@ -7,12 +7,14 @@
 #
 # It installs what is missing first: the wasm target, wasm-bindgen-cli (pinned
 # to the library's version), and for tests Debian's chromium, chromedriver and
-# docker.io (whose engine it starts when none runs).
+# docker.io (whose engine it starts when none runs), and schemathesis (pinned,
+# from PyPI into a venv under the target directory) for the OpenAPI test.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.129   # must equal the `wasm-bindgen` pin in Cargo.toml
 BINARYEN_VERSION=132           # wasm-opt from npm; Debian's (108) breaks the wasm
+SCHEMATHESIS_VERSION=4.32.5    # server/tests/openapi.rs uses this version's flags
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -100,6 +102,26 @@ ensure_docker() {
   fi
 }
 
+# server/tests/openapi.rs runs schemathesis against the server's OpenAPI
+# document; it finds it through BERTH_SCHEMATHESIS.
+ensure_schemathesis() {
+  local venv="$TARGET_DIR/tools/schemathesis-venv"
+  if [ "$("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
+    # Debian's python3 has the venv module only with python3-venv (ensurepip).
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+      [ "$(id -u)" = 0 ] || die "the OpenAPI test needs Python's venv module: sudo apt-get install python3-venv"
+      say "installing python3-venv (Debian package)"
+      apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
+    fi
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI, into $venv)"
+    python3 -m venv --clear "$venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2 \
+      || die "could not install schemathesis $SCHEMATHESIS_VERSION from PyPI"
+  fi
+  export BERTH_SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 cmd_build() {
   ensure_wasm_tools
   build_site release
@@ -119,6 +141,7 @@ cmd_test() {
   ensure_wasm_tools
   ensure_browser
   ensure_docker
+  ensure_schemathesis
   say "checking formatting"
   cargo fmt --all -- --check
   build_site debug

@@ -89,7 +89,10 @@ async fn a_second_process_on_the_same_database_says_so_and_exits() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("berth is running"), "{err}");
-    assert!(err.contains("/api/v1/users") && err.contains("Authorization: Bearer"), "{err}");
+    assert!(
+        err.contains("/api/v1/users") && err.contains("Authorization: Bearer"),
+        "{err}"
+    );
     server.stop().await.unwrap();
 }
 

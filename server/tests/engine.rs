@@ -211,7 +211,9 @@ async fn a_container_is_created_from_a_local_image_checked_and_audited() {
     let resp = create(serde_json::json!({ "image": "berth-test/none:0" }))
         .await
         .unwrap();
-    assert_eq!(resp.status(), 409, "the engine's own refusal");
+    assert_eq!(resp.status(), 404, "an image the engine does not have");
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["kind"], "not_found", "{err}");
 
     let resp = create(serde_json::json!({
         "image": IMAGE, "name": name, "command": ["sleep", "3600"],

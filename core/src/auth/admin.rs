@@ -193,6 +193,12 @@ impl Auth {
     pub async fn reset_password(&self, caller: &Caller, id: UserId, new: &str) -> Result<()> {
         let target = self.user_target(id).await;
         let work = async {
+            if caller.user().is_some_and(|u| u.id == id) {
+                return Err(AuthError::Conflict(
+                    "change your own password on your account page (PUT /api/v1/me/password): it needs the current one"
+                        .into(),
+                ));
+            }
             let user = self.stored_user(id).await?.user;
             self.store_password(id, &user.name, new).await?;
             self.end_sessions(id, None).await?;
@@ -343,7 +349,7 @@ impl Auth {
             };
             let store = self.inner.store.clone();
             if !blocking(move || keys::insert(store.db(), &stored)).await?? {
-                return Err(AuthError::NameTaken(format!("{} (a key of {})", name, owner.name)));
+                return Err(AuthError::KeyNameTaken(name.clone()));
             }
             Ok(CreatedApiKey { key: info, token })
         };

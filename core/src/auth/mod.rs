@@ -36,6 +36,8 @@ pub enum AuthError {
     Invalid(String),
     #[error("a user named '{0}' already exists; pick another name")]
     NameTaken(String),
+    #[error("you already have a key named '{0}'; pick another name")]
+    KeyNameTaken(String),
     #[error("setup is closed: an admin exists already, so sign in instead")]
     SetupClosed,
     #[error("this setup link is not valid; open the link printed on the server's console")]
@@ -63,7 +65,9 @@ impl crate::Failure for AuthError {
             AuthError::BadCredentials | AuthError::BadKey(_) => ErrorKind::Unauthenticated,
             AuthError::Throttled(_) => ErrorKind::Throttled,
             AuthError::Invalid(_) => ErrorKind::Invalid,
-            AuthError::NameTaken(_) | AuthError::Conflict(_) | AuthError::SetupClosed => ErrorKind::Conflict,
+            AuthError::NameTaken(_) | AuthError::KeyNameTaken(_) | AuthError::Conflict(_) | AuthError::SetupClosed => {
+                ErrorKind::Conflict
+            }
             AuthError::BadSetupToken => ErrorKind::Denied,
             AuthError::NotFound(_) => ErrorKind::NotFound,
             AuthError::Access(e) => e.kind(),

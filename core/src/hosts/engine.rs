@@ -22,9 +22,14 @@ pub enum EngineError {
         host: String,
         id: String,
     },
-    /// The engine refused; its own message.
+    /// The engine refused because of the state of things (in use,
+    /// already started...); its own message.
     #[error("the engine said: {0}")]
     Engine(String),
+    /// The engine found the request itself malformed (a bad reference...);
+    /// its own message.
+    #[error("the engine refused the request: {0}")]
+    Rejected(String),
 }
 
 pub(super) fn map_error(host: &str, id: &str, e: BollardError) -> EngineError {
@@ -34,6 +39,10 @@ pub(super) fn map_error(host: &str, id: &str, e: BollardError) -> EngineError {
             host: host.to_string(),
             id: id.to_string(),
         },
+        BollardError::DockerResponseServerError {
+            status_code: 400,
+            message,
+        } => EngineError::Rejected(message),
         BollardError::DockerResponseServerError { message, .. } => EngineError::Engine(message),
         other => EngineError::Unreachable {
             host: host.to_string(),
@@ -424,10 +433,11 @@ pub(super) async fn create(
         .create_container(Some(options.build()), body)
         .await
         .map_err(|e| match e {
-            BollardError::DockerResponseServerError {
-                status_code: 404,
-                message,
-            } => EngineError::Engine(message),
+            BollardError::DockerResponseServerError { status_code: 404, .. } => EngineError::NotFound {
+                what: "image",
+                host: host.to_string(),
+                id: new.image.clone(),
+            },
             other => map_error(host, &new.image, other),
         })?;
     if new.start {

@@ -40,6 +40,9 @@ pub enum HostError {
     /// The request itself is wrong; nothing was sent to the engine.
     #[error("{0}")]
     Invalid(String),
+    /// Something named in the request is not there (an environment variable...).
+    #[error("{0}")]
+    NotFound(String),
     #[error(transparent)]
     Events(#[from] EventError),
 }
@@ -51,6 +54,7 @@ impl crate::Failure for HostError {
             HostError::Access(e) => e.kind(),
             HostError::UnknownHost(_) => ErrorKind::NotFound,
             HostError::Invalid(_) => ErrorKind::Invalid,
+            HostError::NotFound(_) => ErrorKind::NotFound,
             HostError::Events(e) => e.kind(),
         }
     }
@@ -62,6 +66,7 @@ impl crate::Failure for EngineError {
             EngineError::Unreachable { .. } => ErrorKind::Unavailable,
             EngineError::NotFound { .. } => ErrorKind::NotFound,
             EngineError::Engine(_) => ErrorKind::Conflict,
+            EngineError::Rejected(_) => ErrorKind::Invalid,
         }
     }
 }
@@ -306,7 +311,7 @@ impl Host {
             self.check(caller, Operation::RevealSecret, Some(target)).await?;
             engine::env_value(&self.docker(), &self.id.0, id, &name)
                 .await?
-                .ok_or_else(|| HostError::Engine(EngineError::Engine(format!("the container has no variable {name}"))))
+                .ok_or_else(|| HostError::NotFound(format!("the container has no environment variable {name}")))
         }
         .await;
         record(&self.events, event, started, &result).await?;

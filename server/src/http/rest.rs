@@ -10,7 +10,7 @@ mod users;
 
 use super::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -114,6 +114,35 @@ pub(crate) fn body<T>(
 ) -> Result<T, ApiError> {
     body.map(|Json(b)| b)
         .map_err(|e| bad_request(format!("expected JSON {expected}: {}", e.body_text())))
+}
+
+/// `Query`, whose rejections (a repeated or malformed parameter) answer in
+/// the API's error shape like every other error.
+pub(crate) struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| Query(q))
+            .map_err(|e| bad_request(e.body_text()))
+    }
+}
+
+/// `Path`, likewise.
+pub(crate) struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| Path(p))
+            .map_err(|e| bad_request(e.body_text()))
+    }
 }
 
 /// The caller of a REST call: an API key (`Authorization: Bearer berth_…`)
@@ -320,6 +349,29 @@ struct ActionQuery {
     volumes: Option<String>,
 }
 
+/// What `POST …/containers/{id}/{action}` does (for the document).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ActionName {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Pause,
+    Unpause,
+    Remove,
+}
+
+/// The export's formats (for the document).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ExportFormatName {
+    Jsonl,
+    Csv,
+}
+
 /// The id of what was created.
 #[derive(Serialize, ToSchema)]
 struct CreatedId {
@@ -370,6 +422,7 @@ struct EventPageQuery {
 #[allow(dead_code)]
 struct ExportQuery {
     /// jsonl (the default) or csv.
+    #[param(value_type = Option<ExportFormatName>)]
     format: Option<String>,
 }
 
@@ -390,7 +443,7 @@ pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
     path = "/api/v1/hosts/{host}/containers/{id}/{action}",
     tag = "containers",
     summary = "Start, stop, restart, kill, pause, unpause or remove a container",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("action" = String, Path, description = "start, stop, restart, kill, pause, unpause or remove"), ActionQuery),
+    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("action" = ActionName, Path, description = "what to do"), ActionQuery),
     responses((status = 204, description = "done"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
 )]
 async fn container_action(

@@ -29,6 +29,8 @@ use utoipa::{Modify, OpenApi};
         users::reset_password, users::grants, users::set_grants, users::change_password, users::sessions,
         users::end_session, users::keys, users::create_key, users::revoke_key,
     ),
+    // Used only as parameter types, so listed here to be registered.
+    components(schemas(super::ActionName, super::ExportFormatName)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
 )]

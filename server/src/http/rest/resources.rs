@@ -1,8 +1,8 @@
 //! `/hosts/{host}/{images|networks|volumes}`: list, inspect, remove,
 //! prune. Core decides every call and records the changes.
 
-use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, bad_request, flag};
-use axum::extract::{Path, Query, State};
+use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, Path, Query, bad_request, flag};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};

@@ -1,8 +1,8 @@
 //! Statistics and health over REST: the latest readings, chart series of a
 //! host or container, expected states and the drifts under way.
 
-use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, bad_request, body};
-use axum::extract::{Path, Query, State};
+use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, Path, Query, bad_request, body};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -39,6 +39,7 @@ pub(crate) async fn latest(
 #[into_params(parameter_in = Query)]
 pub(crate) struct RangeQuery {
     /// 1h (the default), 24h, 7d or 30d.
+    #[param(value_type = Option<ChartRange>)]
     range: Option<String>,
 }
 

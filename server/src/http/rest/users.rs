@@ -1,8 +1,8 @@
 //! Users and their grants (admins), and each caller's own password,
 //! sessions and API keys. Core decides and records every call.
 
-use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, body};
-use axum::extract::{Path, Query, State};
+use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, Path, Query, body};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -59,6 +59,7 @@ pub(crate) struct NewUser {
     password: String,
     /// admin or user (the default).
     #[serde(default)]
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
     /// Older form of `role`.
     #[serde(default)]
@@ -113,6 +114,7 @@ pub(crate) async fn user(
 #[serde(deny_unknown_fields)]
 pub(crate) struct UserChange {
     disabled: Option<bool>,
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
 }
 
