@@ -1,5 +1,5 @@
-//! Access in a real Chromium: an admin gives a user view on the local host;
-//! that user signs in, sees the host's containers without any action
+//! Access in a real Chromium: an admin gives a user view on the local host
+//! with the grants editor of the user's page; that user signs in, sees the host's containers without any action
 //! button, and a stop forced through the server function's URL with their
 //! session is refused and shows up in the admin's event log as a denied
 //! `container.stop`. Needs the engine and `berth-test/busybox:1`.
@@ -32,7 +32,7 @@ async fn a_viewer_sees_containers_without_buttons_and_a_forced_stop_is_refused_o
 async fn walk(client: &Client, berth: &Berth) -> Result {
     create_first_admin(client, berth, ADMIN, PASSWORD).await?;
 
-    // The admin adds the user and gives them view on the local host.
+    // The admin adds the user, and on their page gives them view on local.
     let admin = berth.http();
     assert_eq!(berth.rest_sign_in(&admin, ADMIN, PASSWORD).await?, 200);
     let resp = admin
@@ -42,12 +42,24 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
         .await?;
     assert_eq!(resp.status(), 201, "adding {VIEWER}");
     let id = resp.json::<serde_json::Value>().await?["id"].as_u64().unwrap();
-    let resp = admin
-        .put(berth.url(&format!("/api/v1/users/{id}/grants")))
-        .json(&json!([{ "host": "local", "level": "view" }]))
-        .send()
+    open(client, &berth.url(&format!("/users/{id}"))).await?;
+    wait_for_text(client, "#user-title", VIEWER).await?;
+    wait_for(client, "#grant-add").await?.click().await?;
+    fill(client, "#grant-host-0", "local").await?;
+    wait_for(client, "#grant-level-0")
+        .await?
+        .select_by_value("view")
         .await?;
-    assert_eq!(resp.status(), 200, "granting view");
+    wait_for(client, "#grants-save").await?.click().await?;
+    wait_for_text(client, "#grants-ok", "Saved 1 grant").await?;
+    let grants: serde_json::Value = admin
+        .get(berth.url(&format!("/api/v1/users/{id}/grants")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(grants[0]["host"], "local", "{grants}");
+    assert_eq!(grants[0]["level"], "view", "{grants}");
 
     // The user signs in in the browser and sees the container, with no buttons.
     client.delete_all_cookies().await?;

@@ -157,7 +157,7 @@ fn UserGrants(id: UserId, grants: Vec<Grant>) -> impl IntoView {
     let outcome = move || {
         save.value().get().map(|r| match r {
             Ok(n) => {
-                view! { <div class="alert alert-ok" role="status" id="grants-ok">{format!("Saved {n} grants.")}</div> }
+                view! { <div class="alert alert-ok" role="status" id="grants-ok">{format!("Saved {n} grant{}.", if n == 1 { "" } else { "s" })}</div> }
                     .into_any()
             }
             Err(e) => view! { <div id="grants-error"><ErrorBox error=e/></div> }.into_any(),
