@@ -18,6 +18,12 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable};
 /// The largest page a caller may ask for.
 pub const MAX_PAGE: usize = 1000;
 
+/// The most events one page reads before it answers with what it found
+/// and a cursor to go on from: a reader who may see few events (a rare
+/// filter, a grant on one host of many) cannot make one request walk the
+/// whole log.
+pub(super) const MAX_SCAN: usize = 20_000;
+
 /// A filter field: one posting list, or the union of several (a kind prefix).
 struct Cursor(Vec<Posting>);
 
@@ -155,12 +161,14 @@ pub(super) fn page(
     }
     let mut found = Vec::new();
     let mut last_seen = None;
+    let mut scanned = 0;
     let mut take = |seq: u64, e: Event, found: &mut Vec<Event>| {
         last_seen = Some(seq);
+        scanned += 1;
         if filter.matches(&e) && visible(&e) {
             found.push(e);
         }
-        found.len() == limit
+        found.len() == limit || scanned == MAX_SCAN
     };
 
     // Events past the index are few: scan them first (they are the newest).
@@ -170,7 +178,7 @@ pub(super) fn page(
         for row in events.range(scan_from..=upper)?.rev() {
             let (k, v) = row?;
             if take(k.value(), decode(k.value(), v.value())?, &mut found) {
-                return Ok(finish(found, last_seen, lower, limit, head));
+                return Ok(finish(found, last_seen, lower, limit, head, scanned));
             }
         }
     }
@@ -190,7 +198,7 @@ pub(super) fn page(
         }
         Some(mut cursors) => {
             let Some(index) = open(&tx, EVENT_INDEX)? else {
-                return Ok(finish(found, last_seen, lower, limit, head));
+                return Ok(finish(found, last_seen, lower, limit, head, scanned));
             };
             let mut candidate = upper;
             'search: loop {
@@ -217,12 +225,22 @@ pub(super) fn page(
             }
         }
     }
-    Ok(finish(found, last_seen, lower, limit, head))
+    Ok(finish(found, last_seen, lower, limit, head, scanned))
 }
 
-fn finish(events: Vec<Event>, last_seen: Option<u64>, lower: u64, limit: usize, head: u64) -> EventPage {
+/// A page may be short (or empty) and still have a `next_before`: when it
+/// stopped at `MAX_SCAN` rather than at `limit`.
+fn finish(
+    events: Vec<Event>,
+    last_seen: Option<u64>,
+    lower: u64,
+    limit: usize,
+    head: u64,
+    scanned: usize,
+) -> EventPage {
+    let stopped_early = events.len() == limit || scanned >= MAX_SCAN;
     let next_before = match last_seen {
-        Some(s) if events.len() == limit && s > lower => Some(EventSeq(s)),
+        Some(s) if stopped_early && s > lower => Some(EventSeq(s)),
         _ => None,
     };
     EventPage {

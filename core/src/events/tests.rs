@@ -259,3 +259,32 @@ async fn a_lost_index_is_rebuilt_from_the_events_at_start() {
         Some("300")
     );
 }
+
+#[tokio::test]
+async fn a_reader_who_sees_little_gets_short_pages_with_a_cursor_not_a_walk_of_the_whole_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, log) = open_log(&dir).await;
+    log.record(ev("rare.one", "system").host("web"));
+    for _ in 0..(query::MAX_SCAN + 500) {
+        log.record(ev("test.tick", "system").host("db"));
+    }
+    log.flush().await.unwrap();
+    let web_only: Visible = Arc::new(|e: &Event| e.host.as_deref() == Some("web"));
+    let first = log
+        .query_visible(EventFilter::default(), None, 50, web_only.clone())
+        .await
+        .unwrap();
+    assert!(
+        first.events.is_empty(),
+        "nothing visible in the newest {}",
+        query::MAX_SCAN
+    );
+    let next = first.next_before.expect("a cursor to go on from");
+    let second = log
+        .query_visible(EventFilter::default(), Some(next), 50, web_only)
+        .await
+        .unwrap();
+    assert_eq!(second.events.len(), 1);
+    assert_eq!(second.events[0].kind, "rare.one");
+    assert_eq!(second.next_before, None, "the start of the log");
+}
