@@ -9,7 +9,9 @@
 //! Who a caller is (sessions, keys, passwords) is `auth`'s business.
 
 use crate::events::{EventError, EventLog};
-use crate::model::{Actor, ActorKind, ErrorKind, Event, Need, NewEvent, Operation, Outcome, Permissions, User};
+use crate::model::{
+    Actor, ActorKind, ApiKeyInfo, ErrorKind, Event, Grant, Need, NewEvent, Operation, Outcome, Permissions, User,
+};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -41,6 +43,14 @@ pub enum Who {
     System(String),
 }
 
+fn permissions_of(user: &User, grants: Vec<Grant>) -> Permissions {
+    if user.is_admin() {
+        Permissions::admin()
+    } else {
+        Permissions::of(grants)
+    }
+}
+
 /// A caller with its effective permissions and the address it came from.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -51,35 +61,29 @@ pub struct Caller {
 
 impl Caller {
     /// A signed-in user: admins may do everything, others what `grants` say.
-    pub fn signed_in(user: User, grants: Vec<crate::model::Grant>, source: Option<String>) -> Caller {
-        let permissions = if user.is_admin() {
-            Permissions::admin()
-        } else {
-            Permissions::of(grants)
-        };
+    pub fn signed_in(user: User, grants: Vec<Grant>, source: Option<String>) -> Caller {
         Caller {
+            permissions: Arc::new(permissions_of(&user, grants)),
             who: Who::User(user),
             source,
-            permissions: Arc::new(permissions),
         }
     }
 
-    /// An API key: its owner's permissions, narrowed by the key's own grants.
-    pub fn key(id: String, name: String, owner: Caller, narrow: Option<&[crate::model::Grant]>) -> Caller {
-        let permissions = match narrow {
-            Some(n) => owner.permissions.narrowed(n),
-            None => owner.permissions.as_ref().clone(),
-        };
-        let Who::User(owner_user) = owner.who else {
-            unreachable!("a key's owner is a user")
+    /// An API key of `owner` (who holds `grants`): the owner's permissions,
+    /// narrowed by the key's own grants when it has some.
+    pub fn key(key: &ApiKeyInfo, owner: User, grants: Vec<Grant>, source: Option<String>) -> Caller {
+        let of_owner = permissions_of(&owner, grants);
+        let permissions = match &key.grants {
+            Some(narrow) => of_owner.narrowed(narrow),
+            None => of_owner,
         };
         Caller {
             who: Who::Key {
-                id,
-                name,
-                owner: owner_user,
+                id: key.id.clone(),
+                name: key.name.clone(),
+                owner,
             },
-            source: owner.source,
+            source,
             permissions: Arc::new(permissions),
         }
     }

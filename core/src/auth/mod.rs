@@ -485,15 +485,11 @@ impl Auth {
         if user.disabled {
             return Ok(None);
         }
-        let caller = Caller::signed_in(user, grants, source);
         match key {
-            None => Ok(Some(caller)),
-            Some(k) if k.active(now_ns()) && k.owner == identity.user => Ok(Some(Caller::key(
-                k.id.clone(),
-                k.name.clone(),
-                caller,
-                k.grants.as_deref(),
-            ))),
+            None => Ok(Some(Caller::signed_in(user, grants, source))),
+            Some(k) if k.active(now_ns()) && k.owner == identity.user => {
+                Ok(Some(Caller::key(&k, user, grants, source)))
+            }
             Some(_) => Ok(None),
         }
     }
