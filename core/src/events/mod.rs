@@ -9,6 +9,7 @@
 mod codec;
 mod export;
 mod index;
+pub mod merkle;
 mod query;
 mod verify;
 mod writer;
