@@ -63,6 +63,18 @@ pub(crate) struct ErrorBody {
     pub kind: ErrorKind,
 }
 
+/// The failures every operation may answer with, for the document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub(crate) enum Failures {
+    /// refused, invalid or not found: see `kind`
+    #[response(status = "4XX")]
+    Refused(ErrorBody),
+    /// berth or the engine failed: see `kind`
+    #[response(status = "5XX")]
+    Failed(ErrorBody),
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -238,7 +250,7 @@ struct Credentials {
     tag = "session",
     summary = "Sign in (sets the session cookie)",
     request_body = Credentials,
-    responses((status = 200, description = "signed in", body = berth_core::model::User), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "signed in", body = berth_core::model::User), Failures)
 )]
 async fn login(
     State(state): State<AppState>,
@@ -257,7 +269,7 @@ async fn login(
     path = "/api/v1/session",
     tag = "session",
     summary = "Sign out",
-    responses((status = 204, description = "signed out"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "signed out"), Failures)
 )]
 async fn logout(State(state): State<AppState>, source: Source, session: Session) -> Result<StatusCode, ApiError> {
     if let Some(caller) = state.berth.auth.session_caller(&session, ip(&source)).await? {
@@ -273,7 +285,7 @@ async fn logout(State(state): State<AppState>, source: Source, session: Session)
     path = "/api/v1/me",
     tag = "you",
     summary = "Who you are and what you may do",
-    responses((status = 200, description = "the caller", body = Account), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the caller", body = Account), Failures)
 )]
 async fn me(Authed(caller): Authed) -> Result<Json<Account>, ApiError> {
     berth_core::auth::Auth::me(&caller)
@@ -288,7 +300,7 @@ async fn me(Authed(caller): Authed) -> Result<Json<Account>, ApiError> {
     tag = "hosts",
     summary = "The hosts you may see",
     params(PageQuery),
-    responses((status = 200, description = "a page of hosts", body = Page<HostStatus>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of hosts", body = Page<HostStatus>), Failures)
 )]
 async fn hosts(
     State(state): State<AppState>,
@@ -306,7 +318,7 @@ async fn hosts(
     tag = "hosts",
     summary = "A host's status and containers",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
-    responses((status = 200, description = "the host", body = HostView), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the host", body = HostView), Failures)
 )]
 async fn host(
     State(state): State<AppState>,
@@ -322,7 +334,7 @@ async fn host(
     tag = "containers",
     summary = "A host's containers",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
-    responses((status = 200, description = "a page of containers, by name", body = Page<Container>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of containers, by name", body = Page<Container>), Failures)
 )]
 async fn containers(
     State(state): State<AppState>,
@@ -444,7 +456,7 @@ pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
     tag = "containers",
     summary = "Start, stop, restart, kill, pause, unpause or remove a container",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("action" = ActionName, Path, description = "what to do"), ActionQuery),
-    responses((status = 204, description = "done"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "done"), Failures)
 )]
 async fn container_action(
     State(state): State<AppState>,
@@ -475,7 +487,7 @@ async fn container_action(
     summary = "Create (and start) a container from a local image",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
     request_body = berth_core::model::NewContainer,
-    responses((status = 201, description = "created", body = CreatedId), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 201, description = "created", body = CreatedId), Failures)
 )]
 async fn create_container(
     State(state): State<AppState>,
@@ -497,7 +509,7 @@ async fn create_container(
     tag = "containers",
     summary = "A container's configuration (environment values masked)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name")),
-    responses((status = 200, description = "the container", body = berth_core::model::ContainerDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the container", body = berth_core::model::ContainerDetail), Failures)
 )]
 async fn inspect_container(
     State(state): State<AppState>,
@@ -514,7 +526,7 @@ async fn inspect_container(
     tag = "containers",
     summary = "One environment value in clear (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("name" = String, Path, description = "the variable's name")),
-    responses((status = 200, description = "the value", body = RevealedEnv), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the value", body = RevealedEnv), Failures)
 )]
 async fn reveal_env(
     State(state): State<AppState>,
@@ -535,7 +547,7 @@ fn parse_filter(params: &HashMap<String, String>) -> Result<EventFilter, ApiErro
     tag = "events",
     summary = "A page of the event log, newest first, filtered",
     params(EventFilterQuery, EventPageQuery),
-    responses((status = 200, description = "a page of events", body = EventPage), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of events", body = EventPage), Failures)
 )]
 async fn list(
     State(state): State<AppState>,
@@ -568,7 +580,7 @@ async fn list(
     tag = "events",
     summary = "One event",
     params(("seq" = u64, Path, description = "the event's number")),
-    responses((status = 200, description = "the event", body = Event), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the event", body = Event), Failures)
 )]
 async fn one(
     State(state): State<AppState>,
@@ -586,7 +598,7 @@ async fn one(
     path = "/api/v1/events/verify",
     tag = "events",
     summary = "Walk the whole hash chain now (recorded)",
-    responses((status = 200, description = "what the walk found", body = ChainStatus), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "what the walk found", body = ChainStatus), Failures)
 )]
 async fn verify(State(state): State<AppState>, Authed(caller): Authed) -> Result<Json<ChainStatus>, ApiError> {
     Ok(Json(state.berth.verify_events(&caller).await?))
@@ -601,7 +613,7 @@ async fn verify(State(state): State<AppState>, Authed(caller): Authed) -> Result
     tag = "events",
     summary = "Export the filtered log as JSON lines or CSV (recorded)",
     params(EventFilterQuery, ExportQuery),
-    responses((status = 200, description = "the events, newest first", content((String = "application/x-ndjson"), (String = "text/csv; charset=utf-8"))), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the events, newest first", content((String = "application/x-ndjson"), (String = "text/csv; charset=utf-8"))), Failures)
 )]
 async fn export(
     State(state): State<AppState>,

@@ -29,8 +29,8 @@ use utoipa::{Modify, OpenApi};
         users::reset_password, users::grants, users::set_grants, users::change_password, users::sessions,
         users::end_session, users::keys, users::create_key, users::revoke_key,
     ),
-    // Used only as parameter types, so listed here to be registered.
-    components(schemas(super::ActionName, super::ExportFormatName)),
+    // Used only as parameter types or in `Failures`, so listed here to be registered.
+    components(schemas(super::ActionName, super::ExportFormatName, super::ErrorBody)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
 )]

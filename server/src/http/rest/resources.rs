@@ -1,7 +1,7 @@
 //! `/hosts/{host}/{images|networks|volumes}`: list, inspect, remove,
 //! prune. Core decides every call and records the changes.
 
-use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, Path, Query, bad_request, flag};
+use super::{ApiError, AppState, Authed, Failures, Page, PageQuery, Path, Query, bad_request, flag};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -61,7 +61,7 @@ impl Prune {
     tag = "images",
     summary = "A host's images",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
-    responses((status = 200, description = "a page of images", body = Page<Image>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of images", body = Page<Image>), Failures)
 )]
 pub(crate) async fn images(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub(crate) async fn images(
     tag = "images",
     summary = "One image",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("reference" = String, Path, description = "an id, id prefix or repo:tag")),
-    responses((status = 200, description = "the image", body = ImageDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the image", body = ImageDetail), Failures)
 )]
 pub(crate) async fn image(
     State(state): State<AppState>,
@@ -96,7 +96,7 @@ pub(crate) async fn image(
     tag = "images",
     summary = "Remove an image or one of its names (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("reference" = String, Path, description = "an id, id prefix or repo:tag"), Force),
-    responses((status = 200, description = "what was untagged and deleted", body = ImageRemoval), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "what was untagged and deleted", body = ImageRemoval), Failures)
 )]
 pub(crate) async fn remove_image(
     State(state): State<AppState>,
@@ -115,7 +115,7 @@ pub(crate) async fn remove_image(
     tag = "images",
     summary = "Remove dangling images (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), Prune),
-    responses((status = 200, description = "what was removed", body = PruneReport), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "what was removed", body = PruneReport), Failures)
 )]
 pub(crate) async fn prune_images(
     State(state): State<AppState>,
@@ -133,7 +133,7 @@ pub(crate) async fn prune_images(
     tag = "networks",
     summary = "A host's networks",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
-    responses((status = 200, description = "a page of networks", body = Page<Network>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of networks", body = Page<Network>), Failures)
 )]
 pub(crate) async fn networks(
     State(state): State<AppState>,
@@ -151,7 +151,7 @@ pub(crate) async fn networks(
     tag = "networks",
     summary = "One network",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "an id, id prefix or name")),
-    responses((status = 200, description = "the network", body = NetworkDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the network", body = NetworkDetail), Failures)
 )]
 pub(crate) async fn network(
     State(state): State<AppState>,
@@ -168,7 +168,7 @@ pub(crate) async fn network(
     tag = "networks",
     summary = "Remove a network (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "an id or name")),
-    responses((status = 204, description = "removed"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "removed"), Failures)
 )]
 pub(crate) async fn remove_network(
     State(state): State<AppState>,
@@ -186,7 +186,7 @@ pub(crate) async fn remove_network(
     tag = "networks",
     summary = "Remove unused networks (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), Prune),
-    responses((status = 200, description = "what was removed", body = PruneReport), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "what was removed", body = PruneReport), Failures)
 )]
 pub(crate) async fn prune_networks(
     State(state): State<AppState>,
@@ -204,7 +204,7 @@ pub(crate) async fn prune_networks(
     tag = "volumes",
     summary = "A host's volumes",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
-    responses((status = 200, description = "a page of volumes", body = Page<Volume>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of volumes", body = Page<Volume>), Failures)
 )]
 pub(crate) async fn volumes(
     State(state): State<AppState>,
@@ -222,7 +222,7 @@ pub(crate) async fn volumes(
     tag = "volumes",
     summary = "One volume",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("name" = String, Path, description = "the volume's name")),
-    responses((status = 200, description = "the volume", body = VolumeDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the volume", body = VolumeDetail), Failures)
 )]
 pub(crate) async fn volume(
     State(state): State<AppState>,
@@ -239,7 +239,7 @@ pub(crate) async fn volume(
     tag = "volumes",
     summary = "Remove a volume and its data (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("name" = String, Path, description = "the volume's name"), Force),
-    responses((status = 204, description = "removed"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "removed"), Failures)
 )]
 pub(crate) async fn remove_volume(
     State(state): State<AppState>,
@@ -259,7 +259,7 @@ pub(crate) async fn remove_volume(
     tag = "volumes",
     summary = "Remove unused volumes and their data (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), Prune),
-    responses((status = 200, description = "what was removed", body = PruneReport), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "what was removed", body = PruneReport), Failures)
 )]
 pub(crate) async fn prune_volumes(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! Statistics and health over REST: the latest readings, chart series of a
 //! host or container, expected states and the drifts under way.
 
-use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, Path, Query, bad_request, body};
+use super::{ApiError, AppState, Authed, Failures, Page, PageQuery, Path, Query, bad_request, body};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -24,7 +24,7 @@ pub(super) fn routes() -> Router<AppState> {
     path = "/api/v1/stats",
     tag = "statistics",
     summary = "The latest readings of the hosts you may see",
-    responses((status = 200, description = "the readings", body = StatsSnapshot), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the readings", body = StatsSnapshot), Failures)
 )]
 pub(crate) async fn latest(
     State(state): State<AppState>,
@@ -63,7 +63,7 @@ impl RangeQuery {
     tag = "statistics",
     summary = "A host's charts",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), RangeQuery),
-    responses((status = 200, description = "the charts", body = ChartSet), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the charts", body = ChartSet), Failures)
 )]
 pub(crate) async fn host_charts(
     State(state): State<AppState>,
@@ -85,7 +85,7 @@ pub(crate) async fn host_charts(
     tag = "statistics",
     summary = "A container's charts, by name",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("name" = String, Path, description = "the container's name"), RangeQuery),
-    responses((status = 200, description = "the charts", body = ChartSet), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the charts", body = ChartSet), Failures)
 )]
 pub(crate) async fn container_charts(
     State(state): State<AppState>,
@@ -110,7 +110,7 @@ pub(crate) async fn container_charts(
     tag = "health",
     summary = "The expected states on a host",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
-    responses((status = 200, description = "a page of expectations", body = Page<Expectation>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of expectations", body = Page<Expectation>), Failures)
 )]
 pub(crate) async fn expected(
     State(state): State<AppState>,
@@ -139,7 +139,7 @@ pub(crate) struct SetExpected {
     summary = "Set or clear the state a container is expected in (recorded)",
     params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
     request_body = SetExpected,
-    responses((status = 204, description = "set"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "set"), Failures)
 )]
 pub(crate) async fn set_expected(
     State(state): State<AppState>,
@@ -163,7 +163,7 @@ pub(crate) async fn set_expected(
     tag = "health",
     summary = "The drifts under way on the hosts you may see",
     params(PageQuery),
-    responses((status = 200, description = "a page of drifts", body = Page<Drift>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of drifts", body = Page<Drift>), Failures)
 )]
 pub(crate) async fn drifts(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! Users and their grants (admins), and each caller's own password,
 //! sessions and API keys. Core decides and records every call.
 
-use super::{ApiError, AppState, Authed, ErrorBody, Page, PageQuery, Path, Query, body};
+use super::{ApiError, AppState, Authed, Failures, Page, PageQuery, Path, Query, body};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
@@ -41,7 +41,7 @@ fn role(text: &str) -> Result<Role, ApiError> {
     tag = "users",
     summary = "Every user (admins)",
     params(PageQuery),
-    responses((status = 200, description = "a page of users", body = Page<User>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of users", body = Page<User>), Failures)
 )]
 pub(crate) async fn users(
     State(state): State<AppState>,
@@ -72,7 +72,7 @@ pub(crate) struct NewUser {
     tag = "users",
     summary = "Add a user (admins)",
     request_body = NewUser,
-    responses((status = 201, description = "the new user", body = User), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 201, description = "the new user", body = User), Failures)
 )]
 pub(crate) async fn add_user(
     State(state): State<AppState>,
@@ -99,7 +99,7 @@ pub(crate) async fn add_user(
     tag = "users",
     summary = "A user with their grants and keys (admins)",
     params(("id" = u64, Path, description = "a user's id")),
-    responses((status = 200, description = "the user", body = UserDetail), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the user", body = UserDetail), Failures)
 )]
 pub(crate) async fn user(
     State(state): State<AppState>,
@@ -125,7 +125,7 @@ pub(crate) struct UserChange {
     summary = "Disable, enable or change the role of a user (admins)",
     params(("id" = u64, Path, description = "a user's id")),
     request_body = UserChange,
-    responses((status = 200, description = "the user", body = User), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the user", body = User), Failures)
 )]
 pub(crate) async fn change_user(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ pub(crate) async fn change_user(
     tag = "users",
     summary = "Delete a user; their events stay (admins)",
     params(("id" = u64, Path, description = "a user's id")),
-    responses((status = 204, description = "deleted"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "deleted"), Failures)
 )]
 pub(crate) async fn delete_user(
     State(state): State<AppState>,
@@ -186,7 +186,7 @@ pub(crate) struct NewPassword {
     summary = "Set another user's password (admins)",
     params(("id" = u64, Path, description = "a user's id")),
     request_body = NewPassword,
-    responses((status = 204, description = "set"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "set"), Failures)
 )]
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
@@ -209,7 +209,7 @@ pub(crate) async fn reset_password(
     tag = "users",
     summary = "A user's grants (admins)",
     params(("id" = u64, Path, description = "a user's id")),
-    responses((status = 200, description = "the grants", body = Vec<Grant>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the grants", body = Vec<Grant>), Failures)
 )]
 pub(crate) async fn grants(
     State(state): State<AppState>,
@@ -227,7 +227,7 @@ pub(crate) async fn grants(
     summary = "Replace a user's grants (admins)",
     params(("id" = u64, Path, description = "a user's id")),
     request_body = Vec<Grant>,
-    responses((status = 200, description = "the grants as stored", body = Vec<Grant>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the grants as stored", body = Vec<Grant>), Failures)
 )]
 pub(crate) async fn set_grants(
     State(state): State<AppState>,
@@ -256,7 +256,7 @@ pub(crate) struct PasswordChange {
     tag = "you",
     summary = "Change your password; your other sessions end",
     request_body = PasswordChange,
-    responses((status = 204, description = "changed"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "changed"), Failures)
 )]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
@@ -280,7 +280,7 @@ pub(crate) async fn change_password(
     tag = "you",
     summary = "Your sessions",
     params(PageQuery),
-    responses((status = 200, description = "a page of sessions", body = Page<SessionInfo>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of sessions", body = Page<SessionInfo>), Failures)
 )]
 pub(crate) async fn sessions(
     State(state): State<AppState>,
@@ -299,7 +299,7 @@ pub(crate) async fn sessions(
     tag = "you",
     summary = "End one of your sessions",
     params(("handle" = String, Path, description = "the session's handle")),
-    responses((status = 204, description = "ended"), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 204, description = "ended"), Failures)
 )]
 pub(crate) async fn end_session(
     State(state): State<AppState>,
@@ -316,7 +316,7 @@ pub(crate) async fn end_session(
     tag = "you",
     summary = "Your API keys",
     params(PageQuery),
-    responses((status = 200, description = "a page of keys", body = Page<ApiKeyInfo>), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "a page of keys", body = Page<ApiKeyInfo>), Failures)
 )]
 pub(crate) async fn keys(
     State(state): State<AppState>,
@@ -334,7 +334,7 @@ pub(crate) async fn keys(
     tag = "you",
     summary = "Create an API key; the token is in this answer only",
     request_body = NewApiKey,
-    responses((status = 201, description = "the key and its token", body = CreatedApiKey), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 201, description = "the key and its token", body = CreatedApiKey), Failures)
 )]
 pub(crate) async fn create_key(
     State(state): State<AppState>,
@@ -353,7 +353,7 @@ pub(crate) async fn create_key(
     tag = "you",
     summary = "Revoke an API key at once (yours; admins any)",
     params(("id" = String, Path, description = "the key's id")),
-    responses((status = 200, description = "the revoked key", body = ApiKeyInfo), (status = "4XX", description = "refused, invalid or not found: see `kind`", body = ErrorBody), (status = "5XX", description = "berth or the engine failed: see `kind`", body = ErrorBody))
+    responses((status = 200, description = "the revoked key", body = ApiKeyInfo), Failures)
 )]
 pub(crate) async fn revoke_key(
     State(state): State<AppState>,
