@@ -13,7 +13,7 @@
 
 mod support;
 
-use berth_core::events::merkle::{
+use berth_core::tlog::merkle::{
     MemTree, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
 };
 use std::time::{Duration, Instant};

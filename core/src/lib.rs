@@ -8,6 +8,7 @@
 //! about Leptos or axum.
 
 pub mod model;
+pub mod tlog;
 
 #[cfg(feature = "engine")]
 pub mod access;

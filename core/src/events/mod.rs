@@ -9,7 +9,6 @@
 mod codec;
 mod export;
 mod index;
-pub mod merkle;
 mod query;
 mod verify;
 mod writer;

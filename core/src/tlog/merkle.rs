@@ -4,9 +4,8 @@
 //! verifiers of RFC 9162 §2.1.3.2 and §2.1.4.2 that an auditor runs.
 //!
 //! Where the subtree hashes live is the `Nodes` trait's business: `MemTree`
-//! keeps them in memory (tests, small tools); the event log will keep them
-//! in redb, appended as events are. Not here yet: storing the tree beside
-//! the log, checkpoints and their signatures.
+//! keeps them in memory (tests, small tools); the event log keeps them in
+//! redb beside the events (`events::tree`).
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
