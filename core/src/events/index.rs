@@ -98,6 +98,13 @@ impl Pending {
             };
             let (mut first, mut block) = last.unwrap_or_else(|| (seqs[0], Vec::new()));
             for seq in seqs {
+                // Lists only grow. A posting at or below the block's end means
+                // the index holds seqs the log lost (`drop_beyond` missed
+                // them): skip it rather than encode a negative step.
+                if block.last().is_some_and(|&last| last >= seq) {
+                    tracing::error!(field, seq, "the event index is ahead of the log; posting skipped");
+                    continue;
+                }
                 if block.len() == BLOCK_LEN {
                     index.insert((field, v, first), encode(first, &block).as_slice())?;
                     block.clear();
@@ -119,6 +126,35 @@ impl Pending {
         self.events = 0;
         Ok(())
     }
+}
+
+/// Removes every posting of a seq above `head` (events removed from the end
+/// of the log) and sets `indexed_head` to `head`, so that the next events,
+/// which take those seqs again, are indexed afresh. Returns how many
+/// postings went.
+pub(super) fn drop_beyond(tx: &WriteTransaction, head: u64) -> Result<u64> {
+    let mut index = tx.open_table(EVENT_INDEX)?;
+    let mut changed: Vec<((u8, String, u64), Vec<u64>)> = Vec::new();
+    let mut dropped = 0;
+    for row in index.iter()? {
+        let (k, v) = row?;
+        let (field, value, first) = k.value();
+        let seqs = decode(first, v.value());
+        if seqs.last().is_some_and(|&last| last > head) {
+            let kept: Vec<u64> = seqs.iter().copied().filter(|&s| s <= head).collect();
+            dropped += (seqs.len() - kept.len()) as u64;
+            changed.push(((field, value.to_string(), first), kept));
+        }
+    }
+    for ((field, value, first), kept) in changed {
+        if kept.is_empty() {
+            index.remove((field, value.as_str(), first))?;
+        } else {
+            index.insert((field, value.as_str(), first), encode(first, &kept).as_slice())?;
+        }
+    }
+    tx.open_table(META)?.insert("indexed_head", head.to_string().as_str())?;
+    Ok(dropped)
 }
 
 fn encode(first: u64, seqs: &[u64]) -> Vec<u8> {

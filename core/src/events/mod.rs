@@ -6,18 +6,23 @@
 //! committed events to live viewers. Nothing here updates or deletes an event.
 //! Reading (`query`), checking (`verify`) and exporting live in submodules.
 
+mod checkpoint;
 mod codec;
 mod export;
 mod index;
 mod query;
+mod tree;
 mod verify;
 mod writer;
 
+pub use checkpoint::{CHECKPOINT_FILE, CheckpointError, Checkpointer, KEY_FILE, SIGN_EVERY, SIGN_IDLE_EVERY, Signed};
 pub use export::{ExportFormat, csv_header, csv_row};
 pub use query::MAX_PAGE;
 
 use crate::model::{ChainStatus, Event, EventFilter, EventPage, EventSeq, NewEvent};
 use crate::store::{Store, StoreError};
+use crate::tlog::merkle;
+use sha2::Digest;
 use std::sync::{Arc, RwLock};
 use thiserror::Error;
 use tokio::sync::{broadcast, oneshot};
@@ -33,6 +38,12 @@ pub enum EventError {
     Commit(String),
     #[error("event {0} is unreadable: the database is damaged; run `berth events verify`")]
     Corrupt(u64),
+    /// A root or proof asked for a size or index the tree does not have.
+    #[error("{0}")]
+    Proof(String),
+    /// The stored tree lacks a node it should have: damaged or tampered with.
+    #[error("the event tree is damaged: {0}")]
+    Tree(#[from] crate::tlog::ProofError),
 }
 
 impl crate::Failure for EventError {
@@ -40,7 +51,8 @@ impl crate::Failure for EventError {
         match self {
             EventError::Store(e) => crate::Failure::kind(e),
             EventError::Closed => crate::ErrorKind::Unavailable,
-            EventError::Commit(_) | EventError::Corrupt(_) => crate::ErrorKind::Internal,
+            EventError::Commit(_) | EventError::Corrupt(_) | EventError::Tree(_) => crate::ErrorKind::Internal,
+            EventError::Proof(_) => crate::ErrorKind::Invalid,
         }
     }
 }
@@ -186,6 +198,72 @@ impl EventLog {
             .map_err(|e| EventError::Commit(e.to_string()))?
     }
 
+    /// How many events the stored Merkle tree covers (all that are
+    /// committed, once `flush` returns).
+    pub async fn tree_size(&self) -> Result<u64> {
+        self.blocking(|db| tree::read(db, |_, size, _| Ok(size))).await
+    }
+
+    /// The tree's size and root hash now (after a `flush`).
+    pub async fn tree_head(&self) -> Result<(u64, merkle::Hash)> {
+        self.blocking(|db| tree::read(db, |_, size, nodes| Ok((size, merkle::root(nodes, size)?))))
+            .await
+    }
+
+    /// The root of the tree of the first `size` events.
+    pub async fn tree_root(&self, size: u64) -> Result<merkle::Hash> {
+        self.blocking(move |db| {
+            tree::read(db, |_, stored, nodes| {
+                tree::within(size, stored)?;
+                Ok(merkle::root(nodes, size)?)
+            })
+        })
+        .await
+    }
+
+    /// The RFC 6962 proof that the tree of `to` events extends the tree of `from`.
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<merkle::Hash>> {
+        if from > to {
+            return Err(EventError::Proof(format!("from ({from}) is larger than to ({to})")));
+        }
+        self.blocking(move |db| {
+            tree::read(db, |_, stored, nodes| {
+                tree::within(to, stored)?;
+                Ok(merkle::consistency_proof(nodes, from, to)?)
+            })
+        })
+        .await
+    }
+
+    /// Event `seq`'s canonical bytes and its inclusion proof in the tree of
+    /// the first `size` events.
+    pub async fn inclusion_proof(&self, seq: EventSeq, size: u64) -> Result<(Vec<u8>, Vec<merkle::Hash>)> {
+        let seq = seq.0;
+        if seq == 0 || seq > size {
+            return Err(EventError::Proof(format!(
+                "event {seq} is not in a tree of {size} events"
+            )));
+        }
+        self.blocking(move |db| {
+            tree::read(db, |tx, stored, nodes| {
+                tree::within(size, stored)?;
+                let data = tree::leaf_data(tx, seq)?.ok_or(EventError::Corrupt(seq))?;
+                Ok((data, merkle::inclusion_proof(nodes, seq - 1, size)?))
+            })
+        })
+        .await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::Database) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || f(store.db()))
+            .await
+            .map_err(|e| EventError::Commit(e.to_string()))?
+    }
+
     /// Walks the whole chain now and remembers the result.
     pub async fn verify(&self) -> Result<ChainStatus> {
         let store = self.inner.store.clone();
@@ -211,6 +289,14 @@ impl EventLog {
     ) -> Result<u64> {
         export_visible(&self.inner.store, filter, visible, sink)
     }
+}
+
+/// Reads an event from its canonical bytes (a Merkle leaf, the `extra` of
+/// a proof file): the stored record without its hash, which is recomputed.
+pub fn decode_canonical(bytes: &[u8]) -> Option<Event> {
+    let mut record = bytes.to_vec();
+    record.extend_from_slice(&sha2::Sha256::digest(bytes));
+    codec::decode(&record)
 }
 
 /// Walks the chain of the database at `store` (for the CLI, without a writer).

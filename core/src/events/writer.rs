@@ -2,17 +2,20 @@
 //! in one durable transaction (group commit), answers the waiting callers and
 //! broadcasts what was committed.
 //!
-//! The index trails: postings collect in memory and are written in their own
-//! transaction, without an fsync of their own, once enough have gathered or
-//! a moment has passed. A durable append therefore writes only the event's
-//! pages. Readers scan the few events past `indexed_head`; after a crash the
-//! missing postings are rebuilt from the events at start-up.
+//! The index and the Merkle tree trail: postings and tree nodes collect in
+//! memory and are written in their own transaction, without an fsync of
+//! their own, once enough have gathered or a moment has passed. A durable
+//! append therefore writes only the event's pages. Readers scan the few
+//! events past `indexed_head`; after a crash the missing postings and nodes
+//! are rebuilt from the events at start-up.
 
 use super::index::Pending;
+use super::tree::{self, Frontier};
 use super::{EventError, codec, now_ns};
 use crate::model::{Event, EventSeq, Hash32, NewEvent};
 use crate::store::Store;
 use crate::store::tables::EVENTS;
+use crate::tlog::merkle;
 use redb::{Durability, ReadableDatabase, ReadableTable};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -48,6 +51,11 @@ struct Writer {
     live: broadcast::Sender<Arc<Event>>,
     head: Head,
     pending: Pending,
+    /// The Merkle tree's right edge; its new nodes are written with the index.
+    tree: Frontier,
+    /// The stored `tree_size` differs from `tree.size()` (it ran past the
+    /// events, or trails them).
+    tree_dirty: bool,
     pending_since: Option<Instant>,
     /// Reused for every record's encoding.
     buf: Vec<u8>,
@@ -59,14 +67,23 @@ pub(super) fn start(
     live: broadcast::Sender<Arc<Event>>,
 ) -> Result<std::thread::JoinHandle<()>, EventError> {
     let head = read_head(&store)?;
+    let (tree, tree_dirty) = {
+        let tx = store.db().begin_read()?;
+        let tree = Frontier::resume(&tx, head.seq)?;
+        let dirty = tree::tree_size(&tx)? != tree.size();
+        (tree, dirty)
+    };
     let mut writer = Writer {
         store,
         live,
         head,
         pending: Pending::default(),
+        tree,
+        tree_dirty,
         pending_since: None,
         buf: Vec::new(),
     };
+    writer.forget_removed_tail()?;
     writer.reindex_tail()?;
     std::thread::Builder::new()
         .name("event-writer".into())
@@ -108,12 +125,48 @@ pub(super) fn indexed_head(tx: &redb::ReadTransaction) -> Result<u64, EventError
 }
 
 impl Writer {
+    /// When events were removed from the end of the log (the index or the
+    /// tree reach past its last event), drops what the index holds of them
+    /// and records the cut as the first event of this run, so that the log
+    /// itself says so and the next events start afresh. (The checkpoints
+    /// refuse to sign over the cut: see `checkpoint`.)
+    fn forget_removed_tail(&mut self) -> Result<(), EventError> {
+        let head = self.head.seq;
+        let reached = {
+            let tx = self.store.db().begin_read()?;
+            indexed_head(&tx)?.max(tree::tree_size(&tx)?)
+        };
+        if reached <= head {
+            return Ok(());
+        }
+        let tx = self.store.db().begin_write()?;
+        let dropped = super::index::drop_beyond(&tx, head)?;
+        tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
+        let first = head + 1;
+        tracing::error!(
+            first,
+            last = reached,
+            dropped,
+            "events were removed from the end of the log"
+        );
+        let mut batch = vec![(
+            NewEvent::new("log.truncated", crate::model::Actor::system())
+                .outcome(crate::model::Outcome::Error(format!(
+                    "events {first} to {reached} were removed from the end of the log while berth was stopped"
+                )))
+                .details(serde_json::json!({ "first": first, "last": reached })),
+            None,
+        )];
+        self.commit(&mut batch);
+        Ok(())
+    }
+
     /// Indexes the events a crash left unindexed.
     fn reindex_tail(&mut self) -> Result<(), EventError> {
         let tx = self.store.db().begin_read()?;
         let from = indexed_head(&tx)? + 1;
         if from > self.head.seq {
-            return Ok(());
+            return self.write_index(Durability::Immediate);
         }
         let events = tx.open_table(EVENTS)?;
         for row in events.range(from..)? {
@@ -184,13 +237,17 @@ impl Writer {
 
     fn write_index(&mut self, durability: Durability) -> Result<(), EventError> {
         self.pending_since = None;
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && !self.tree.has_pending() && !self.tree_dirty {
             return Ok(());
         }
         let mut tx = self.store.db().begin_write()?;
         tx.set_durability(durability)
             .map_err(|e| EventError::Commit(e.to_string()))?;
-        self.pending.write(&tx)?;
+        if !self.pending.is_empty() {
+            self.pending.write(&tx)?;
+        }
+        self.tree.write(&tx)?;
+        self.tree_dirty = false;
         tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
         Ok(())
     }
@@ -202,7 +259,10 @@ impl Writer {
             hash: self.head.hash,
         };
         match self.write_events(batch) {
-            Ok(hashes) => {
+            Ok((hashes, leaves)) => {
+                for leaf in leaves {
+                    self.tree.push(leaf);
+                }
                 let (mut seq, mut prev_hash) = (prev.seq, prev.hash);
                 for ((e, done), hash) in batch.drain(..).zip(hashes) {
                     seq += 1;
@@ -244,10 +304,12 @@ impl Writer {
 
     /// One durable transaction with the batch's events, and nothing else (the
     /// fewer pages a commit writes, the sooner its fsync returns). The head
-    /// moves only once it is committed. Returns each event's hash.
-    fn write_events(&mut self, batch: &Batch) -> Result<Vec<Hash32>, EventError> {
+    /// moves only once it is committed. Returns each event's chain hash and
+    /// Merkle leaf hash.
+    fn write_events(&mut self, batch: &Batch) -> Result<(Vec<Hash32>, Vec<merkle::Hash>), EventError> {
         let tx = self.store.db().begin_write()?;
         let mut hashes = Vec::with_capacity(batch.len());
+        let mut leaves = Vec::with_capacity(batch.len());
         let (mut seq, mut hash) = (self.head.seq, self.head.hash);
         // The clock may step back; the log's time never does.
         let ts_ns = now_ns().max(self.head.ts_ns);
@@ -258,11 +320,12 @@ impl Writer {
                 hash = codec::encode_into(&mut self.buf, seq, ts_ns, e, &hash);
                 events.insert(seq, self.buf.as_slice())?;
                 hashes.push(hash);
+                leaves.push(tree::record_leaf(&self.buf).unwrap_or_default());
             }
         }
         tx.commit().map_err(|e| EventError::Commit(e.to_string()))?;
         self.head = Head { seq, ts_ns, hash };
-        Ok(hashes)
+        Ok((hashes, leaves))
     }
 }
 

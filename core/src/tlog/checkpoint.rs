@@ -51,7 +51,9 @@ impl Checkpoint {
         if lines.any(str::is_empty) {
             return Err(TlogError::Checkpoint("an extension line is empty"));
         }
-        let size = parse_decimal(size).ok_or(TlogError::Checkpoint("the size is not a decimal without leading zeroes"))?;
+        let size = parse_decimal(size).ok_or(TlogError::Checkpoint(
+            "the size is not a decimal without leading zeroes",
+        ))?;
         let root = parse_hash(root).ok_or(TlogError::Checkpoint("the root is not a base64 SHA-256 hash"))?;
         Ok(Checkpoint {
             origin: origin.to_string(),

@@ -137,7 +137,9 @@ impl SignerKey {
     /// Signs `text` as a note (type 0x01 keys only).
     pub fn sign(&self, text: &str) -> Result<Note, TlogError> {
         if self.kind != ED25519 {
-            return Err(TlogError::Key("a cosigner key signs checkpoints with `checkpoint::cosign`"));
+            return Err(TlogError::Key(
+                "a cosigner key signs checkpoints with `checkpoint::cosign`",
+            ));
         }
         check_text(text)?;
         Ok(Note {
@@ -201,7 +203,9 @@ impl std::str::FromStr for VerifierKey {
             .split_first()
             .ok_or(TlogError::Key("the key material is empty"))?;
         if *kind != ED25519 && *kind != COSIGNATURE_V1 {
-            return Err(TlogError::Key("unknown signature type (berth reads Ed25519: 0x01 and 0x04)"));
+            return Err(TlogError::Key(
+                "unknown signature type (berth reads Ed25519: 0x01 and 0x04)",
+            ));
         }
         let public: [u8; 32] = public
             .try_into()
@@ -350,7 +354,9 @@ impl Note {
     /// not verify fails the note.
     pub fn verify(&self, key: &VerifierKey) -> Result<(), TlogError> {
         if key.kind != ED25519 {
-            return Err(TlogError::Key("a cosigner key checks cosignatures (`checkpoint::verify_cosignature`)"));
+            return Err(TlogError::Key(
+                "a cosigner key checks cosignatures (`checkpoint::verify_cosignature`)",
+            ));
         }
         let mut found = false;
         for line in self.signatures.iter().filter(|l| key.matches(l)) {
@@ -359,7 +365,11 @@ impl Note {
             }
             found = true;
         }
-        if found { Ok(()) } else { Err(TlogError::Unsigned(key.name.clone())) }
+        if found {
+            Ok(())
+        } else {
+            Err(TlogError::Unsigned(key.name.clone()))
+        }
     }
 
     /// Adds a signature line unless the same key already signed.

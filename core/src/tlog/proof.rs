@@ -78,7 +78,8 @@ impl ProofFile {
             .next()
             .and_then(|l| l.strip_prefix("index "))
             .ok_or(TlogError::Proof("no index line"))?;
-        let index = parse_decimal(index).ok_or(TlogError::Proof("the index is not a decimal without leading zeroes"))?;
+        let index =
+            parse_decimal(index).ok_or(TlogError::Proof("the index is not a decimal without leading zeroes"))?;
         let mut path = Vec::new();
         for line in lines {
             if path.len() == MAX_PATH {

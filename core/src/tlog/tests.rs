@@ -12,7 +12,8 @@ use super::*;
 // Go's sumdb/note documentation example.
 const GO_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+const GO_TEXT: &str =
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const GO_SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
 fn log_key() -> SignerKey {
@@ -99,7 +100,9 @@ fn a_note_by_signed_note_verifies_here() {
 fn tampered_notes_are_refused() {
     let key = log_key();
     let vkey = key.verifier();
-    let good = key.sign("berth.test/events\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    let good = key
+        .sign("berth.test/events\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+        .unwrap();
     // Another size under the same signature.
     let mut forged = good.clone();
     forged.text = forged.text.replace("\n3\n", "\n4\n");
@@ -243,10 +246,16 @@ fn proof_files_round_trip_and_check() {
     // Forged and truncated proofs.
     let mut other_leaf = parsed.clone();
     other_leaf.extra = Some(b"event 43".to_vec());
-    assert_eq!(other_leaf.check(&key.verifier()), Err(TlogError::Merkle(ProofError::RootMismatch)));
+    assert_eq!(
+        other_leaf.check(&key.verifier()),
+        Err(TlogError::Merkle(ProofError::RootMismatch))
+    );
     let mut short = parsed.clone();
     short.path.pop();
-    assert_eq!(short.check(&key.verifier()), Err(TlogError::Merkle(ProofError::TooShort)));
+    assert_eq!(
+        short.check(&key.verifier()),
+        Err(TlogError::Merkle(ProofError::TooShort))
+    );
     let mut long = parsed.clone();
     long.path.push([0; 32]);
     assert_eq!(long.check(&key.verifier()), Err(TlogError::Merkle(ProofError::TooLong)));
@@ -262,7 +271,12 @@ fn proof_files_round_trip_and_check() {
     let stranger = SignerKey::from_seed("berth.test/events", ED25519, [1; 32]).unwrap();
     assert!(parsed.check(&stranger.verifier()).is_err());
     for (i, _) in text.char_indices().filter(|(i, _)| i % 7 == 0) {
-        assert!(ProofFile::parse(&text[..i]).and_then(|f| f.check(&key.verifier()).map(|_| ())).is_err(), "cut at {i}");
+        assert!(
+            ProofFile::parse(&text[..i])
+                .and_then(|f| f.check(&key.verifier()).map(|_| ()))
+                .is_err(),
+            "cut at {i}"
+        );
     }
     assert!(ProofFile::parse(&text.replace("index 42", "index 042")).is_err());
 }

@@ -1,0 +1,238 @@
+//! The log's RFC 6962 Merkle tree, stored beside the events.
+//!
+//! Leaf `i` is event `seq = i + 1`; its data is the event's canonical bytes
+//! (the stored record without its trailing chain hash, see `codec`), so
+//! `leaf = SHA-256(0x00 || canonical bytes)`.
+//!
+//! Every complete subtree's hash is kept in `EVENT_TREE` under (level,
+//! index): the node covering leaves `index << level .. (index + 1) << level`.
+//! That is about two hashes per event, and any root or proof at any size is
+//! a few dozen point lookups (`tlog::merkle` composes them), with no
+//! rehashing of the log.
+//!
+//! The writer keeps the tree's right edge in memory (`Frontier`: the roots
+//! of the perfect subtrees that make up the tree, at most 64) and appends
+//! the nodes each event completes. Like the index, they are written in the
+//! trailing non-durable transaction with `tree_size` in META; a crash loses
+//! at most that tail, which start-up rebuilds from the events.
+
+use super::{EventError, Result};
+use crate::store::tables::{EVENT_TREE, EVENTS, META};
+use crate::tlog::merkle::{Hash, Nodes, ProofError, leaf_hash, node_hash};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+/// The leaf hash of a stored record: its canonical bytes, without the
+/// trailing chain hash.
+pub(super) fn record_leaf(record: &[u8]) -> Option<Hash> {
+    Some(leaf_hash(record.get(..record.len().checked_sub(32)?)?))
+}
+
+/// The tree's right edge and the nodes not yet written.
+#[derive(Debug, Default)]
+pub(super) struct Frontier {
+    size: u64,
+    /// Roots of the perfect subtrees covering `0..size`, largest first: one
+    /// per set bit of `size`.
+    roots: Vec<Hash>,
+    /// Nodes completed since the last write: ((level, index), hash).
+    pending: Vec<((u8, u64), Hash)>,
+}
+
+impl Frontier {
+    pub(super) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf and every node it completes.
+    pub(super) fn push(&mut self, leaf: Hash) {
+        let (mut hash, mut level, mut index) = (leaf, 0u8, self.size);
+        self.pending.push(((0, index), hash));
+        // An odd index is a right child: it closes its parent with the
+        // smallest root on the edge.
+        while index & 1 == 1 {
+            let Some(left) = self.roots.pop() else { break };
+            hash = node_hash(&left, &hash);
+            level += 1;
+            index >>= 1;
+            self.pending.push(((level, index), hash));
+        }
+        self.roots.push(hash);
+        self.size += 1;
+    }
+
+    /// The root of the whole tree: the edge folded from the right.
+    #[cfg(test)]
+    pub(super) fn root(&self) -> Hash {
+        let mut it = self.roots.iter().rev();
+        let Some(last) = it.next() else {
+            return crate::tlog::merkle::empty_root();
+        };
+        it.fold(*last, |right, left| node_hash(left, &right))
+    }
+
+    pub(super) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Writes the completed nodes and `tree_size` into `tx`.
+    pub(super) fn write(&mut self, tx: &WriteTransaction) -> Result<()> {
+        let mut nodes = tx.open_table(EVENT_TREE)?;
+        for (key, hash) in self.pending.drain(..) {
+            nodes.insert(key, hash)?;
+        }
+        tx.open_table(META)?
+            .insert("tree_size", self.size.to_string().as_str())?;
+        Ok(())
+    }
+
+    /// The edge of the stored tree of `size` leaves, read back from its
+    /// nodes; `None` when one is missing.
+    fn load(tx: &ReadTransaction, size: u64) -> Result<Option<Frontier>> {
+        let nodes = StoredTree::open(tx)?;
+        let mut roots = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u8).rev() {
+            if size & (1 << level) != 0 {
+                match nodes.node(level, start >> level) {
+                    Ok(h) => roots.push(h),
+                    Err(_) => return Ok(None),
+                }
+                start += 1 << level;
+            }
+        }
+        Ok(Some(Frontier {
+            size,
+            roots,
+            pending: Vec::new(),
+        }))
+    }
+
+    /// The tree over the first `head` events as stored, completed from the
+    /// events when it trails them (a crash lost its last write) and cut back
+    /// when it runs past them (events were removed from the end: the
+    /// checkpoints will refuse to sign over that, see `checkpoint`).
+    pub(super) fn resume(tx: &ReadTransaction, head: u64) -> Result<Frontier> {
+        let stored = tree_size(tx)?;
+        if stored > head {
+            tracing::error!(
+                tree = stored,
+                events = head,
+                "the event tree covers more events than the log holds: events were removed from its end"
+            );
+        }
+        let mut frontier = match Frontier::load(tx, stored.min(head))? {
+            Some(f) => f,
+            None => {
+                tracing::warn!("the event tree is incomplete; rebuilding it from the events");
+                Frontier::default()
+            }
+        };
+        if frontier.size < head {
+            let events = tx.open_table(EVENTS)?;
+            for row in events.range(frontier.size + 1..=head)? {
+                let (k, v) = row?;
+                let leaf = record_leaf(v.value()).ok_or(EventError::Corrupt(k.value()))?;
+                frontier.push(leaf);
+            }
+        }
+        Ok(frontier)
+    }
+}
+
+/// The number of events the stored tree covers.
+pub(super) fn tree_size(tx: &ReadTransaction) -> Result<u64> {
+    Ok(crate::store::meta_get(tx, "tree_size")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// What a reader asks of the stored tree.
+pub(super) fn read<T>(
+    db: &redb::Database,
+    f: impl FnOnce(&ReadTransaction, u64, &StoredTree) -> Result<T>,
+) -> Result<T> {
+    let tx = db.begin_read()?;
+    let size = tree_size(&tx)?;
+    let nodes = StoredTree::open(&tx)?;
+    f(&tx, size, &nodes)
+}
+
+/// Refuses a tree size the stored tree does not reach yet.
+pub(super) fn within(size: u64, stored: u64) -> Result<()> {
+    if size > stored {
+        return Err(EventError::Proof(format!(
+            "the tree has {stored} events; there is no tree of size {size} yet"
+        )));
+    }
+    Ok(())
+}
+
+/// The canonical bytes of event `seq` (its Merkle leaf data).
+pub(super) fn leaf_data(tx: &ReadTransaction, seq: u64) -> Result<Option<Vec<u8>>> {
+    let events = match tx.open_table(EVENTS) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(record) = events.get(seq)? else {
+        return Ok(None);
+    };
+    let record = record.value();
+    let body = record
+        .get(..record.len().saturating_sub(32))
+        .ok_or(EventError::Corrupt(seq))?;
+    Ok(Some(body.to_vec()))
+}
+
+/// The stored nodes, for roots and proofs.
+pub(super) struct StoredTree {
+    nodes: Option<ReadOnlyTable<(u8, u64), Hash>>,
+}
+
+impl StoredTree {
+    pub(super) fn open(tx: &ReadTransaction) -> Result<StoredTree> {
+        match tx.open_table(EVENT_TREE) {
+            Ok(t) => Ok(StoredTree { nodes: Some(t) }),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(StoredTree { nodes: None }),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Nodes for StoredTree {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, ProofError> {
+        let missing = ProofError::MissingNode { level, index };
+        let Some(nodes) = &self.nodes else {
+            return Err(missing);
+        };
+        match nodes.get((level, index)) {
+            Ok(Some(v)) => Ok(v.value()),
+            _ => Err(missing),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tlog::merkle::{MemTree, root};
+
+    #[test]
+    fn the_frontier_makes_the_same_nodes_and_roots_as_the_reference_tree() {
+        let mut f = Frontier::default();
+        let mut mem = MemTree::default();
+        let mut nodes = std::collections::HashMap::new();
+        for i in 0..300u64 {
+            let leaf = leaf_hash(&i.to_le_bytes());
+            f.push(leaf);
+            mem.push(leaf);
+            for (k, h) in f.pending.drain(..) {
+                assert!(nodes.insert(k, h).is_none(), "node {k:?} written twice");
+            }
+            assert_eq!(f.root(), root(&mem, i + 1).unwrap(), "size {}", i + 1);
+        }
+        for ((level, index), h) in nodes {
+            assert_eq!(mem.node(level, index).unwrap(), h);
+        }
+    }
+}
