@@ -249,7 +249,7 @@ async fn run() {
 
     // 4. Verify the whole chain.
     let t = Instant::now();
-    let status = log.verify().await.expect("verify");
+    let status = log.verify(None).await.expect("verify");
     let secs = t.elapsed().as_secs_f64();
     println!(
         "verify: {} events in {secs:.2} s = {} events/s (chain ok: {})",

@@ -4,12 +4,16 @@
 
 use crate::access::{self, AccessError, Caller, Scope};
 use crate::auth::Auth;
-use crate::events::{EventError, EventLog, Visible};
+use crate::events::{CheckpointError, Checkpointer, EventError, EventLog, Signed, Visible};
 use crate::health::Health;
 use crate::hosts::Hosts;
-use crate::model::{ChainStatus, Dashboard, Event, EventFilter, EventPage, EventSeq, Operation, Outcome};
+use crate::model::{
+    ChainStatus, CheckpointInfo, Cosigned, Dashboard, Event, EventFilter, EventPage, EventSeq, LogStatus, Operation,
+    Outcome,
+};
 use crate::stats::Stats;
 use crate::store::Store;
+use crate::tlog::proof::ProofFile;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -22,6 +26,7 @@ pub struct Berth {
     pub hosts: Hosts,
     pub stats: Stats,
     pub health: Health,
+    pub checkpoints: Checkpointer,
 }
 
 /// Reading the log for a caller: refused, or the log failed.
@@ -33,6 +38,8 @@ pub enum LogError {
     Events(#[from] EventError),
     #[error("there is no event {0}")]
     NotFound(u64),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 impl crate::Failure for LogError {
@@ -41,6 +48,7 @@ impl crate::Failure for LogError {
             LogError::Access(e) => e.kind(),
             LogError::Events(e) => e.kind(),
             LogError::NotFound(_) => crate::ErrorKind::NotFound,
+            LogError::Checkpoint(e) => e.kind(),
         }
     }
 }
@@ -97,6 +105,44 @@ impl Berth {
         }
     }
 
+    /// The log's key and latest checkpoint. Public: it is what a monitor
+    /// outside checks berth against, and holds only sizes and hashes.
+    pub fn log_status(&self) -> LogStatus {
+        LogStatus {
+            key: self.checkpoints.verifier().to_string(),
+            origin: self.checkpoints.origin().to_string(),
+            checkpoint: self.checkpoints.latest().map(|s| checkpoint_info(&s)),
+        }
+    }
+
+    /// Signs a checkpoint now (admins); recorded as `log.checkpoint`.
+    pub async fn sign_checkpoint(&self, caller: &Caller) -> Result<CheckpointInfo, LogError> {
+        access::check(&self.events, caller, Operation::SignCheckpoint, Scope::none()).await?;
+        let signed = self.checkpoints.sign(caller.actor()).await?;
+        Ok(checkpoint_info(&signed))
+    }
+
+    /// An offline proof file (c2sp.org/tlog-proof) that event `seq`, which
+    /// the caller may see, is in the log's latest signed checkpoint.
+    pub async fn prove_event(&self, caller: &Caller, seq: EventSeq) -> Result<ProofFile, LogError> {
+        access::check(&self.events, caller, Operation::ProveEvent, Scope::none()).await?;
+        self.event(caller, seq).await?;
+        Ok(self.checkpoints.prove(seq, caller.actor()).await?)
+    }
+
+    /// Event `seq`'s canonical bytes and its inclusion proof in the tree of
+    /// the first `size` events, for a caller who may see it.
+    pub async fn inclusion_proof(
+        &self,
+        caller: &Caller,
+        seq: EventSeq,
+        size: u64,
+    ) -> Result<(Vec<u8>, Vec<crate::tlog::Hash>), LogError> {
+        access::check(&self.events, caller, Operation::ProveEvent, Scope::none()).await?;
+        self.event(caller, seq).await?;
+        Ok(self.events.inclusion_proof(seq, size).await?)
+    }
+
     /// Whether `caller` may do `op` (an operation about no one host), for
     /// reads that have no core function of their own (the log's kinds and
     /// chain status); a refusal is recorded like any other.
@@ -114,7 +160,7 @@ impl Berth {
     /// Walks the whole chain now; recorded as `events.verify`.
     pub async fn verify_events(&self, caller: &Caller) -> Result<ChainStatus, LogError> {
         access::check(&self.events, caller, Operation::VerifyEvents, Scope::none()).await?;
-        let status = self.events.verify().await?;
+        let status = self.events.verify(self.checkpoints.latest().as_deref()).await?;
         let outcome = match &status.problem {
             None => Outcome::Ok,
             Some(p) => Outcome::Error(p.clone()),
@@ -126,5 +172,19 @@ impl Berth {
                 .details(serde_json::json!({ "checked": status.checked })),
         );
         Ok(status)
+    }
+}
+
+fn checkpoint_info(s: &Signed) -> CheckpointInfo {
+    CheckpointInfo {
+        size: s.checkpoint.size,
+        root: crate::tlog::encode_hash(&s.checkpoint.root),
+        signed_at_ns: s.signed_at_ns,
+        note: s.text(),
+        cosigned: s
+            .cosigners()
+            .into_iter()
+            .map(|(witness, at_s)| Cosigned { witness, at_s })
+            .collect(),
     }
 }

@@ -351,6 +351,22 @@ impl Checkpointer {
     }
 }
 
+/// The checkpoint kept in `data_dir`, checked with the key there, without
+/// making either (for the CLI, while berth is stopped).
+pub fn kept(data_dir: &Path) -> Result<Option<Signed>> {
+    let key_path = data_dir.join(KEY_FILE);
+    let key = match std::fs::read_to_string(&key_path) {
+        Ok(text) => SignerKey::parse(&text).map_err(|problem| CheckpointError::Key {
+            path: key_path.clone(),
+            problem,
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(CheckpointError::Io { path: key_path, source }),
+    };
+    let path = data_dir.join(CHECKPOINT_FILE);
+    load_kept(&path, &key.verifier()).map_err(|problem| CheckpointError::Kept { path, problem })
+}
+
 /// Reads the signing key, or makes one (mode 0600) on first start. Its name,
 /// the log's origin, is `<host name>/berth/<8 random hex digits>`: unique
 /// per log, readable by a person.

@@ -15,7 +15,10 @@ mod tree;
 mod verify;
 mod writer;
 
-pub use checkpoint::{CHECKPOINT_FILE, CheckpointError, Checkpointer, KEY_FILE, SIGN_EVERY, SIGN_IDLE_EVERY, Signed};
+pub use checkpoint::{
+    CHECKPOINT_FILE, CheckpointError, Checkpointer, KEY_FILE, SIGN_EVERY, SIGN_IDLE_EVERY, Signed,
+    kept as kept_checkpoint,
+};
 pub use export::{ExportFormat, csv_header, csv_row};
 pub use query::MAX_PAGE;
 
@@ -264,10 +267,14 @@ impl EventLog {
             .map_err(|e| EventError::Commit(e.to_string()))?
     }
 
-    /// Walks the whole chain now and remembers the result.
-    pub async fn verify(&self) -> Result<ChainStatus> {
+    /// Walks the whole chain now, rebuilds the Merkle tree from the events
+    /// and compares it with the stored one and with `signed` (the latest
+    /// checkpoint, when there is one: `Checkpointer::latest`), and
+    /// remembers the result.
+    pub async fn verify(&self, signed: Option<&Signed>) -> Result<ChainStatus> {
         let store = self.inner.store.clone();
-        let status = tokio::task::spawn_blocking(move || verify::walk(store.db()))
+        let signed = signed.map(|s| (s.checkpoint.size, s.checkpoint.root));
+        let status = tokio::task::spawn_blocking(move || verify::walk(store.db(), signed))
             .await
             .map_err(|e| EventError::Commit(e.to_string()))??;
         *self.inner.chain.write().unwrap_or_else(|p| p.into_inner()) = status.clone();
@@ -299,9 +306,14 @@ pub fn decode_canonical(bytes: &[u8]) -> Option<Event> {
     codec::decode(&record)
 }
 
-/// Walks the chain of the database at `store` (for the CLI, without a writer).
-pub fn verify_store(store: &Store) -> Result<ChainStatus> {
-    verify::walk(store.db())
+/// Walks the chain and the tree of the database at `store` (for the CLI,
+/// without a writer), against the checkpoint kept in `data_dir` if any.
+pub fn verify_store(store: &Store, data_dir: &std::path::Path) -> std::result::Result<ChainStatus, CheckpointError> {
+    let signed = checkpoint::kept(data_dir)?;
+    Ok(verify::walk(
+        store.db(),
+        signed.map(|s| (s.checkpoint.size, s.checkpoint.root)),
+    )?)
 }
 
 /// Streams every event matching `filter`, newest first, to `sink`, reading

@@ -40,7 +40,7 @@ async fn appends_are_dense_chained_and_durable_across_reopen() {
     };
     let c = log.append(ev("server.start", "system")).await.unwrap();
     assert_eq!(c.seq.0, 3);
-    let status = log.verify().await.unwrap();
+    let status = log.verify(None).await.unwrap();
     assert!(status.is_ok(), "{status:?}");
     assert_eq!(status.checked, 3);
 }
@@ -61,7 +61,7 @@ async fn many_concurrent_appends_are_group_committed_in_order() {
     for expected in 1..=2000 {
         assert_eq!(live.recv().await.unwrap().seq.0, expected);
     }
-    assert!(log.verify().await.unwrap().is_ok());
+    assert!(log.verify(None).await.unwrap().is_ok());
 }
 
 /// Every combination of filters returns exactly what a brute-force scan
@@ -153,7 +153,7 @@ async fn verify_names_the_first_altered_missing_or_truncated_event() {
         log.record(ev("test.tick", "system").target(format!("t{i}")));
     }
     log.flush().await.unwrap();
-    assert!(log.verify().await.unwrap().is_ok());
+    assert!(log.verify(None).await.unwrap().is_ok());
 
     // Rewrite event 4's target behind the log's back, keeping its old hash.
     let mut original = Vec::new();
@@ -172,7 +172,7 @@ async fn verify_names_the_first_altered_missing_or_truncated_event() {
         }
         tx.commit().unwrap();
     }
-    let status = log.verify().await.unwrap();
+    let status = log.verify(None).await.unwrap();
     assert_eq!(status.broken_at, Some(EventSeq(4)), "{status:?}");
     assert!(status.problem.unwrap().contains("altered"));
     assert_eq!(log.chain_status().broken_at, Some(EventSeq(4)));
@@ -185,12 +185,12 @@ async fn verify_names_the_first_altered_missing_or_truncated_event() {
         t.remove(10).unwrap();
     }
     tx.commit().unwrap();
-    let status = log.verify().await.unwrap();
+    let status = log.verify(None).await.unwrap();
     assert_eq!(status.broken_at, Some(EventSeq(10)), "{status:?}");
     let tx = store.db().begin_write().unwrap();
     tx.open_table(EVENTS).unwrap().remove(6).unwrap();
     tx.commit().unwrap();
-    let status = log.verify().await.unwrap();
+    let status = log.verify(None).await.unwrap();
     assert_eq!(status.broken_at, Some(EventSeq(6)), "{status:?}");
 }
 

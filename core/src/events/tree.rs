@@ -61,7 +61,6 @@ impl Frontier {
     }
 
     /// The root of the whole tree: the edge folded from the right.
-    #[cfg(test)]
     pub(super) fn root(&self) -> Hash {
         let mut it = self.roots.iter().rev();
         let Some(last) = it.next() else {
@@ -182,6 +181,54 @@ pub(super) fn leaf_data(tx: &ReadTransaction, seq: u64) -> Result<Option<Vec<u8>
         .get(..record.len().saturating_sub(32))
         .ok_or(EventError::Corrupt(seq))?;
     Ok(Some(body.to_vec()))
+}
+
+/// Compares the nodes a walk rebuilds with the stored ones, level by level
+/// in one forward pass each (no point lookups): for `events verify`.
+pub(super) struct NodeCheck {
+    table: Option<ReadOnlyTable<(u8, u64), Hash>>,
+    /// One forward cursor per level, opened when the level is first reached.
+    levels: Vec<Option<redb::Range<'static, (u8, u64), Hash>>>,
+    /// Only nodes within the first `size` leaves are stored yet.
+    size: u64,
+    pub(super) first_bad: Option<(u8, u64)>,
+}
+
+impl NodeCheck {
+    pub(super) fn new(tx: &ReadTransaction, size: u64) -> Result<NodeCheck> {
+        Ok(NodeCheck {
+            table: StoredTree::open(tx)?.nodes,
+            levels: Vec::new(),
+            size,
+            first_bad: None,
+        })
+    }
+
+    /// Checks the nodes `frontier` completed since the last call.
+    pub(super) fn check(&mut self, frontier: &mut Frontier) -> Result<()> {
+        for ((level, index), hash) in frontier.pending.drain(..) {
+            if self.first_bad.is_some() || (index + 1) << level > self.size {
+                continue;
+            }
+            let Some(table) = &self.table else {
+                self.first_bad = Some((level, index));
+                continue;
+            };
+            let l = level as usize;
+            if self.levels.len() <= l {
+                self.levels.resize_with(l + 1, || None);
+            }
+            if self.levels[l].is_none() {
+                self.levels[l] = Some(table.range((level, 0)..=(level, u64::MAX))?);
+            }
+            let stored = self.levels[l].as_mut().and_then(|r| r.next()).transpose()?;
+            let same = stored.is_some_and(|(k, v)| k.value() == (level, index) && v.value() == hash);
+            if !same {
+                self.first_bad = Some((level, index));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The stored nodes, for roots and proofs.

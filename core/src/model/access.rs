@@ -298,6 +298,8 @@ operations! {
     ReadEvents = "events.read", Need::SeeAny, "read the event log";
     ExportEvents = "events.export", Need::SeeAny, "export the event log";
     VerifyEvents = "events.verify", Need::SeeAll, "verify the whole event log";
+    ProveEvent = "log.prove", Need::SeeAny, "get proofs that events are in the log";
+    SignCheckpoint = "log.checkpoint", Need::Admin, "sign a checkpoint of the event log now";
     ViewDashboard = "dashboard.view", Need::SeeAny, "see the dashboard";
     ListUsers = "user.list", Need::Admin, "list users";
     CreateUser = "user.create", Need::Admin, "create users";

@@ -271,6 +271,41 @@ pub struct EventPage {
     pub head: u64,
 }
 
+/// The log's signed checkpoints, as the event log page shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogStatus {
+    /// The public key that checks berth's checkpoints, in the C2SP note
+    /// verifier-key form `<origin>+<key id>+<base64 key>`.
+    pub key: String,
+    /// The log's origin, the first line of each checkpoint.
+    pub origin: String,
+    /// The latest signed checkpoint, if one was signed yet.
+    pub checkpoint: Option<CheckpointInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointInfo {
+    /// How many events the signed tree holds.
+    pub size: u64,
+    /// The tree's root hash, base64 (as in the checkpoint).
+    pub root: String,
+    /// When berth signed it (unix ns).
+    pub signed_at_ns: i64,
+    /// The signed note, verbatim.
+    pub note: String,
+    /// The witnesses that cosigned it, and when (unix seconds).
+    pub cosigned: Vec<Cosigned>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Cosigned {
+    pub witness: String,
+    pub at_s: u64,
+}
+
 /// What the last walk of the hash chain found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

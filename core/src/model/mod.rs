@@ -19,7 +19,9 @@ pub use container::{
     Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
     NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
 };
-pub use event::{Actor, ActorKind, ChainStatus, Event, EventPage, Hash32, NewEvent, Outcome};
+pub use event::{
+    Actor, ActorKind, ChainStatus, CheckpointInfo, Cosigned, Event, EventPage, Hash32, LogStatus, NewEvent, Outcome,
+};
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use ids::{EventSeq, UserId};
 pub use resources::{

@@ -52,8 +52,12 @@ pub fn parse_hash(s: &str) -> Option<Hash> {
 }
 
 pub fn encode_hash(h: &Hash) -> String {
+    encode_base64(h)
+}
+
+pub fn encode_base64(bytes: &[u8]) -> String {
     use base64::Engine;
-    b64().encode(h)
+    b64().encode(bytes)
 }
 
 /// A decimal with no leading zeroes ("0" alone for zero), as C2SP formats
