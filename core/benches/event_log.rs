@@ -6,8 +6,10 @@
 //! 2. file size per event after step 1;
 //! 3. newest-50 filtered query latency (p50/p99 of 200 runs) for several
 //!    filters over that log, and the 10th page of one filter;
-//! 4. `verify()` of the whole chain;
-//! 5. single durable `append()` latency (2,000 in a row, each waiting for its
+//! 4. proofs at that size: a signed checkpoint, inclusion and consistency
+//!    proof latency (p50/p99) and size, the offline proof file's size;
+//! 5. `verify()` of the whole chain and Merkle tree against the checkpoint;
+//! 6. single durable `append()` latency (2,000 in a row, each waiting for its
 //!    own commit), next to a bare 200-byte write + fsync on the same disk.
 //!
 //! Run: `cargo bench -p berth-core --bench event_log`
@@ -15,9 +17,10 @@
 
 mod support;
 
-use berth_core::events::EventLog;
+use berth_core::events::{Checkpointer, EventLog};
 use berth_core::model::{Actor, EventFilter, EventSeq, NewEvent, Outcome};
 use berth_core::store::{Store, tables};
+use berth_core::tlog::merkle;
 use redb::{ReadableDatabase, ReadableTableMetadata};
 use std::collections::HashMap;
 use std::fs::File;
@@ -174,7 +177,12 @@ async fn run() {
         .expect("index table")
         .stats()
         .expect("stats");
-    for (name, s) in [("events table", events), ("index table", index)] {
+    let tree = tx
+        .open_table(tables::EVENT_TREE)
+        .expect("tree table")
+        .stats()
+        .expect("stats");
+    for (name, s) in [("events table", events), ("index table", index), ("merkle tree", tree)] {
         let (stored, meta, frag) = (
             per(s.stored_bytes()),
             per(s.metadata_bytes()),
@@ -247,18 +255,64 @@ async fn run() {
         "10th page of container.die"
     );
 
-    // 4. Verify the whole chain.
+    // 4. Proofs at this size.
+    let checkpoints = Checkpointer::open(&log, dir.path()).expect("checkpointer");
     let t = Instant::now();
-    let status = log.verify(None).await.expect("verify");
+    let signed = checkpoints.sign(Actor::system()).await.expect("sign");
+    let size = signed.checkpoint.size;
+    println!(
+        "checkpoint: signed at size {} in {:.1} ms (flush, root, signature, kept file)",
+        support::group(size),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let (mut inclusion, mut consistency) = (Vec::new(), Vec::new());
+    let (mut inclusion_len, mut consistency_len) = (0, 0);
+    for _ in 0..RUNS {
+        let seq = 1 + rng.below(size as usize) as u64;
+        let t = Instant::now();
+        let (data, path) = log.inclusion_proof(EventSeq(seq), size).await.expect("inclusion");
+        inclusion.push(t.elapsed());
+        inclusion_len = inclusion_len.max(path.len());
+        merkle::verify_inclusion(&merkle::leaf_hash(&data), seq - 1, size, &path, &signed.checkpoint.root)
+            .expect("the proof verifies");
+        let from = 1 + rng.below(size as usize) as u64;
+        let t = Instant::now();
+        let proof = log.consistency_proof(from, size).await.expect("consistency");
+        consistency.push(t.elapsed());
+        consistency_len = consistency_len.max(proof.len());
+    }
+    let (ip50, ip99) = pct(inclusion);
+    let (cp50, cp99) = pct(consistency);
+    println!(
+        "  inclusion proof   p50 {ip50:>7.1} us   p99 {ip99:>7.1} us   at most {inclusion_len} hashes = {} B",
+        inclusion_len * 32
+    );
+    println!(
+        "  consistency proof p50 {cp50:>7.1} us   p99 {cp99:>7.1} us   at most {consistency_len} hashes = {} B",
+        consistency_len * 32
+    );
+    let file = checkpoints
+        .prove(EventSeq(size / 2), Actor::system())
+        .await
+        .expect("prove")
+        .to_string();
+    println!(
+        "  offline proof file (tlog-proof: event, path, signed checkpoint): {} bytes",
+        file.len()
+    );
+
+    // 5. Verify the whole chain and tree against the checkpoint.
+    let t = Instant::now();
+    let status = log.verify(Some(&signed)).await.expect("verify");
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "verify: {} events in {secs:.2} s = {} events/s (chain ok: {})",
+        "verify (chain + Merkle tree + checkpoint): {} events in {secs:.2} s = {} events/s (ok: {})",
         support::group(status.checked),
         support::group((status.checked as f64 / secs) as u64),
         status.is_ok()
     );
 
-    // 5. Durable single appends vs. a bare fsync on the same disk, interleaved
+    // 6. Durable single appends vs. a bare fsync on the same disk, interleaved
     // so that all three see the same (noisy, on a VM) disk.
     let probe = |name: &str| File::create(dir.path().join(name)).expect("create fsync probe");
     let (over, appended) = (probe("fsync-overwrite"), probe("fsync-append"));

@@ -2,6 +2,28 @@
 //! and CSV with one column per field.
 
 use crate::model::{Event, format_ts};
+use sha2::{Digest, Sha256};
+
+/// The SHA-256 and length of what an export sent, for its `events.export`
+/// event: the log (and so its checkpoints and proofs) then vouches for the
+/// exported file, which anyone can hash and compare.
+#[derive(Default)]
+pub struct ExportDigest {
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl ExportDigest {
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.hash.update(chunk);
+        self.bytes += chunk.len() as u64;
+    }
+
+    /// (hex SHA-256, byte count).
+    pub fn finish(self) -> (String, u64) {
+        (hex::encode(self.hash.finalize()), self.bytes)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {

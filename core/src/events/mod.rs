@@ -19,7 +19,7 @@ pub use checkpoint::{
     CHECKPOINT_FILE, CheckpointError, Checkpointer, KEY_FILE, SIGN_EVERY, SIGN_IDLE_EVERY, Signed,
     kept as kept_checkpoint,
 };
-pub use export::{ExportFormat, csv_header, csv_row};
+pub use export::{ExportDigest, ExportFormat, csv_header, csv_row};
 pub use query::MAX_PAGE;
 
 use crate::model::{ChainStatus, Event, EventFilter, EventPage, EventSeq, NewEvent};

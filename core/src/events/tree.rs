@@ -4,9 +4,12 @@
 //! (the stored record without its trailing chain hash, see `codec`), so
 //! `leaf = SHA-256(0x00 || canonical bytes)`.
 //!
-//! Every complete subtree's hash is kept in `EVENT_TREE` under (level,
-//! index): the node covering leaves `index << level .. (index + 1) << level`.
-//! That is about two hashes per event, and any root or proof at any size is
+//! The hash of every complete subtree above the leaves is kept in
+//! `EVENT_TREE`; a leaf's hash is its event's, recomputed from the record
+//! (one lookup and one SHA-256) rather than stored twice. A node's key is
+//! its place in the order nodes are completed (`stored_index`, the layout
+//! of Go's sumdb/tlog), so the table only ever grows at its end: about one
+//! 40-byte entry per event, in full pages. Any root or proof at any size is
 //! a few dozen point lookups (`tlog::merkle` composes them), with no
 //! rehashing of the log.
 //!
@@ -34,7 +37,8 @@ pub(super) struct Frontier {
     /// Roots of the perfect subtrees covering `0..size`, largest first: one
     /// per set bit of `size`.
     roots: Vec<Hash>,
-    /// Nodes completed since the last write: ((level, index), hash).
+    /// Nodes above the leaves completed since the last write: ((level,
+    /// index), hash), in completion order.
     pending: Vec<((u8, u64), Hash)>,
 }
 
@@ -46,7 +50,6 @@ impl Frontier {
     /// Appends a leaf and every node it completes.
     pub(super) fn push(&mut self, leaf: Hash) {
         let (mut hash, mut level, mut index) = (leaf, 0u8, self.size);
-        self.pending.push(((0, index), hash));
         // An odd index is a right child: it closes its parent with the
         // smallest root on the edge.
         while index & 1 == 1 {
@@ -76,8 +79,8 @@ impl Frontier {
     /// Writes the completed nodes and `tree_size` into `tx`.
     pub(super) fn write(&mut self, tx: &WriteTransaction) -> Result<()> {
         let mut nodes = tx.open_table(EVENT_TREE)?;
-        for (key, hash) in self.pending.drain(..) {
-            nodes.insert(key, hash)?;
+        for ((level, index), hash) in self.pending.drain(..) {
+            nodes.insert(stored_index(level, index), hash)?;
         }
         tx.open_table(META)?
             .insert("tree_size", self.size.to_string().as_str())?;
@@ -87,6 +90,9 @@ impl Frontier {
     /// The edge of the stored tree of `size` leaves, read back from its
     /// nodes; `None` when one is missing.
     fn load(tx: &ReadTransaction, size: u64) -> Result<Option<Frontier>> {
+        if size == 0 {
+            return Ok(Some(Frontier::default()));
+        }
         let nodes = StoredTree::open(tx)?;
         let mut roots = Vec::new();
         let mut start = 0u64;
@@ -183,12 +189,28 @@ pub(super) fn leaf_data(tx: &ReadTransaction, seq: u64) -> Result<Option<Vec<u8>
     Ok(Some(body.to_vec()))
 }
 
-/// Compares the nodes a walk rebuilds with the stored ones, level by level
-/// in one forward pass each (no point lookups): for `events verify`.
+/// Where node (level, index) is kept: its place in completion order
+/// (Go's sumdb/tlog `StoredHashIndex`), counting the leaves' places though
+/// they are not stored. Appending leaves only ever adds larger keys.
+pub(super) fn stored_index(level: u8, index: u64) -> u64 {
+    // Level l's node n is completed right after level l-1's node 2n+1.
+    let mut n = index;
+    for _ in 0..level {
+        n = 2 * n + 1;
+    }
+    // Leaf n's place is n + n/2 + n/4 + ... (the nodes completed before it).
+    let mut place = 0;
+    while n > 0 {
+        place += n;
+        n >>= 1;
+    }
+    place + u64::from(level)
+}
+
+/// Compares the nodes a walk rebuilds with the stored ones in one forward
+/// pass over the table (both come in completion order): `events verify`.
 pub(super) struct NodeCheck {
-    table: Option<ReadOnlyTable<(u8, u64), Hash>>,
-    /// One forward cursor per level, opened when the level is first reached.
-    levels: Vec<Option<redb::Range<'static, (u8, u64), Hash>>>,
+    stored: Option<redb::Range<'static, u64, Hash>>,
     /// Only nodes within the first `size` leaves are stored yet.
     size: u64,
     pub(super) first_bad: Option<(u8, u64)>,
@@ -196,9 +218,12 @@ pub(super) struct NodeCheck {
 
 impl NodeCheck {
     pub(super) fn new(tx: &ReadTransaction, size: u64) -> Result<NodeCheck> {
+        let stored = match StoredTree::open(tx)?.nodes {
+            Some(t) => Some(t.range::<u64>(..)?),
+            None => None,
+        };
         Ok(NodeCheck {
-            table: StoredTree::open(tx)?.nodes,
-            levels: Vec::new(),
+            stored,
             size,
             first_bad: None,
         })
@@ -210,19 +235,11 @@ impl NodeCheck {
             if self.first_bad.is_some() || (index + 1) << level > self.size {
                 continue;
             }
-            let Some(table) = &self.table else {
-                self.first_bad = Some((level, index));
-                continue;
+            let stored = match self.stored.as_mut() {
+                Some(range) => range.next().transpose()?,
+                None => None,
             };
-            let l = level as usize;
-            if self.levels.len() <= l {
-                self.levels.resize_with(l + 1, || None);
-            }
-            if self.levels[l].is_none() {
-                self.levels[l] = Some(table.range((level, 0)..=(level, u64::MAX))?);
-            }
-            let stored = self.levels[l].as_mut().and_then(|r| r.next()).transpose()?;
-            let same = stored.is_some_and(|(k, v)| k.value() == (level, index) && v.value() == hash);
+            let same = stored.is_some_and(|(k, v)| k.value() == stored_index(level, index) && v.value() == hash);
             if !same {
                 self.first_bad = Some((level, index));
             }
@@ -231,31 +248,45 @@ impl NodeCheck {
     }
 }
 
-/// The stored nodes, for roots and proofs.
+/// The stored nodes and the events (the leaves), for roots and proofs.
 pub(super) struct StoredTree {
-    nodes: Option<ReadOnlyTable<(u8, u64), Hash>>,
+    nodes: Option<ReadOnlyTable<u64, Hash>>,
+    events: Option<ReadOnlyTable<u64, &'static [u8]>>,
 }
 
 impl StoredTree {
     pub(super) fn open(tx: &ReadTransaction) -> Result<StoredTree> {
-        match tx.open_table(EVENT_TREE) {
-            Ok(t) => Ok(StoredTree { nodes: Some(t) }),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(StoredTree { nodes: None }),
-            Err(e) => Err(e.into()),
+        fn optional<K: redb::Key + 'static, V: redb::Value + 'static>(
+            tx: &ReadTransaction,
+            table: redb::TableDefinition<K, V>,
+        ) -> Result<Option<ReadOnlyTable<K, V>>> {
+            match tx.open_table(table) {
+                Ok(t) => Ok(Some(t)),
+                Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
         }
+        Ok(StoredTree {
+            nodes: optional(tx, EVENT_TREE)?,
+            events: optional(tx, EVENTS)?,
+        })
     }
 }
 
 impl Nodes for StoredTree {
     fn node(&self, level: u8, index: u64) -> Result<Hash, ProofError> {
         let missing = ProofError::MissingNode { level, index };
-        let Some(nodes) = &self.nodes else {
-            return Err(missing);
+        let found = if level == 0 {
+            let record = self.events.as_ref().and_then(|t| t.get(index + 1).ok().flatten());
+            record.and_then(|r| record_leaf(r.value()))
+        } else {
+            let node = self
+                .nodes
+                .as_ref()
+                .and_then(|t| t.get(stored_index(level, index)).ok().flatten());
+            node.map(|v| v.value())
         };
-        match nodes.get((level, index)) {
-            Ok(Some(v)) => Ok(v.value()),
-            _ => Err(missing),
-        }
+        found.ok_or(missing)
     }
 }
 
@@ -265,16 +296,39 @@ mod tests {
     use crate::tlog::merkle::{MemTree, root};
 
     #[test]
+    fn stored_places_follow_go_sumdb_tlog() {
+        // From golang.org/x/mod/sumdb/tlog's StoredHashIndex: leaves 0..=3
+        // at 0, 1, 3, 4; level 1 nodes 0 and 1 at 2 and 5; level 2 node 0 at 6.
+        let places: Vec<u64> = [(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0), (0, 4)]
+            .iter()
+            .map(|&(l, i)| stored_index(l, i))
+            .collect();
+        assert_eq!(places, [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
     fn the_frontier_makes_the_same_nodes_and_roots_as_the_reference_tree() {
         let mut f = Frontier::default();
         let mut mem = MemTree::default();
         let mut nodes = std::collections::HashMap::new();
+        let mut last_place = None;
         for i in 0..300u64 {
             let leaf = leaf_hash(&i.to_le_bytes());
             f.push(leaf);
             mem.push(leaf);
-            for (k, h) in f.pending.drain(..) {
-                assert!(nodes.insert(k, h).is_none(), "node {k:?} written twice");
+            for ((level, index), h) in f.pending.drain(..) {
+                assert!(level > 0, "leaves are not stored");
+                assert!(
+                    nodes.insert((level, index), h).is_none(),
+                    "node {level}/{index} written twice"
+                );
+                // The table only grows at its end.
+                let place = stored_index(level, index);
+                assert!(
+                    Some(place) > last_place,
+                    "{level}/{index} at {place} after {last_place:?}"
+                );
+                last_place = Some(place);
             }
             assert_eq!(f.root(), root(&mem, i + 1).unwrap(), "size {}", i + 1);
         }

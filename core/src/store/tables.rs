@@ -16,9 +16,10 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// Secondary index of the log: (field, value, first seq) -> a block of seqs
 /// (see `events::index`).
 pub const EVENT_INDEX: TableDefinition<(u8, &str, u64), &[u8]> = TableDefinition::new("event_index");
-/// The log's Merkle tree: (level, index) -> the hash of the complete subtree
-/// over leaves `index << level .. (index + 1) << level` (see `events::tree`).
-pub const EVENT_TREE: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("event_tree");
+/// The log's Merkle tree above its leaves: place in completion order
+/// (`events::tree::stored_index(level, index)`) -> the hash of the complete
+/// subtree over leaves `index << level .. (index + 1) << level`.
+pub const EVENT_TREE: TableDefinition<u64, [u8; 32]> = TableDefinition::new("event_tree");
 /// Every kind ever logged, with its count: feeds the viewer and prefix filters.
 pub const EVENT_KINDS: TableDefinition<&str, u64> = TableDefinition::new("event_kinds");
 
