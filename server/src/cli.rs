@@ -1,4 +1,5 @@
-//! The command line: `berth [serve]`, `berth user ...`, `berth events ...`.
+//! The command line: `berth [serve]`, `berth user ...`, `berth events ...`,
+//! `berth monitor ...`.
 
 use crate::commands;
 use crate::config::{Config, Overrides};
@@ -6,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// berth: run Docker containers across your servers from one place.
 ///
@@ -42,9 +44,17 @@ enum Command {
     /// Add and list users (stop the server first: the database is locked while it runs).
     #[command(subcommand)]
     User(UserCommand),
-    /// Check and export the event log.
+    /// Check and export the event log, and prove that an event is in it.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Watch a berth's event log from another machine (no database needed):
+    /// checks that each signed checkpoint extends the last one it kept.
+    /// With --serve, acts as a witness that cosigns the checkpoints a berth
+    /// sends it (c2sp.org/tlog-witness).
+    ///
+    /// Exit codes: 0 all checks passed; 1 the log misbehaved (went back,
+    /// forked, bad signature, stopped signing); 2 could not check.
+    Monitor(MonitorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +85,102 @@ pub(crate) enum EventsCommand {
         #[command(flatten)]
         filter: FilterArgs,
     },
+    /// Write a proof that event SEQ is in the log: a c2sp.org/tlog-proof
+    /// file with the event, its inclusion proof and the latest signed
+    /// checkpoint, which `berth events check-proof` checks on any machine.
+    Prove {
+        /// The event's sequence number.
+        seq: u64,
+        /// Write the proof here instead of to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check a proof file written by `berth events prove` (or served by
+    /// /api/v1/log/proof/event/SEQ) with only the log's public key, and
+    /// print the event. Needs no database. Exits 1 when the proof does not
+    /// hold.
+    CheckProof {
+        /// The proof file ('-' for standard input).
+        file: PathBuf,
+        /// The log's public key (GET /api/v1/log/key), or @FILE holding it.
+        #[arg(long, value_name = "VKEY")]
+        key: String,
+        /// Also require a cosignature by this witness (its public key or
+        /// @FILE); may be given several times.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+    },
+}
+
+/// `berth monitor`: either watch a log (URL) or serve as a witness (--serve).
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    /// The berth to watch, as its users reach it (https://berth.example.com).
+    #[arg(required_unless_present = "serve", conflicts_with = "serve")]
+    pub url: Option<String>,
+    /// The log's public key (GET /api/v1/log/key on the berth, kept from
+    /// when you trusted it), or @FILE holding it. With --serve, give one
+    /// --key per log the witness accepts.
+    #[arg(long, value_name = "VKEY", required = true)]
+    pub key: Vec<String>,
+    /// Where the last verified checkpoint of each log is kept (JSON, created
+    /// if missing, mode 0600, locked through FILE.lock beside it). A monitor
+    /// and a witness may share it.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// Fail when the log's size has not grown for this long (berth records
+    /// an event every time it signs, so it grows at least hourly).
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub max_age: Duration,
+    /// Check again every DURATION (30s, 5m, 1h) and report each round,
+    /// instead of checking once and exiting.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "serve")]
+    pub every: Option<Duration>,
+    /// Send the token in this file as `Authorization: Bearer` (for a berth
+    /// behind a proxy that wants one; the log's endpoints need none).
+    #[arg(long, value_name = "FILE", conflicts_with = "serve")]
+    pub token_file: Option<PathBuf>,
+    /// Serve as a witness on ADDR: POST /add-checkpoint (c2sp.org/tlog-witness).
+    #[arg(long, value_name = "ADDR", requires = "witness_key")]
+    pub serve: Option<SocketAddr>,
+    /// The witness's secret key file (PRIVATE+KEY+...), created with mode
+    /// 0600 when missing.
+    #[arg(long, value_name = "FILE", requires = "serve")]
+    pub witness_key: Option<PathBuf>,
+    /// The name of a new witness key [default: witness-<hostname>].
+    #[arg(long, value_name = "NAME", requires = "serve")]
+    pub name: Option<String>,
+}
+
+/// A duration as people write it: `90s`, `5m`, `2h`, `1d`, or several
+/// (`1h30m`).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a duration like 30s, 5m, 2h or 1d");
+    let mut total: u64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit = match rest[digits..].chars().next() {
+            Some('s') => 1,
+            Some('m') => 60,
+            Some('h') => 3600,
+            Some('d') => 86_400,
+            _ => return Err(bad()),
+        };
+        total = number
+            .checked_mul(unit)
+            .and_then(|n| total.checked_add(n))
+            .ok_or_else(bad)?;
+        rest = &rest[digits + 1..];
+    }
+    if total == 0 {
+        return Err(format!("'{text}' is no time at all"));
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// The filters of the event log page.
@@ -119,6 +225,7 @@ pub fn main() -> ExitCode {
         Command::Serve => commands::serve(config),
         Command::User(cmd) => commands::user(config, cmd),
         Command::Events(cmd) => commands::events(config, cmd),
+        Command::Monitor(args) => commands::monitor(config, args),
     };
     match result {
         Ok(code) => code,
@@ -126,5 +233,27 @@ pub fn main() -> ExitCode {
             eprintln!("berth: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "2", "h", "2x", "0s", "-1s", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was taken");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -2,6 +2,7 @@
 //! (`--config`), then `BERTH_*` environment variables, then flags.
 
 use berth_core::stats::{Retention, StatsConfig};
+use berth_core::tlog::note::{COSIGNATURE_V1, VerifierKey};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,83 @@ pub struct Config {
     pub stats_retention: Retention,
     /// When set, /metrics wants `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
+    /// Witnesses that cosign each signed checkpoint (`[[witnesses]]` in TOML).
+    pub witnesses: Vec<WitnessConfig>,
+}
+
+/// A witness berth sends its checkpoints to (c2sp.org/tlog-witness), for
+/// example a `berth monitor --serve` on another machine:
+///
+/// ```toml
+/// [[witnesses]]
+/// url = "https://witness.example.net"
+/// key = "witness-alpha+1a2b3c4d+BH..."
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The witness's submission prefix: berth POSTs to `{url}/add-checkpoint`.
+    pub url: String,
+    /// Its public key: `<name>+<hex id>+<base64>`, of type 0x04 (cosignature/v1).
+    pub key: WitnessKey,
+}
+
+impl WitnessConfig {
+    /// Where berth sends checkpoints.
+    pub fn add_checkpoint_url(&self) -> String {
+        format!("{}/add-checkpoint", self.url.trim_end_matches('/'))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let url: axum::http::Uri = self
+            .url
+            .parse()
+            .map_err(|e| format!("witness url '{}' is not a URL ({e})", self.url))?;
+        let Some(authority) = url.authority() else {
+            return Err(format!("witness url '{}' is not a URL (no host)", self.url));
+        };
+        if !matches!(url.scheme_str(), Some("http" | "https")) {
+            return Err(format!(
+                "witness url '{}' must be http(s)://host[:port][/prefix]",
+                self.url
+            ));
+        }
+        if authority.as_str().contains('@') {
+            // It would end up in the event log's details.
+            return Err(format!("witness url '{}' must not carry credentials", self.url));
+        }
+        if url.query().is_some() {
+            return Err(format!("witness url '{}' must not have a query", self.url));
+        }
+        Ok(())
+    }
+}
+
+/// A witness's public key, parsed when the configuration is read, so a
+/// wrong key is a configuration error rather than a failure at run time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WitnessKey(pub VerifierKey);
+
+impl TryFrom<String> for WitnessKey {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<WitnessKey, String> {
+        let key: VerifierKey = text.parse().map_err(|e| format!("witness key '{text}': {e}"))?;
+        if key.kind() != COSIGNATURE_V1 {
+            return Err(format!(
+                "witness key '{text}' is not a witness's key: it must be of type 0x04 (cosignature/v1), \
+                 as `berth monitor --serve` prints"
+            ));
+        }
+        Ok(WitnessKey(key))
+    }
+}
+
+impl From<WitnessKey> for String {
+    fn from(key: WitnessKey) -> String {
+        key.0.to_string()
+    }
 }
 
 /// A configured secret: compared, never printed.
@@ -56,6 +134,7 @@ impl Default for Config {
             stats_interval_secs: 5,
             stats_retention: Retention::default(),
             metrics_token: None,
+            witnesses: Vec::new(),
         }
     }
 }
@@ -127,6 +206,13 @@ impl Config {
             && token.0.trim().len() < 16
         {
             return Err("metrics_token must be at least 16 characters (or left unset)".into());
+        }
+        for (i, witness) in self.witnesses.iter().enumerate() {
+            witness.validate()?;
+            let name = witness.key.0.name();
+            if self.witnesses[..i].iter().any(|w| w.key.0.name() == name) {
+                return Err(format!("two witnesses are named '{name}': each needs its own key name"));
+            }
         }
         Ok(())
     }
@@ -204,6 +290,66 @@ mod tests {
             assert!(!format!("{c:?}").contains("a-long-enough"), "the token reached Debug");
             let e = Config::load(Some(Path::new("missing.toml")), &Overrides::default()).unwrap_err();
             assert!(e.contains("does not exist"), "{e}");
+            Ok(())
+        });
+    }
+
+    fn key(name: &str, kind: u8) -> String {
+        berth_core::tlog::note::SignerKey::from_seed(name, kind, [7; 32])
+            .unwrap()
+            .verifier()
+            .to_string()
+    }
+
+    #[test]
+    fn witnesses_are_read_and_checked() {
+        use berth_core::tlog::note::ED25519;
+        figment::Jail::expect_with(|jail| {
+            let alpha = key("witness-alpha", COSIGNATURE_V1);
+            let beta = key("witness-beta", COSIGNATURE_V1);
+            jail.create_file(
+                "two.toml",
+                &format!(
+                    "[[witnesses]]\nurl = \"http://127.0.0.1:9000/\"\nkey = \"{alpha}\"\n\
+                     [[witnesses]]\nurl = \"https://w.example.net/prefix\"\nkey = \"{beta}\"\n"
+                ),
+            )?;
+            let c = Config::load(Some(Path::new("two.toml")), &Overrides::default()).unwrap();
+            assert_eq!(c.witnesses.len(), 2);
+            assert_eq!(c.witnesses[0].key.0.to_string(), alpha);
+            assert_eq!(
+                c.witnesses[0].add_checkpoint_url(),
+                "http://127.0.0.1:9000/add-checkpoint"
+            );
+            assert_eq!(
+                c.witnesses[1].add_checkpoint_url(),
+                "https://w.example.net/prefix/add-checkpoint"
+            );
+
+            let one = |url: &str, key: &str| format!("[[witnesses]]\nurl = \"{url}\"\nkey = \"{key}\"\n");
+            let refused = |name: &str, toml: String, word: &str| {
+                jail.create_file(name, &toml).unwrap();
+                let e = Config::load(Some(Path::new(name)), &Overrides::default()).unwrap_err();
+                assert!(e.contains(word), "{name}: {e}");
+            };
+            // A log's key (type 0x01) where a witness's belongs.
+            refused("log-key.toml", one("http://w", &key("w", ED25519)), "0x04");
+            refused("garbled.toml", one("http://w", "w+1234+notbase64"), "witness key");
+            refused("ftp.toml", one("ftp://w", &alpha), "http(s)");
+            refused("no-url.toml", one("w.example.net", &alpha), "http(s)://host");
+            refused("spaces.toml", one("http://w example", &alpha), "not a URL");
+            refused("creds.toml", one("https://u:p@w.example.net", &alpha), "credentials");
+            refused("query.toml", one("https://w.example.net/?x=1", &alpha), "query");
+            refused(
+                "twice.toml",
+                format!("{}{}", one("http://a", &alpha), one("http://b", &alpha)),
+                "two witnesses",
+            );
+            refused(
+                "extra.toml",
+                format!("{}token = \"x\"\n", one("http://a", &alpha)),
+                "token",
+            );
             Ok(())
         });
     }

@@ -8,6 +8,7 @@ mod commands;
 pub mod config;
 mod http;
 mod serve;
+mod witness;
 
 pub use config::Config;
 pub use serve::run;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use berth_core::Berth;
 use berth_core::auth::{Auth, RedbSessionStore};
-use berth_core::events::EventLog;
+use berth_core::events::{Checkpointer, EventLog};
 use berth_core::health::Health;
 use berth_core::hosts::{Host, Hosts};
 use berth_core::model::{Actor, NewEvent, Outcome};
@@ -48,7 +48,13 @@ pub async fn run(
         })
         .await??
     };
+    let checkpoints = {
+        let (events, dir) = (events.clone(), config.data_dir.clone());
+        tokio::task::spawn_blocking(move || Checkpointer::open(&events, &dir)).await??
+    };
+    tracing::info!(key = %checkpoints.verifier(), "the event log's checkpoints are signed with this key");
     let berth = Berth {
+        checkpoints: checkpoints.clone(),
         store: store.clone(),
         events: events.clone(),
         auth: auth.clone(),
@@ -68,12 +74,19 @@ pub async fn run(
         .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    spawn_chain_check(events.clone());
+    spawn_chain_check(events.clone(), checkpoints.clone());
     let sessions = RedbSessionStore::new(store.clone(), events.clone());
     spawn_session_purge(sessions.clone(), stop_rx.clone());
     hosts.spawn_watchers(stop_rx.clone());
     stats.spawn_collector(hosts.clone(), stop_rx.clone());
     health.spawn_watchers(stop_rx.clone());
+    let signer = tokio::spawn(checkpoints.clone().run(stop_rx.clone()));
+    let witnessing = crate::witness::spawn(
+        checkpoints.clone(),
+        events.clone(),
+        config.witnesses.clone(),
+        stop_rx.clone(),
+    );
 
     let base = config
         .public_origin()
@@ -103,6 +116,13 @@ pub async fn run(
         .context("the HTTP server failed")?;
 
     events.append(NewEvent::new("server.stop", Actor::system())).await?;
+    let _ = signer.await;
+    let _ = witnessing.await;
+    // The kept checkpoint covers the log up to the stop, so that whatever
+    // happens to the file while berth is down is caught at the next start.
+    if let Err(e) = checkpoints.sign(Actor::system()).await {
+        tracing::error!(error = %e, "no checkpoint at stop");
+    }
     events.close().await?;
     tracing::info!("berth stopped");
     Ok(())
@@ -118,10 +138,10 @@ fn printable(addr: SocketAddr) -> SocketAddr {
 }
 
 /// Walks the hash chain once at start-up; a broken chain is logged and recorded.
-fn spawn_chain_check(events: EventLog) {
+fn spawn_chain_check(events: EventLog, checkpoints: Checkpointer) {
     tokio::spawn(async move {
         tracing::debug!(task = "chain-check", "started");
-        match events.verify().await {
+        match events.verify(checkpoints.latest().as_deref()).await {
             Ok(status) if status.is_ok() => {
                 tracing::info!(
                     task = "chain-check",

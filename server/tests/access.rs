@@ -47,6 +47,8 @@ fn rest(op: Operation, tag: &str) -> (reqwest::Method, String, Option<Value>) {
         O::ReadEvents => (M::GET, "/api/v1/events?limit=1".into(), None),
         O::ExportEvents => (M::GET, "/api/v1/events/export?kind=nothing.matches".into(), None),
         O::VerifyEvents => (M::POST, "/api/v1/events/verify".into(), None),
+        O::ProveEvent => (M::GET, "/api/v1/log/proof/event/1".into(), None),
+        O::SignCheckpoint => (M::POST, "/api/v1/log/checkpoint".into(), None),
         O::ViewDashboard => (M::GET, "/api/v1/stats".into(), None),
         O::ListUsers => (M::GET, "/api/v1/users".into(), None),
         O::CreateUser => (
@@ -151,6 +153,7 @@ fn server_fn(op: Operation, tag: &str) -> (String, Value) {
         ),
         O::ExportEvents => return ("/api/v1/events/export".into(), Value::Null),
         O::VerifyEvents => ("verify_chain", json!({})),
+        O::ProveEvent | O::SignCheckpoint => return ("".into(), Value::Null),
         O::ViewDashboard => ("dashboard", json!({})),
         O::ListUsers => ("list_users", json!({})),
         O::CreateUser => (

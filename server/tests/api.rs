@@ -163,6 +163,23 @@ async fn the_event_api_validates_filters_pages_and_exports() {
         lines[1..].iter().all(|l| l.contains(",auth.login.failed,user:ghost,")),
         "{csv}"
     );
+    // The export is in the log with the hash of exactly what was sent, so
+    // the log's proofs vouch for the file.
+    let recorded: serde_json::Value = client
+        .get(server.url("/api/v1/events?kind=events.export&limit=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let details = &recorded["events"][0]["details"];
+    let mut digest = berth_core::events::ExportDigest::default();
+    digest.update(csv.as_bytes());
+    let (sha256, bytes) = digest.finish();
+    assert_eq!(details["sha256"], sha256.as_str(), "{details}");
+    assert_eq!(details["bytes"], bytes);
+    assert_eq!(details["complete"], true);
 
     let jsonl = client
         .get(server.url("/api/v1/events/export?format=jsonl&kind=auth.*"))

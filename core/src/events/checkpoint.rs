@@ -34,6 +34,8 @@ use tokio::sync::watch;
 pub const SIGN_EVERY: Duration = Duration::from_secs(60);
 /// ...and this often when the log is idle.
 pub const SIGN_IDLE_EVERY: Duration = Duration::from_secs(3600);
+/// The log's own bookkeeping, which alone does not call for a new checkpoint.
+const OWN_KINDS: [&str; 2] = ["log.checkpoint", "log.witness"];
 /// A refusal for the same reason is recorded again at most this often.
 const REFUSAL_EVERY: Duration = Duration::from_secs(3600);
 
@@ -340,14 +342,27 @@ impl Checkpointer {
         let Ok(size) = self.inner.log.tree_size().await else {
             return true;
         };
-        match self.latest() {
-            None => true,
-            Some(s) => {
-                let idle_for = Duration::from_nanos(now_ns().saturating_sub(s.signed_at_ns).max(0) as u64);
-                // Our own `log.checkpoint` event alone does not make the log busy.
-                size > s.checkpoint.size + 1 || (size > s.checkpoint.size && idle_for >= SIGN_IDLE_EVERY)
+        let Some(s) = self.latest() else {
+            return true;
+        };
+        if size <= s.checkpoint.size {
+            return false;
+        }
+        let idle_for = Duration::from_nanos(now_ns().saturating_sub(s.signed_at_ns).max(0) as u64);
+        idle_for >= SIGN_IDLE_EVERY || self.others_since(s.checkpoint.size, size).await
+    }
+
+    /// Whether an event other than the log's own bookkeeping (its
+    /// checkpoints, witness deliveries) came after `from`: those alone do
+    /// not make the log busy, or it would sign every minute for ever.
+    async fn others_since(&self, from: u64, to: u64) -> bool {
+        for seq in from + 1..=to {
+            match self.inner.log.get(EventSeq(seq)).await {
+                Ok(Some(e)) if OWN_KINDS.contains(&e.kind.as_str()) => continue,
+                _ => return true,
             }
         }
+        false
     }
 }
 

@@ -1,9 +1,12 @@
 //! What each subcommand does.
 
 mod events;
+mod monitor;
+mod prove;
 mod user;
 
 pub(crate) use events::events;
+pub(crate) use monitor::monitor;
 pub(crate) use user::user;
 
 use crate::config::Config;
@@ -17,7 +20,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn init_logging(filter: &str) {
+pub(crate) fn init_logging(filter: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     let _ = tracing_subscriber::fmt()
@@ -41,7 +44,7 @@ pub(crate) fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -3,6 +3,7 @@
 //! pages by cursor. A caller signs in with the session cookie of the pages or
 //! an API key (`Authorization: Bearer`); core decides what each may do.
 
+mod log;
 mod openapi;
 mod resources;
 mod stats;
@@ -18,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_core::access::Caller;
 use berth_core::auth::sign_in;
-use berth_core::events::{ExportFormat, MAX_PAGE};
+use berth_core::events::{ExportDigest, ExportFormat, MAX_PAGE};
 use berth_core::model::{
     Account, ChainStatus, Container, ContainerAction, ErrorKind, Event, EventFilter, EventPage, EventSeq, HostStatus,
     HostView,
@@ -46,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/{seq}", get(one))
         .route("/openapi.json", get(openapi::document))
         .merge(users::routes())
+        .merge(log::routes())
         .merge(resources::routes())
         .merge(stats::routes())
 }
@@ -635,21 +637,29 @@ async fn export(
     tokio::task::spawn_blocking(move || {
         let mut chunk = format.header().unwrap_or_default();
         let mut open = true;
+        let mut digest = ExportDigest::default();
         let result = berth.events.export_blocking(&filter, visible.as_ref(), |e| {
             chunk.push_str(&format.line(e));
             if chunk.len() >= 64 * 1024 {
+                digest.update(chunk.as_bytes());
                 open = tx.blocking_send(Bytes::from(std::mem::take(&mut chunk))).is_ok();
             }
             open
         });
+        digest.update(chunk.as_bytes());
+        let (sha256, bytes) = digest.finish();
         let (outcome, count) = match result {
             Ok(n) => (berth_core::model::Outcome::Ok, n),
             Err(e) => (berth_core::model::Outcome::Error(e.to_string()), 0),
         };
         // Recorded before the last chunk goes out: whoever holds the whole
-        // file can find its export in the log.
-        let details =
-            serde_json::json!({ "format": format.extension(), "events": count, "filter": filter.to_fields() });
+        // file can find its export in the log, and check it by its hash
+        // (an event the log's proofs cover). `complete` is false when the
+        // reader went away before the end.
+        let details = serde_json::json!({
+            "format": format.extension(), "events": count, "filter": filter.to_fields(),
+            "sha256": sha256, "bytes": bytes, "complete": open,
+        });
         let event = caller.event("events.export").outcome(outcome).details(details);
         if let Err(e) = runtime.block_on(berth.events.append(event)) {
             tracing::error!(error = %e, "cannot record an export");

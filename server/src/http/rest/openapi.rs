@@ -3,7 +3,7 @@
 //! model's schemas, so it cannot drift from the code. Public: it says what
 //! the API is, not what is in it.
 
-use super::{resources, stats, users};
+use super::{log, resources, stats, users};
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         users::users, users::add_user, users::user, users::change_user, users::delete_user,
         users::reset_password, users::grants, users::set_grants, users::change_password, users::sessions,
         users::end_session, users::keys, users::create_key, users::revoke_key,
+        log::status, log::key, log::checkpoint, log::sign, log::inclusion, log::consistency, log::event_proof,
     ),
     // Used only as parameter types or in `Failures`, so listed here to be registered.
     components(schemas(super::ActionName, super::ExportFormatName, super::ErrorBody)),
