@@ -1,13 +1,15 @@
 //! berth's web UI: server-rendered Leptos pages that hydrate in the browser.
 //!
 //! `pages` are the routes of DESIGN.md, `components` the pieces they share,
-//! and `api` the server functions behind them. With the `ssr` feature this
+//! `api` the server functions behind them, and `proof` the check of an
+//! event's proof that runs in the browser. With the `ssr` feature this
 //! crate renders on the server; with `hydrate` it runs in the browser.
 
 pub mod api;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod proof;
 
 use components::layout::Layout;
 use leptos::prelude::*;

@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod charts;
+pub mod clipboard;
 pub mod confirm;
 pub mod event_table;
 pub mod layout;

@@ -22,6 +22,14 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
     }
 }
 
+/// "1 event", "2 events".
+pub fn event_count(n: u64) -> String {
+    match n {
+        1 => "1 event".to_string(),
+        n => format!("{n} events"),
+    }
+}
+
 #[component]
 pub fn OutcomeBadge(outcome: Outcome) -> impl IntoView {
     let label = outcome.label();

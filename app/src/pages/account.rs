@@ -4,6 +4,7 @@
 //! hash. Also the keys table the admin's user page reuses.
 
 use crate::api::users::{ChangePassword, EndSession, create_key, my_keys, my_sessions, revoke_key};
+use crate::components::clipboard;
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
@@ -354,33 +355,5 @@ fn NewToken(token: String, dismiss: impl Fn() + Send + 'static) -> impl IntoView
             </div>
             <button type="button" class="btn btn-small" id="key-token-done" on:click=move |_| dismiss()>"I have stored it"</button>
         </div>
-    }
-}
-
-/// The browser's clipboard (`navigator.clipboard`), which exists only in a
-/// secure context (https or localhost).
-mod clipboard {
-    #[cfg(feature = "hydrate")]
-    mod js {
-        use wasm_bindgen::prelude::*;
-
-        #[wasm_bindgen]
-        extern "C" {
-            #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
-            pub fn write_text(text: &str) -> Result<JsValue, JsValue>;
-        }
-    }
-
-    /// Whether the copy was handed to the browser.
-    pub(super) fn copy(text: &str) -> bool {
-        #[cfg(feature = "hydrate")]
-        {
-            js::write_text(text).is_ok()
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = text;
-            false
-        }
     }
 }

@@ -1,9 +1,13 @@
 //! `/events/{seq}`: one event with every field, its details and its links in
-//! the hash chain.
+//! the hash chain, and a check, run in the browser, that it is in the log's
+//! signed tree.
 
 use crate::api::events::get_event;
+use crate::api::log::{event_proof, log_status};
 use crate::components::status::{ErrorBox, OutcomeBadge};
-use berth_core::model::format_ts;
+use crate::proof::{self, Refusal};
+use berth_core::model::{EventSeq, Hash32, format_ts};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -24,6 +28,7 @@ pub fn EventPage() -> impl IntoView {
             }
         },
     );
+    let log = Resource::new(|| (), |_| log_status());
     view! {
         <Title text=move || format!("Event {}", seq.get().unwrap_or_default())/>
         <p><a href="/events">"← Event log"</a></p>
@@ -32,6 +37,7 @@ pub fn EventPage() -> impl IntoView {
                 match event.await {
                     Err(e) => view! { <h1>"Event not found"</h1><ErrorBox error=e/> }.into_any(),
                     Ok(e) => {
+                        let server_key = log.await.ok().map(|status| status.key);
                         let seq = e.seq.0;
                         let details = if e.details.is_null() { "–".to_string() } else { serde_json::to_string_pretty(&e.details).unwrap_or_default() };
                         let dash = || "–".to_string();
@@ -54,10 +60,73 @@ pub fn EventPage() -> impl IntoView {
                                 {(seq > 1).then(|| view! { <a class="btn" href=format!("/events/{}", seq - 1)>"← Previous"</a> })}
                                 <a class="btn" href=format!("/events/{}", seq + 1)>"Next →"</a>
                             </nav>
+                            <VerifyInBrowser seq=e.seq hash=e.hash server_key/>
                         }.into_any()
                     }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Fetches the event's proof file and checks it here (`crate::proof`),
+/// against a key the person may replace with one they got from elsewhere.
+#[component]
+fn VerifyInBrowser(seq: EventSeq, hash: Hash32, server_key: Option<String>) -> impl IntoView {
+    // Read when submitted, so whatever filled the field (typing, pasting) counts.
+    let key_field = NodeRef::<leptos::html::Input>::new();
+    let verify = Action::new(move |key: &String| {
+        let key = key.clone();
+        async move {
+            let text = event_proof(seq.0).await.map_err(Refusal::Fetch)?;
+            proof::check(&text, &key, seq, &hash)
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let key = key_field.get_untracked().map(|el| el.value()).unwrap_or_default();
+        verify.dispatch(key);
+    };
+    // A verdict is about the key it was given: editing the key drops it.
+    let forget = move |_| verify.value().set(None);
+    let verdict = move || {
+        verify.value().with(|outcome| {
+            outcome.as_ref().map(|outcome| match outcome {
+                Ok(included) => view! {
+                    <p class="alert alert-ok" role="status" id="verify-result">
+                        {format!("✓ {included}; checked in this browser")}
+                    </p>
+                }
+                .into_any(),
+                Err(refusal) => view! {
+                    <p class="alert alert-error" role="alert" id="verify-result">{format!("✗ Not verified: {refusal}")}</p>
+                }
+                .into_any(),
+            })
+        })
+    };
+    view! {
+        <section class="card verify" aria-labelledby="verify-title">
+            <h2 id="verify-title">"Verify in the browser"</h2>
+            <p class="muted">
+                "Fetches this event's proof from berth and checks it here: the checkpoint is signed by the key below, "
+                "this event is in the checkpoint's tree, and the proof is about this event."
+            </p>
+            <form class="verify-form" on:submit=submit>
+                <label for="verify-key">"The log's public key"</label>
+                <div class="key-row">
+                    <input id="verify-key" class="log-key" value=server_key.unwrap_or_default() node_ref=key_field
+                        spellcheck="false" autocomplete="off" placeholder="origin+key id+base64 key" on:input=forget/>
+                    <button type="submit" class="btn btn-primary" id="verify-proof" disabled=move || verify.pending().get()>
+                        {move || if verify.pending().get() { "Verifying…" } else { "Verify" }}
+                    </button>
+                    <a class="btn" href=format!("/api/v1/log/proof/event/{}", seq.0) download=format!("berth-event-{}.proof", seq.0)>
+                        "Download proof"
+                    </a>
+                </div>
+                <p class="hint">"Paste the key you got from the operator to check against it rather than this server's word."</p>
+            </form>
+            {verdict}
+        </section>
     }
 }

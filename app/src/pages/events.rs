@@ -1,7 +1,9 @@
 //! `/events`: the read-only event log. Filters live in the URL (so a view can
 //! be bookmarked and shared), pages go back by cursor, new events arrive live
 //! over a websocket, and the current filter exports as JSON lines or CSV.
+//! Beside the chain's status, the log's signed checkpoints (`checkpoints`).
 
+use super::checkpoints::CheckpointsPanel;
 use super::live::{LiveState, follow};
 use crate::api::events::{FilterForm, VerifyChain, encode, event_kinds, list_events};
 use crate::components::event_table::EventTable;
@@ -70,6 +72,7 @@ pub fn EventsPage() -> impl IntoView {
                 {move || live.state.get().label()}
             </span>
         </div>
+        <CheckpointsPanel/>
 
         <Form method="GET" action="/events" attr:class="filters" attr:aria-label="Filter events">
             <label>"Kind"
