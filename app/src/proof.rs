@@ -1,17 +1,16 @@
 //! Checking an event's proof file where it is shown, trusting the server for
 //! nothing but the bytes: the checkpoint must be signed by the key the person
 //! holds, the event's data must be a leaf of that checkpoint's tree, and the
-//! leaf must be the event on the page (same number, same hash). These are the
+//! leaf, decoded here, must be the event on the page, field for field. These are the
 //! checks of `berth events check-proof`, compiled into the browser's wasm.
 //! Fetching the file is `api::log::event_proof`'s business.
 
 use crate::components::status::event_count;
 use crate::error::AppError;
-use berth_core::model::{EventSeq, Hash32};
+use berth_core::model::{Event, EventSeq, decode_canonical};
 use berth_core::tlog::TlogError;
 use berth_core::tlog::note::VerifierKey;
 use berth_core::tlog::proof::ProofFile;
-use sha2::{Digest, Sha256};
 use std::fmt;
 use thiserror::Error;
 
@@ -48,13 +47,14 @@ pub enum Refusal {
     Tlog(#[from] TlogError),
     #[error("the proof is for another event: it proves event {proved}, this page shows event {shown}")]
     OtherSeq { proved: u64, shown: u64 },
-    #[error("the proof is for another event: its event data does not hash to this event's hash")]
-    OtherHash,
+    #[error("the proof is for another event: the event it holds differs from what this page shows")]
+    OtherContent,
 }
 
 /// Checks `proof` (a proof file's text) against `key` (a verifier key's
-/// text), for the event numbered `seq` whose hash is `hash`.
-pub fn check(proof: &str, key: &str, seq: EventSeq, hash: &Hash32) -> Result<Included, Refusal> {
+/// text), for the event `shown` on the page.
+pub fn check(proof: &str, key: &str, shown: &Event) -> Result<Included, Refusal> {
+    let seq = shown.seq;
     let key: VerifierKey = key.parse()?;
     let file = ProofFile::parse(proof)?;
     let (checkpoint, data) = file.check(&key)?;
@@ -64,8 +64,9 @@ pub fn check(proof: &str, key: &str, seq: EventSeq, hash: &Hash32) -> Result<Inc
             shown: seq.0,
         });
     }
-    if Sha256::digest(data).as_slice() != hash.0.as_slice() {
-        return Err(Refusal::OtherHash);
+    // Decoded here, so every field shown (and its hash) is the one proved.
+    if decode_canonical(data).as_ref() != Some(shown) {
+        return Err(Refusal::OtherContent);
     }
     Ok(Included {
         seq,
@@ -77,6 +78,7 @@ pub fn check(proof: &str, key: &str, seq: EventSeq, hash: &Hash32) -> Result<Inc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_core::model::{Actor, Hash32, Outcome, canonical_bytes};
     use berth_core::tlog::checkpoint::Checkpoint;
     use berth_core::tlog::merkle::{MemTree, inclusion_proof, leaf_hash, root};
     use berth_core::tlog::note::SignerKey;
@@ -87,13 +89,32 @@ mod tests {
         SignerKey::from_seed(ORIGIN, 1, [7; 32]).unwrap()
     }
 
-    /// Three events' data, and the proof file of `seq` in their tree,
-    /// signed by `signer`.
-    fn proof_of(seq: u64, signer: &SignerKey) -> (Vec<Vec<u8>>, String) {
-        let events: Vec<Vec<u8>> = (1..=3).map(|i| format!("event {i}").into_bytes()).collect();
+    /// Event `seq` as the log holds it (its hash over its canonical bytes).
+    fn event(seq: u64) -> Event {
+        let draft = Event {
+            seq: EventSeq(seq),
+            ts_ns: 1_700_000_000_000_000_000 + seq as i64,
+            kind: "container.stop".into(),
+            actor: Actor::user("alice"),
+            source: Some("10.0.0.1".into()),
+            host: Some("local".into()),
+            target: Some(format!("container:web-{seq}")),
+            outcome: Outcome::Ok,
+            duration_us: Some(1200),
+            details: serde_json::json!({ "signal": "TERM" }),
+            prev_hash: Hash32([seq as u8; 32]),
+            hash: Hash32::default(),
+        };
+        decode_canonical(&canonical_bytes(&draft)).unwrap()
+    }
+
+    /// Three events, and the proof file of `seq` in their tree, signed by
+    /// `signer`.
+    fn proof_of(seq: u64, signer: &SignerKey) -> (Vec<Event>, String) {
+        let events: Vec<Event> = (1..=3).map(event).collect();
         let mut tree = MemTree::default();
-        for data in &events {
-            tree.push(leaf_hash(data));
+        for e in &events {
+            tree.push(leaf_hash(&canonical_bytes(e)));
         }
         let checkpoint = Checkpoint {
             origin: ORIGIN.to_string(),
@@ -101,7 +122,7 @@ mod tests {
             root: root(&tree, 3).unwrap(),
         };
         let file = ProofFile {
-            extra: Some(events[seq as usize - 1].clone()),
+            extra: Some(canonical_bytes(&events[seq as usize - 1])),
             index: seq - 1,
             path: inclusion_proof(&tree, seq - 1, 3).unwrap(),
             checkpoint: signer.sign(&checkpoint.to_text()).unwrap().to_string(),
@@ -109,16 +130,12 @@ mod tests {
         (events, file.to_string())
     }
 
-    fn hash_of(data: &[u8]) -> Hash32 {
-        Hash32(Sha256::digest(data).into())
-    }
-
     #[test]
     fn a_proof_of_the_shown_event_signed_by_the_key_checks_out() {
         let (events, proof) = proof_of(2, &log_key());
         let key = log_key().verifier().to_string();
         assert_eq!(
-            check(&proof, &key, EventSeq(2), &hash_of(&events[1])),
+            check(&proof, &key, &events[1]),
             Ok(Included {
                 seq: EventSeq(2),
                 size: 3,
@@ -147,18 +164,18 @@ mod tests {
     #[test]
     fn another_key_is_refused_with_the_reason() {
         let (events, proof) = proof_of(2, &log_key());
-        let hash = hash_of(&events[1]);
+        let shown = &events[1];
         let other_log = SignerKey::from_seed("x/y", 1, [3; 32]).unwrap().verifier().to_string();
-        let refusal = check(&proof, &other_log, EventSeq(2), &hash).unwrap_err();
+        let refusal = check(&proof, &other_log, shown).unwrap_err();
         assert!(
             matches!(refusal, Refusal::Tlog(TlogError::WrongOrigin { .. })),
             "{refusal}"
         );
         // Same name, another key: the signature is the problem.
         let impostor = SignerKey::from_seed(ORIGIN, 1, [8; 32]).unwrap();
-        let refusal = check(&proof, &impostor.verifier().to_string(), EventSeq(2), &hash).unwrap_err();
+        let refusal = check(&proof, &impostor.verifier().to_string(), shown).unwrap_err();
         assert!(refusal.to_string().contains("no signature by"), "{refusal}");
-        let refusal = check(&proof, "not a key", EventSeq(2), &hash).unwrap_err();
+        let refusal = check(&proof, "not a key", shown).unwrap_err();
         assert!(refusal.to_string().starts_with("malformed key"), "{refusal}");
     }
 
@@ -167,13 +184,13 @@ mod tests {
         let (events, proof) = proof_of(2, &log_key());
         let key = log_key().verifier().to_string();
         assert_eq!(
-            check(&proof, &key, EventSeq(3), &hash_of(&events[2])),
+            check(&proof, &key, &events[2]),
             Err(Refusal::OtherSeq { proved: 2, shown: 3 })
         );
-        assert_eq!(
-            check(&proof, &key, EventSeq(2), &hash_of(b"what the page shows")),
-            Err(Refusal::OtherHash)
-        );
+        // The page shows event 2 with another target than the log holds.
+        let mut altered = events[1].clone();
+        altered.target = Some("container:db".into());
+        assert_eq!(check(&proof, &key, &altered), Err(Refusal::OtherContent));
     }
 
     #[test]
@@ -182,11 +199,11 @@ mod tests {
         let key = log_key().verifier().to_string();
         // The event's data swapped for another's: its leaf is not in the tree.
         let forged = proof.replace(
-            &berth_core::tlog::encode_base64(&events[1]),
-            &berth_core::tlog::encode_base64(&events[0]),
+            &berth_core::tlog::encode_base64(&canonical_bytes(&events[1])),
+            &berth_core::tlog::encode_base64(&canonical_bytes(&events[0])),
         );
         assert_ne!(forged, proof);
-        let refusal = check(&forged, &key, EventSeq(2), &hash_of(&events[0])).unwrap_err();
+        let refusal = check(&forged, &key, &events[0]).unwrap_err();
         assert!(matches!(refusal, Refusal::Tlog(TlogError::Merkle(_))), "{refusal}");
     }
 }

@@ -153,7 +153,8 @@ fn server_fn(op: Operation, tag: &str) -> (String, Value) {
         ),
         O::ExportEvents => return ("/api/v1/events/export".into(), Value::Null),
         O::VerifyEvents => ("verify_chain", json!({})),
-        O::ProveEvent | O::SignCheckpoint => return ("".into(), Value::Null),
+        O::ProveEvent => ("event_proof", json!({ "seq": 1 })),
+        O::SignCheckpoint => ("sign_checkpoint", json!({})),
         O::ViewDashboard => ("dashboard", json!({})),
         O::ListUsers => ("list_users", json!({})),
         O::CreateUser => (

@@ -6,7 +6,7 @@ use crate::api::events::get_event;
 use crate::api::log::{event_proof, log_status};
 use crate::components::status::{ErrorBox, OutcomeBadge};
 use crate::proof::{self, Refusal};
-use berth_core::model::{EventSeq, Hash32, format_ts};
+use berth_core::model::{Event, format_ts};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -60,7 +60,7 @@ pub fn EventPage() -> impl IntoView {
                                 {(seq > 1).then(|| view! { <a class="btn" href=format!("/events/{}", seq - 1)>"← Previous"</a> })}
                                 <a class="btn" href=format!("/events/{}", seq + 1)>"Next →"</a>
                             </nav>
-                            <VerifyInBrowser seq=e.seq hash=e.hash server_key/>
+                            <VerifyInBrowser event=e.clone() server_key/>
                         }.into_any()
                     }
                 }
@@ -72,14 +72,15 @@ pub fn EventPage() -> impl IntoView {
 /// Fetches the event's proof file and checks it here (`crate::proof`),
 /// against a key the person may replace with one they got from elsewhere.
 #[component]
-fn VerifyInBrowser(seq: EventSeq, hash: Hash32, server_key: Option<String>) -> impl IntoView {
+fn VerifyInBrowser(event: Event, server_key: Option<String>) -> impl IntoView {
+    let seq = event.seq;
     // Read when submitted, so whatever filled the field (typing, pasting) counts.
     let key_field = NodeRef::<leptos::html::Input>::new();
     let verify = Action::new(move |key: &String| {
-        let key = key.clone();
+        let (key, event) = (key.clone(), event.clone());
         async move {
-            let text = event_proof(seq.0).await.map_err(Refusal::Fetch)?;
-            proof::check(&text, &key, seq, &hash)
+            let text = event_proof(event.seq.0).await.map_err(Refusal::Fetch)?;
+            proof::check(&text, &key, &event)
         }
     });
     let submit = move |ev: SubmitEvent| {

@@ -7,7 +7,6 @@
 //! Reading (`query`), checking (`verify`) and exporting live in submodules.
 
 mod checkpoint;
-mod codec;
 mod export;
 mod index;
 mod query;
@@ -25,7 +24,6 @@ pub use query::MAX_PAGE;
 use crate::model::{ChainStatus, Event, EventFilter, EventPage, EventSeq, NewEvent};
 use crate::store::{Store, StoreError};
 use crate::tlog::merkle;
-use sha2::Digest;
 use std::sync::{Arc, RwLock};
 use thiserror::Error;
 use tokio::sync::{broadcast, oneshot};
@@ -298,13 +296,7 @@ impl EventLog {
     }
 }
 
-/// Reads an event from its canonical bytes (a Merkle leaf, the `extra` of
-/// a proof file): the stored record without its hash, which is recomputed.
-pub fn decode_canonical(bytes: &[u8]) -> Option<Event> {
-    let mut record = bytes.to_vec();
-    record.extend_from_slice(&sha2::Sha256::digest(bytes));
-    codec::decode(&record)
-}
+pub use crate::model::decode_canonical;
 
 /// Walks the chain and the tree of the database at `store` (for the CLI,
 /// without a writer), against the checkpoint kept in `data_dir` if any.

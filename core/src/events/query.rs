@@ -10,7 +10,8 @@
 
 use super::index::{IX_ACTOR, IX_HOST, IX_KIND, IX_OUTCOME, IX_TARGET, IndexTable, Posting};
 use super::writer::indexed_head;
-use super::{EventError, Result, codec};
+use super::{EventError, Result};
+use crate::model::codec;
 use crate::model::{Event, EventFilter, EventPage, EventSeq, OutcomeFilter};
 use crate::store::tables::{EVENT_INDEX, EVENT_KINDS, EVENTS};
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable};

@@ -1,7 +1,7 @@
 //! The log's RFC 6962 Merkle tree, stored beside the events.
 //!
 //! Leaf `i` is event `seq = i + 1`; its data is the event's canonical bytes
-//! (the stored record without its trailing chain hash, see `codec`), so
+//! (the stored record without its trailing chain hash, see `model::codec`), so
 //! `leaf = SHA-256(0x00 || canonical bytes)`.
 //!
 //! The hash of every complete subtree above the leaves is kept in

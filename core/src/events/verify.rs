@@ -4,7 +4,8 @@
 //! must match the stored one, and the latest signed checkpoint when given.
 
 use super::tree::{self, Frontier, NodeCheck};
-use super::{Result, codec, now_ns};
+use super::{Result, now_ns};
+use crate::model::codec;
 use crate::model::{ChainStatus, EventSeq, Hash32};
 use crate::store::meta_get;
 use crate::store::tables::EVENTS;

@@ -11,7 +11,8 @@
 
 use super::index::Pending;
 use super::tree::{self, Frontier};
-use super::{EventError, codec, now_ns};
+use super::{EventError, now_ns};
+use crate::model::codec;
 use crate::model::{Event, EventSeq, Hash32, NewEvent};
 use crate::store::Store;
 use crate::store::tables::EVENTS;

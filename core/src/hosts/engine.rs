@@ -6,9 +6,11 @@ use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerSummary, EventMessage};
 use bollard::query_parameters::{
-    KillContainerOptions, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    EventsOptionsBuilder, KillContainerOptions, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -163,6 +165,35 @@ pub(super) async fn act(docker: &Docker, host: &str, id: &str, action: Container
     }
 }
 
+/// The engine's events from `since_ns` on (inclusive): first those it
+/// still remembers, then, without a gap, the new ones as they happen. With
+/// `until_ns`, only those up to then (inclusive), and the stream ends.
+///
+/// The engine remembers its last 256 events (moby's `eventsLimit`), and
+/// none from before it started.
+pub(super) fn events(
+    docker: &Docker,
+    host: &str,
+    since_ns: i64,
+    until_ns: Option<i64>,
+) -> BoxStream<'static, Result<EngineEvent, EngineError>> {
+    let mut options = EventsOptionsBuilder::default().since(&engine_time(since_ns));
+    if let Some(until) = until_ns {
+        options = options.until(&engine_time(until));
+    }
+    let host = host.to_string();
+    docker
+        .events(Some(options.build()))
+        .map(move |m| m.map(engine_event).map_err(|e| map_error(&host, "", e)))
+        .boxed()
+}
+
+/// A time as the engine's `since` and `until` take it: `seconds.nanoseconds`,
+/// nine digits after the point (fewer would be read as a fraction).
+fn engine_time(ns: i64) -> String {
+    format!("{}.{:09}", ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000))
+}
+
 /// An engine event as berth records it: kind, target and a few details.
 pub(super) struct EngineEvent {
     pub kind: String,
@@ -183,7 +214,7 @@ const KEPT: [&str; 8] = [
     "execID",
 ];
 
-pub(super) fn engine_event(m: EventMessage) -> EngineEvent {
+fn engine_event(m: EventMessage) -> EngineEvent {
     let typ = m.typ.map(|t| t.to_string()).unwrap_or_else(|| "engine".into());
     let action = m.action.unwrap_or_default();
     // "health_status: healthy", "exec_start: sh -c ...": the part before ':' is the action.
@@ -447,4 +478,16 @@ pub(super) async fn create(
             .map_err(|e| map_error(host, &created.id, e))?;
     }
     Ok(created.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_times_keep_every_nanosecond() {
+        assert_eq!(engine_time(1_700_000_000_000_000_001), "1700000000.000000001");
+        assert_eq!(engine_time(1_700_000_000_123_456_789), "1700000000.123456789");
+        assert_eq!(engine_time(0), "0.000000000");
+    }
 }

@@ -1,10 +1,24 @@
-//! The watcher of one host: connect, resync, follow the engine's events;
-//! on loss, mark the host unreachable, back off, and start over.
+//! The watcher of one host: connect, catch up on the engine events missed
+//! while away, resync, follow the engine's events; on loss, mark the host
+//! unreachable, back off, and start over.
+//!
+//! Catching up: the engine remembers its last 256 events (moby's
+//! `eventsLimit`), none from before it started, and its event stream takes
+//! a start time. On every connect the watcher asks for the events since the
+//! engine time of the last one recorded for this host, up to now; records
+//! those not in the log yet, marked `replayed` and with their engine time;
+//! then follows from just after now, so nothing falls between the two. When
+//! the engine no longer has the last recorded event (it restarted, or newer
+//! events pushed it out), the stretch it cannot give back is recorded as one
+//! `host.events_gap`. A host with no engine event recorded yet starts live:
+//! the engine's memory may reach back to before berth managed the host.
 
-use super::{Host, engine};
-use crate::events::now_ns;
-use crate::model::{Actor, ActorKind, HostStatus, NewEvent, Outcome};
+use super::Host;
+use super::engine::{self, EngineEvent};
+use crate::events::{EventError, now_ns};
+use crate::model::{Actor, ActorKind, Event, EventFilter, HostStatus, NewEvent, Outcome, format_ts};
 use futures_util::StreamExt;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -13,6 +27,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the container list is re-read even without engine events.
 const RESYNC_EVERY: Duration = Duration::from_secs(30);
+/// How many of the newest recorded engine events are read to find the last
+/// engine time and the events recorded at exactly that time.
+const RECENT: usize = 32;
 
 fn engine_actor() -> Actor {
     Actor {
@@ -57,8 +74,19 @@ async fn follow(host: &Arc<Host>) -> String {
         Ok(d) => *host.docker.write().unwrap_or_else(|p| p.into_inner()) = d,
         Err(e) => return e.to_string(),
     }
-    // Subscribe before listing, so no change falls between the two.
-    let mut stream = host.docker().events(None);
+    // Where catching up ends and following begins, on berth's clock. With an
+    // engine whose clock differs, events within the difference are marked as
+    // if on the other side of it (still recorded once each); one whose clock
+    // is behind holds the catch-up open until its clock gets there.
+    let caught_up_to = match catch_up(host, now_ns()).await {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    // From just after the catch-up: what happens before the stream is
+    // actually open comes from the engine's memory, so nothing falls
+    // between catching up, listing and following.
+    let mut stream = engine::events(&host.docker(), &host.id.0, caught_up_to + 1, None);
+    // One listing counts everything the replayed events changed.
     if let Err(e) = host.refresh().await {
         return e.to_string();
     }
@@ -81,23 +109,10 @@ async fn follow(host: &Arc<Host>) -> String {
             }
         };
         match next {
-            Ok(message) => {
-                let e = engine::engine_event(message);
-                if e.is_container {
-                    let id = e.details.get("id").and_then(|v| v.as_str());
-                    let name = e.target.as_deref().and_then(|t| t.strip_prefix("container:"));
-                    host.note_container_event(&e.kind, id, name);
-                }
-                let mut event = NewEvent::new(e.kind, engine_actor())
-                    .host(host.id.0.clone())
-                    .details(e.details);
-                if let Some(t) = e.target {
-                    event = event.target(t);
-                }
-                host.events.record(event);
-                if e.is_container
-                    && let Err(err) = host.refresh().await
-                {
+            Ok(e) => {
+                let is_container = e.is_container;
+                record(host, e, false);
+                if is_container && let Err(err) = host.refresh().await {
                     return err.to_string();
                 }
             }
@@ -105,6 +120,161 @@ async fn follow(host: &Arc<Host>) -> String {
         }
     }
     "the engine closed its event stream".into()
+}
+
+/// Records the engine events of this host missed since the last one
+/// recorded, up to `now` (and a gap for what the engine no longer has);
+/// returns the engine time it caught up to.
+async fn catch_up(host: &Host, now: i64) -> Result<i64, String> {
+    let last = match last_recorded(host).await {
+        Ok(Some(last)) => last,
+        Ok(None) => return Ok(now),
+        Err(e) => return Err(format!("cannot read the event log: {e}")),
+    };
+    let until = now.max(last.time_ns);
+    let mut stream = engine::events(&host.docker(), &host.id.0, last.time_ns, Some(until));
+    let mut remembered = Vec::new();
+    while let Some(e) = stream.next().await {
+        remembered.push(e.map_err(|e| e.to_string())?);
+    }
+    let replay = plan(&last, remembered, until);
+    if let Some((from_ns, to_ns)) = replay.gap {
+        tracing::warn!(host = %host.id, from_ns, to_ns, "the engine no longer has every event berth missed");
+        host.events.record(
+            NewEvent::new("host.events_gap", Actor::system())
+                .host(host.id.0.clone())
+                .outcome(Outcome::Error(format!(
+                    "the engine no longer has its events from between {} and {} (it restarted, or more \
+                     happened while berth was not connected than it keeps): any from that time are missing here",
+                    format_ts(from_ns),
+                    format_ts(to_ns)
+                )))
+                .details(serde_json::json!({ "from_ns": from_ns, "to_ns": to_ns })),
+        );
+    }
+    if !replay.missed.is_empty() {
+        tracing::info!(host = %host.id, count = replay.missed.len(), "recording the engine events missed");
+    }
+    for e in replay.missed {
+        record(host, e, true);
+    }
+    Ok(until)
+}
+
+/// Records one engine event, and keeps the host's restart and OOM counts true.
+fn record(host: &Host, e: EngineEvent, replayed: bool) {
+    if e.is_container {
+        let id = e.details.get("id").and_then(Value::as_str);
+        let name = e.target.as_deref().and_then(|t| t.strip_prefix("container:"));
+        host.note_container_event(&e.kind, id, name);
+    }
+    let mut details = e.details;
+    if replayed && let Value::Object(map) = &mut details {
+        map.insert("replayed".into(), true.into());
+    }
+    let mut event = NewEvent::new(e.kind, engine_actor())
+        .host(host.id.0.clone())
+        .details(details);
+    if let Some(t) = e.target {
+        event = event.target(t);
+    }
+    host.events.record(event);
+}
+
+/// The newest engine time recorded for a host, and what was recorded at
+/// exactly that time (the engine may send those again).
+#[derive(Debug)]
+struct LastRecorded {
+    time_ns: i64,
+    keys: Vec<EventKey>,
+}
+
+/// What tells two engine events apart: their engine time, kind, status
+/// (the part of the action after ':') and actor id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct EventKey {
+    time_ns: i64,
+    kind: String,
+    status: Option<String>,
+    id: Option<String>,
+}
+
+impl EventKey {
+    fn of(kind: &str, details: &Value) -> Option<EventKey> {
+        let text = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_string);
+        Some(EventKey {
+            time_ns: engine_time(details)?,
+            kind: kind.to_string(),
+            status: text("status"),
+            id: text("id"),
+        })
+    }
+}
+
+fn engine_time(details: &Value) -> Option<i64> {
+    details.get("engine_time_ns").and_then(Value::as_i64)
+}
+
+async fn last_recorded(host: &Host) -> Result<Option<LastRecorded>, EventError> {
+    // What the previous connection recorded may still be queued.
+    host.events.flush().await?;
+    let filter = EventFilter {
+        host: Some(host.id.0.clone()),
+        actor: Some(engine_actor()),
+        ..Default::default()
+    };
+    let page = host.events.query(filter, None, RECENT).await?;
+    Ok(newest(&page.events))
+}
+
+/// From the newest recorded engine events of a host (any order): the
+/// latest engine time and the events at it. Events recorded without an
+/// engine time fall back to berth's time, at which the engine has nothing
+/// to match: a gap is recorded rather than assuming none.
+fn newest(recorded: &[Event]) -> Option<LastRecorded> {
+    let time_ns = recorded
+        .iter()
+        .filter_map(|e| engine_time(&e.details))
+        .max()
+        .or_else(|| recorded.iter().map(|e| e.ts_ns).max())?;
+    let keys = recorded
+        .iter()
+        .filter(|e| engine_time(&e.details) == Some(time_ns))
+        .filter_map(|e| EventKey::of(&e.kind, &e.details))
+        .collect();
+    Some(LastRecorded { time_ns, keys })
+}
+
+/// What catching up records.
+struct Replay {
+    /// From and to (both exclusive, engine time) where events may be missing.
+    gap: Option<(i64, i64)>,
+    /// The remembered events not recorded yet, oldest first.
+    missed: Vec<EngineEvent>,
+}
+
+/// `remembered`: what the engine sent back for `last.time_ns..=until_ns`.
+/// Those recorded already (at `last.time_ns`) are dropped; if none of them
+/// came back, the engine forgot where berth left off, and what lies between
+/// that and the oldest event it still has is a gap.
+fn plan(last: &LastRecorded, remembered: Vec<EngineEvent>, until_ns: i64) -> Replay {
+    let mut unmatched = last.keys.clone();
+    let mut missed = Vec::new();
+    for e in remembered {
+        let seen = EventKey::of(&e.kind, &e.details).and_then(|k| unmatched.iter().position(|r| *r == k));
+        match seen {
+            Some(i) => {
+                unmatched.swap_remove(i);
+            }
+            None => missed.push(e),
+        }
+    }
+    let continuous = unmatched.len() < last.keys.len();
+    let gap = (!continuous).then(|| {
+        let oldest = missed.first().and_then(|e| engine_time(&e.details));
+        (last.time_ns, oldest.unwrap_or(until_ns))
+    });
+    Replay { gap, missed }
 }
 
 /// OOM kills are counted from the engine's `oom` events in the log.
@@ -174,5 +344,106 @@ fn set_unreachable(host: &Host, reason: &str) {
             engine_version: was.engine_version,
             api_version: was.api_version,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventSeq, Hash32};
+
+    const T: i64 = 1_700_000_000_000_000_000;
+
+    fn engine(kind: &str, id: &str, time_ns: i64) -> EngineEvent {
+        EngineEvent {
+            kind: kind.into(),
+            target: Some(format!("container:{id}")),
+            details: serde_json::json!({ "id": id, "engine_time_ns": time_ns }),
+            is_container: true,
+        }
+    }
+
+    fn recorded(e: &EngineEvent, seq: u64) -> Event {
+        Event {
+            seq: EventSeq(seq),
+            ts_ns: T + 5_000_000_000 + seq as i64,
+            kind: e.kind.clone(),
+            actor: engine_actor(),
+            source: None,
+            host: Some("local".into()),
+            target: e.target.clone(),
+            outcome: Outcome::Ok,
+            duration_us: None,
+            details: e.details.clone(),
+            prev_hash: Hash32::default(),
+            hash: Hash32::default(),
+        }
+    }
+
+    fn kinds(replay: &Replay) -> Vec<(String, i64)> {
+        let time = |e: &EngineEvent| engine_time(&e.details).unwrap();
+        replay.missed.iter().map(|e| (e.kind.clone(), time(e))).collect()
+    }
+
+    #[test]
+    fn what_was_recorded_at_the_last_time_is_not_recorded_again() {
+        // Two events at the same nanosecond; berth had recorded only the first.
+        let start = engine("container.start", "a", T);
+        let log = [
+            recorded(&engine("container.create", "a", T - 1), 1),
+            recorded(&start, 2),
+        ];
+        let last = newest(&log).unwrap();
+        assert_eq!(last.time_ns, T);
+        let remembered = vec![
+            engine("container.start", "a", T),
+            engine("container.start", "b", T),
+            engine("container.die", "a", T + 7),
+        ];
+        let replay = plan(&last, remembered, T + 100);
+        assert_eq!(replay.gap, None);
+        assert_eq!(
+            kinds(&replay),
+            [("container.start".into(), T), ("container.die".into(), T + 7)]
+        );
+        assert_eq!(replay.missed[0].details["id"], "b");
+    }
+
+    #[test]
+    fn identical_events_at_one_nanosecond_are_counted_not_merged() {
+        let die = engine("container.die", "a", T);
+        let last = newest(&[recorded(&die, 1)]).unwrap();
+        let replay = plan(
+            &last,
+            vec![engine("container.die", "a", T), engine("container.die", "a", T)],
+            T,
+        );
+        assert_eq!(replay.gap, None);
+        assert_eq!(replay.missed.len(), 1);
+    }
+
+    #[test]
+    fn an_engine_that_forgot_where_berth_left_off_gives_a_gap() {
+        // Restarted (or pushed out by newer events): it starts later than the last record.
+        let last = newest(&[recorded(&engine("container.die", "a", T), 1)]).unwrap();
+        let replay = plan(&last, vec![engine("container.start", "b", T + 50)], T + 100);
+        assert_eq!(replay.gap, Some((T, T + 50)));
+        assert_eq!(kinds(&replay), [("container.start".into(), T + 50)]);
+        // Nothing remembered at all: the gap runs up to now.
+        let replay = plan(&last, Vec::new(), T + 100);
+        assert_eq!(replay.gap, Some((T, T + 100)));
+        assert!(replay.missed.is_empty());
+    }
+
+    #[test]
+    fn a_record_without_an_engine_time_cannot_be_matched_so_it_is_a_gap() {
+        let mut old = recorded(&engine("container.die", "a", T), 1);
+        old.details = serde_json::json!({ "id": "a" });
+        let last = newest(&[old.clone()]).unwrap();
+        assert_eq!(last.time_ns, old.ts_ns);
+        assert!(last.keys.is_empty());
+        let replay = plan(&last, Vec::new(), old.ts_ns + 10);
+        assert_eq!(replay.gap, Some((old.ts_ns, old.ts_ns + 10)));
+        assert!(newest(&[]).is_none(), "no record: first contact, nothing to catch up");
     }
 }

@@ -27,12 +27,11 @@ impl ActorKind {
         }
     }
 
-    #[cfg(feature = "engine")]
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
     pub(crate) fn code(self) -> u8 {
         self as u8
     }
 
-    #[cfg(feature = "engine")]
     pub(crate) fn from_code(code: u8) -> Option<ActorKind> {
         [
             ActorKind::User,
@@ -76,7 +75,13 @@ impl Actor {
         if text == "system" {
             return Actor::system();
         }
-        for kind in [ActorKind::User, ActorKind::ApiKey, ActorKind::Webhook, ActorKind::Agent] {
+        for kind in [
+            ActorKind::User,
+            ActorKind::ApiKey,
+            ActorKind::Webhook,
+            ActorKind::Agent,
+            ActorKind::System,
+        ] {
             if let Some(name) = text.strip_prefix(kind.as_str()).and_then(|r| r.strip_prefix(':')) {
                 return Actor {
                     kind,

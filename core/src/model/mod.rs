@@ -2,6 +2,7 @@
 //! Plain serde types only, so this module also compiles to wasm.
 
 mod access;
+pub(crate) mod codec;
 mod container;
 mod event;
 mod filter;
@@ -15,6 +16,7 @@ pub use access::{
     ALL_HOSTS, ErrorKind, Grant, Level, MAX_GRANTS, Need, Operation, Permissions, Right, validate_grants,
     validate_host_name,
 };
+pub use codec::{canonical_bytes, decode_canonical};
 pub use container::{
     Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
     NetworkAttachment, NewContainer, Port, parse_port, parse_volume,

@@ -11,7 +11,7 @@ pub const FORMAT: &str = "berth";
 /// Small named facts about the file: format, schema version, log head.
 pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
-/// The event log: seq -> encoded event (see `events::codec`).
+/// The event log: seq -> encoded event (see `model::codec`).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// Secondary index of the log: (field, value, first seq) -> a block of seqs
 /// (see `events::index`).

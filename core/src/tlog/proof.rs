@@ -11,7 +11,7 @@
 //! ```
 //!
 //! For berth the `extra` line is the leaf itself: the event's canonical
-//! bytes (see `events::codec`). The format calls it unauthenticated, and it
+//! bytes (see `model::codec`). The format calls it unauthenticated, and it
 //! is, until its leaf hash is shown to be in the signed tree, which is what
 //! `check` does.
 

@@ -13,6 +13,10 @@
 //! encoded as one byte 0 and a present one as 1 then the string, so "" and
 //! None stay distinct.
 
+// The browser only decodes (to show what a proof is about); the writing
+// half is the server's.
+#![cfg_attr(not(feature = "engine"), allow(dead_code))]
+
 use crate::model::{Actor, ActorKind, Event, EventSeq, Hash32, NewEvent, Outcome};
 use sha2::{Digest, Sha256};
 
@@ -78,6 +82,34 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, seq: u64, ts_ns: i64, e: &NewEvent,
     let hash = Hash32(Sha256::digest(&out[..]).into());
     out.extend_from_slice(&hash.0);
     hash
+}
+
+/// An event's canonical bytes (what its hash and its Merkle leaf cover):
+/// the stored record without the trailing hash.
+pub fn canonical_bytes(e: &Event) -> Vec<u8> {
+    let draft = NewEvent {
+        kind: e.kind.clone(),
+        actor: e.actor.clone(),
+        source: e.source.clone(),
+        host: e.host.clone(),
+        target: e.target.clone(),
+        outcome: e.outcome.clone(),
+        duration_us: e.duration_us,
+        details: e.details.clone(),
+    };
+    let mut out = Vec::new();
+    encode_into(&mut out, e.seq.0, e.ts_ns, &draft, &e.prev_hash);
+    out.truncate(out.len() - 32);
+    out
+}
+
+/// Reads an event from its canonical bytes (a Merkle leaf, the `extra` of
+/// a proof file): the stored record without its hash, which is recomputed.
+/// The browser uses it to show what a proof is about.
+pub fn decode_canonical(bytes: &[u8]) -> Option<Event> {
+    let mut record = bytes.to_vec();
+    record.extend_from_slice(&Sha256::digest(bytes));
+    decode(&record)
 }
 
 /// SHA-256 of a record's canonical part, to compare with its stored hash.
