@@ -1,22 +1,24 @@
 //! Expected container states and drift. An operator says what state a
 //! container should be in, keyed so the expectation outlives re-creation
 //! (compose project and service, or the name). Each host's container list
-//! is marked with its expectations; a watcher per host compares expected
-//! with actual on every change and records `container.drift` when they part
-//! and `container.drift_end` when they meet again.
+//! is marked with its expectations; a watcher per host (run by the host's
+//! supervisor) compares expected with actual on every change and records
+//! `container.drift` when they part and `container.drift_end` when they
+//! meet again.
 //!
 //! Health-check status, restart counts and OOM kills are facts of the
 //! container list itself (see `hosts`).
 
 use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
-use crate::hosts::{HostError, Hosts};
+use crate::hosts::{Host, HostError, Hosts};
 use crate::model::{
     Actor, Container, Drift, ErrorKind, Expectation, ExpectedState, HostId, NewEvent, Operation, Outcome,
     validate_expectation_key,
 };
 use crate::store::tables::EXPECTED;
 use crate::store::{Store, StoreError};
+use crate::tasks::Stop;
 use redb::{ReadableDatabase, ReadableTable, TableError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -69,7 +71,8 @@ pub struct Health {
 }
 
 impl Health {
-    /// Loads the stored expectations and marks every host's containers. Blocking.
+    /// Loads the stored expectations. Blocking. Hosts' containers are marked
+    /// with them by each host's drift watcher (`watch_each_host`).
     pub fn open(store: Store, events: EventLog, hosts: Hosts) -> Result<Health, StoreError> {
         let mut expected = HashMap::new();
         let tx = store.db().begin_read()?;
@@ -88,7 +91,7 @@ impl Health {
             Err(TableError::TableDoesNotExist(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        let health = Health {
+        Ok(Health {
             inner: Arc::new(Inner {
                 store,
                 events,
@@ -97,11 +100,7 @@ impl Health {
                 drifts: RwLock::new(HashMap::new()),
                 changed: watch::channel(0).0,
             }),
-        };
-        for host in health.inner.hosts.all() {
-            host.set_expected(health.states_of(&host.id().0));
-        }
-        Ok(health)
+        })
     }
 
     fn states_of(&self, host: &str) -> HashMap<String, ExpectedState> {
@@ -225,11 +224,13 @@ impl Health {
         name.unwrap_or_else(|| key.split_once(':').map_or(key, |(_, rest)| rest).to_string())
     }
 
-    /// One watcher per host; they stop when `stop` turns true.
-    pub fn spawn_watchers(&self, stop: watch::Receiver<bool>) {
-        for host in self.inner.hosts.all() {
-            tokio::spawn(watch_host(self.clone(), host.id().0.clone(), stop.clone()));
-        }
+    /// Runs a drift watcher for every host, present and future, under the
+    /// host's supervisor.
+    pub fn watch_each_host(&self) {
+        let health = self.clone();
+        self.inner
+            .hosts
+            .on_each_host("drift-watch", move |host, stop| watch_host(health.clone(), host, stop));
     }
 
     /// Compares the host's containers with its expectations and records
@@ -312,15 +313,17 @@ impl Health {
     }
 }
 
-async fn watch_host(health: Health, host_id: String, mut stop: watch::Receiver<bool>) {
+/// Marks the host's containers with their expected states, then compares
+/// them on every change until `stop`. A host that goes (removed, or berth
+/// stops) takes its drifts along: none of them ended, nobody sees them now.
+async fn watch_host(health: Health, host: Arc<Host>, mut stop: Stop) {
+    let host_id = host.id().0.clone();
     let task = format!("drift-watch:{host_id}");
-    let Ok(host) = health.inner.hosts.get(&host_id).cloned() else {
-        return;
-    };
     tracing::debug!(task, "started");
     let mut lists = host.subscribe_containers();
     let mut changed = health.inner.changed.subscribe();
     let mut status = host.subscribe_status();
+    host.set_expected(health.states_of(&host_id));
     loop {
         // A host that cannot be reached says nothing about its containers.
         if host.status().reachable {
@@ -337,6 +340,7 @@ async fn watch_host(health: Health, host_id: String, mut stop: watch::Receiver<b
             _ = stop.changed() => break,
         }
     }
+    write(&health.inner.drifts).retain(|(h, _), _| *h != host_id);
     tracing::debug!(task, "stopped");
 }
 

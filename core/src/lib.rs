@@ -4,8 +4,9 @@
 //! `engine` feature adds the parts that run on the server: the redb `store`,
 //! the tamper-evident `events` log, `auth` (users, sessions, throttling),
 //! `access` (who may do what), `hosts` (the engines), `stats` (collector and
-//! time series) and `health` (expected states and drift). Nothing here knows
-//! about Leptos or axum.
+//! time series) and `health` (expected states and drift); `tasks` gives each
+//! background task an owner that stops it and waits for it. Nothing here
+//! knows about Leptos or axum.
 
 pub mod model;
 pub mod tlog;
@@ -26,6 +27,8 @@ mod services;
 pub mod stats;
 #[cfg(feature = "engine")]
 pub mod store;
+#[cfg(feature = "engine")]
+pub mod tasks;
 
 #[cfg(feature = "engine")]
 pub use services::Berth;

@@ -33,13 +33,13 @@ use berth_core::events::EventLog;
 use berth_core::hosts::{Host, Hosts};
 use berth_core::stats::{Stats, StatsConfig};
 use berth_core::store::Store;
+use berth_core::tasks::Tasks;
 use bollard::Docker;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use futures_util::StreamExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 const IMAGE: &str = "berth-test/busybox:1";
 const PREFIX: &str = "berth-bench-collector-";
@@ -148,7 +148,7 @@ impl Phase {
 }
 
 struct Services {
-    hosts: Hosts,
+    events: EventLog,
     stats: Stats,
     dockerd: Option<String>,
     warmup: Duration,
@@ -170,9 +170,8 @@ struct Figures {
 }
 
 impl Services {
-    fn running(&self) -> Vec<String> {
-        self.hosts.all()[0]
-            .containers()
+    fn running(host: &Host) -> Vec<String> {
+        host.containers()
             .iter()
             .filter(|c| c.state == "running")
             .map(|c| c.id.clone())
@@ -181,19 +180,21 @@ impl Services {
 
     /// Starts what `phase` runs, warms up, measures, stops it again.
     async fn run(&self, phase: Phase) -> Figures {
-        let (stop_tx, stop) = watch::channel(false);
-        self.hosts.spawn_watchers(stop.clone());
+        let host = Host::local(self.events.clone()).expect("local host");
+        let hosts = Hosts::new();
+        hosts.add(host.clone()).expect("add the local host");
+        let mut tasks = Tasks::new();
         if matches!(phase, Phase::Idle | Phase::Collector) {
-            self.stats.spawn_collector(self.hosts.clone(), stop.clone());
+            let (stats, hosts) = (self.stats.clone(), hosts.clone());
+            tasks.spawn("stats-collector", |stop| stats.run(hosts, stop));
         }
         let mut streams = Vec::new();
         if phase == Phase::StreamsOnly {
-            let host = self.hosts.all()[0].clone();
             let deadline = Instant::now() + Duration::from_secs(30);
-            while self.running().len() < self.bench_containers && Instant::now() < deadline {
+            while Self::running(&host).len() < self.bench_containers && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            for id in self.running() {
+            for id in Self::running(&host) {
                 let stream = host.container_stats(&id);
                 streams.push(tokio::spawn(async move {
                     futures_util::pin_mut!(stream);
@@ -225,9 +226,7 @@ impl Services {
         for s in &streams {
             s.abort();
         }
-        let _ = stop_tx.send(true);
-        // Let the tasks see the stop and drop their streams.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::join!(tasks.stop(), hosts.shutdown());
         figures
     }
 }
@@ -280,7 +279,6 @@ async fn run() {
         .expect("task")
         .expect("open store");
     let events = EventLog::open(&store).expect("open event log");
-    let hosts = Hosts::new(vec![Host::local(events.clone()).expect("local host")]);
     let config = StatsConfig {
         interval: Duration::from_secs(5),
         ..StatsConfig::default()
@@ -293,7 +291,7 @@ async fn run() {
             .expect("open stats")
     };
     let services = Services {
-        hosts,
+        events,
         stats,
         dockerd: dockerd_pid(),
         warmup,
@@ -350,7 +348,7 @@ async fn run() {
         status_mib("VmHWM:"),
         collector.ours,
     );
-    events.close().await.expect("close event log");
+    services.events.close().await.expect("close event log");
 }
 
 fn main() {

@@ -1,8 +1,9 @@
 //! `run`: opens the database, starts the services and background tasks,
-//! serves HTTP on the given listener until `shutdown` resolves, then records
-//! the stop and flushes the event log.
+//! serves HTTP on the given listener until `shutdown` resolves, then stops
+//! every task and waits for it (the server's own, and each host's), and
+//! only then records the stop, signs a last checkpoint and closes the log.
 
-use crate::config::Config;
+use crate::config::{Config, WitnessConfig};
 use crate::http;
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -14,6 +15,7 @@ use berth_core::hosts::{Host, Hosts};
 use berth_core::model::{Actor, NewEvent, Outcome};
 use berth_core::stats::Stats;
 use berth_core::store::Store;
+use berth_core::tasks::{Stop, Tasks};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,6 +25,9 @@ use tower_sessions::ExpiredDeletion;
 
 /// How often expired sessions are purged.
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How long websockets get to close once the server stops.
+const SOCKETS_CLOSE_WITHIN: Duration = Duration::from_secs(10);
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub async fn run(
     listener: TcpListener,
@@ -37,7 +42,8 @@ pub async fn run(
         let (store, events) = (store.clone(), events.clone());
         tokio::task::spawn_blocking(move || Auth::new(store, events)).await?
     };
-    let hosts = Hosts::new(vec![Host::local(events.clone())?]);
+    let local_host = Host::local(events.clone())?;
+    let hosts = Hosts::new();
     let (stats, health) = {
         let (store, events, hosts, stats_config) = (store.clone(), events.clone(), hosts.clone(), config.stats());
         tokio::task::spawn_blocking(move || {
@@ -62,43 +68,90 @@ pub async fn run(
         stats: stats.clone(),
         health: health.clone(),
     };
-    let version = env!("CARGO_PKG_VERSION");
     events
         .append(
             NewEvent::new("server.start", Actor::system()).details(serde_json::json!({
-                "version": version,
+                "version": VERSION,
                 "listen": local.to_string(),
                 "data": store.path().display().to_string(),
             })),
         )
         .await?;
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    spawn_chain_check(events.clone(), checkpoints.clone());
-    let sessions = RedbSessionStore::new(store.clone(), events.clone());
-    spawn_session_purge(sessions.clone(), stop_rx.clone());
-    hosts.spawn_watchers(stop_rx.clone());
-    stats.spawn_collector(hosts.clone(), stop_rx.clone());
-    health.spawn_watchers(stop_rx.clone());
-    let signer = tokio::spawn(checkpoints.clone().run(stop_rx.clone()));
-    let witnessing = crate::witness::spawn(
-        checkpoints.clone(),
-        events.clone(),
-        config.witnesses.clone(),
-        stop_rx.clone(),
-    );
+    // From here on, whatever happens, every task is stopped and awaited
+    // before the stop is recorded and the log closed.
+    let mut tasks = Tasks::new();
+    let served = async {
+        let sessions = RedbSessionStore::new(store.clone(), events.clone());
+        health.watch_each_host();
+        hosts.add(local_host)?;
+        spawn_tasks(&mut tasks, &berth, sessions.clone(), config.witnesses.clone());
+        serve(listener, berth, &config, sessions, local, shutdown).await
+    }
+    .await;
+    if let Err(e) = &served {
+        tracing::error!(error = format!("{e:#}"), "berth is stopping after an error");
+    }
+    tokio::join!(tasks.stop(), hosts.shutdown());
 
+    let stop = NewEvent::new("server.stop", Actor::system());
+    let stop = match &served {
+        Ok(()) => stop,
+        Err(e) => stop.outcome(Outcome::Error(format!("{e:#}"))),
+    };
+    events.append(stop).await?;
+    // The kept checkpoint covers the log up to the stop, so that whatever
+    // happens to the file while berth is down is caught at the next start.
+    if let Err(e) = checkpoints.sign(Actor::system()).await {
+        tracing::error!(error = %e, "no checkpoint at stop");
+    }
+    events.close().await?;
+    tracing::info!("berth stopped");
+    served
+}
+
+/// The background tasks of the server as a whole (each host's own run
+/// under its supervisor, in `Hosts`).
+fn spawn_tasks(tasks: &mut Tasks, berth: &Berth, sessions: RedbSessionStore, witnesses: Vec<WitnessConfig>) {
+    let (events, checkpoints) = (berth.events.clone(), berth.checkpoints.clone());
+    tasks.spawn("chain-check", |_| chain_check(events, checkpoints));
+    tasks.spawn("session-purge", |stop| purge_sessions(sessions, stop));
+    let (stats, hosts) = (berth.stats.clone(), berth.hosts.clone());
+    tasks.spawn("stats-collector", |stop| stats.run(hosts, stop));
+    let checkpoints = berth.checkpoints.clone();
+    tasks.spawn("checkpoint-signer", |stop| checkpoints.run(stop));
+    let (events, checkpoints) = (berth.events.clone(), berth.checkpoints.clone());
+    tasks.spawn("witness", |stop| async move {
+        // The pushers run in a set of their own, which this waits for.
+        if let Err(e) = crate::witness::spawn(checkpoints, events, witnesses, stop).await {
+            tracing::error!(task = "witness", error = %e, "the task failed");
+        }
+    });
+}
+
+/// Serves HTTP until `shutdown` resolves, then until every request is
+/// answered and every websocket closed (they hold the services).
+async fn serve(
+    listener: TcpListener,
+    berth: Berth,
+    config: &Config,
+    sessions: RedbSessionStore,
+    local: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let base = config
         .public_origin()
         .unwrap_or_else(|| format!("http://{}", printable(local)));
-    if let Some(token) = auth.open_setup().await? {
+    if let Some(token) = berth.auth.open_setup().await? {
         // The console, not the log: the link is a one-time secret.
         println!(
             "\n  berth has no users yet. Create the first admin with this one-time link:\n\n    {base}/setup?token={token}\n"
         );
     }
-    let app = http::router(berth, &config, sessions, local, stop_rx)?;
-    tracing::info!(%local, version, "berth is serving on {base}");
+    // Every copy of the router's state holds a receiver of `stopping`.
+    let (stopping, stopping_rx) = watch::channel(false);
+    let app = http::router(berth, config, sessions, local, stopping_rx)?;
+    tracing::info!(%local, version = VERSION, "berth is serving on {base}");
 
     // Pages stream in several writes; without TCP_NODELAY each later write
     // waits for the client's delayed ACK (about 40 ms a page).
@@ -107,25 +160,24 @@ pub async fn run(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let signal = stopping.clone();
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
-            let _ = stop_tx.send(true);
+            signal.send_replace(true);
         })
         .await
-        .context("the HTTP server failed")?;
-
-    events.append(NewEvent::new("server.stop", Actor::system())).await?;
-    let _ = signer.await;
-    let _ = witnessing.await;
-    // The kept checkpoint covers the log up to the stop, so that whatever
-    // happens to the file while berth is down is caught at the next start.
-    if let Err(e) = checkpoints.sign(Actor::system()).await {
-        tracing::error!(error = %e, "no checkpoint at stop");
+        .context("the HTTP server failed");
+    // A websocket outlives its HTTP connection: wait until the last one has
+    // closed and let go of the state (and so of the services).
+    stopping.send_replace(true);
+    if tokio::time::timeout(SOCKETS_CLOSE_WITHIN, stopping.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a websocket is still closing; stopping anyway");
     }
-    events.close().await?;
-    tracing::info!("berth stopped");
-    Ok(())
+    served
 }
 
 /// 0.0.0.0 is where berth listens, not an address to browse to.
@@ -137,46 +189,44 @@ fn printable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Walks the hash chain once at start-up; a broken chain is logged and recorded.
-fn spawn_chain_check(events: EventLog, checkpoints: Checkpointer) {
-    tokio::spawn(async move {
-        tracing::debug!(task = "chain-check", "started");
-        match events.verify(checkpoints.latest().as_deref()).await {
-            Ok(status) if status.is_ok() => {
-                tracing::info!(
-                    task = "chain-check",
-                    events = status.checked,
-                    "event log hash chain intact"
-                );
-            }
-            Ok(status) => {
-                let problem = status.problem.clone().unwrap_or_default();
-                tracing::error!(task = "chain-check", %problem, "event log hash chain is BROKEN");
-                events.record(
-                    NewEvent::new("events.verify", Actor::system())
-                        .outcome(Outcome::Error(problem))
-                        .details(serde_json::json!({ "checked": status.checked })),
-                );
-            }
-            Err(e) => tracing::error!(task = "chain-check", error = %e, "cannot walk the event log"),
+/// Walks the hash chain once at start-up; a broken chain is logged and
+/// recorded. Not cut short by a stop: the walk runs on a blocking thread
+/// that holds the store, so the server waits for it.
+async fn chain_check(events: EventLog, checkpoints: Checkpointer) {
+    tracing::debug!(task = "chain-check", "started");
+    match events.verify(checkpoints.latest().as_deref()).await {
+        Ok(status) if status.is_ok() => {
+            tracing::info!(
+                task = "chain-check",
+                events = status.checked,
+                "event log hash chain intact"
+            );
         }
-    });
+        Ok(status) => {
+            let problem = status.problem.clone().unwrap_or_default();
+            tracing::error!(task = "chain-check", %problem, "event log hash chain is BROKEN");
+            events.record(
+                NewEvent::new("events.verify", Actor::system())
+                    .outcome(Outcome::Error(problem))
+                    .details(serde_json::json!({ "checked": status.checked })),
+            );
+        }
+        Err(e) => tracing::error!(task = "chain-check", error = %e, "cannot walk the event log"),
+    }
 }
 
-fn spawn_session_purge(sessions: RedbSessionStore, mut stop: watch::Receiver<bool>) {
-    tokio::spawn(async move {
-        tracing::debug!(task = "session-purge", "started");
-        let mut tick = tokio::time::interval(SESSION_PURGE_EVERY);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    if let Err(e) = sessions.delete_expired().await {
-                        tracing::warn!(task = "session-purge", error = %e, "cannot purge expired sessions");
-                    }
+async fn purge_sessions(sessions: RedbSessionStore, mut stop: Stop) {
+    tracing::debug!(task = "session-purge", "started");
+    let mut tick = tokio::time::interval(SESSION_PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = sessions.delete_expired().await {
+                    tracing::warn!(task = "session-purge", error = %e, "cannot purge expired sessions");
                 }
-                _ = stop.changed() => break,
             }
+            _ = stop.changed() => break,
         }
-        tracing::debug!(task = "session-purge", "stopped");
-    });
+    }
+    tracing::debug!(task = "session-purge", "stopped");
 }

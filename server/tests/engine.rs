@@ -246,3 +246,95 @@ async fn a_container_is_created_from_a_local_image_checked_and_audited() {
         .output();
     server.stop().await.unwrap();
 }
+
+/// The database file as `Store::open` finds it right after `run` returned:
+/// free, unless a task of the server still holds it.
+fn reopen(dir: &std::path::Path) -> berth_core::store::Store {
+    berth_core::store::Store::open(&dir.join("berth.redb"))
+        .unwrap_or_else(|e| panic!("a task of the stopped server still holds the database: {e}"))
+}
+
+/// `run` returns only once every task it started has ended, however
+/// early it is stopped: here while the start-up walk of a long log is
+/// still under way, and the hosts' watchers are connecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_at_once_lets_go_of_its_database() {
+    use berth_core::events::EventLog;
+    use berth_core::model::{Actor, NewEvent};
+
+    let dir = tempfile::tempdir().unwrap();
+    add_admin(dir.path());
+    {
+        let store = reopen(dir.path());
+        let log = EventLog::open(&store).unwrap();
+        for _ in 0..50_000 {
+            log.record(NewEvent::new("test.filler", Actor::system()));
+        }
+        log.close().await.unwrap();
+    }
+    for round in 0..3 {
+        let server = Server::start(dir.path()).await;
+        tokio::time::sleep(Duration::from_millis(round * 20)).await;
+        server.stop().await.unwrap();
+        drop(reopen(dir.path()));
+    }
+}
+
+/// Nothing the engine did while berth was stopping is recorded after
+/// `server.stop`: every host's watcher has ended before it is appended, and
+/// only the final checkpoint follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stop_is_recorded_after_the_last_engine_event() {
+    use berth_core::events::EventLog;
+    use berth_core::model::EventFilter;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let name = "berth-test-churn";
+    let _container = TestContainer::run(name, &[], &["sleep", "3600"]);
+    let (dir, server) = Server::with_admin().await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+    wait_for_state(&server, &client, name, "running").await;
+
+    // The engine keeps reporting while berth stops.
+    let churning = Arc::new(AtomicBool::new(true));
+    let churn = std::thread::spawn({
+        let churning = churning.clone();
+        move || {
+            while churning.load(Ordering::Relaxed) {
+                let _ = Command::new("docker").args(["pause", name]).output();
+                let _ = Command::new("docker").args(["unpause", name]).output();
+            }
+        }
+    });
+    let unpaused = format!("kind=container.unpause&target=container:{name}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while kinds(&events(&server, &client, &unpaused).await).is_empty() {
+        assert!(Instant::now() < deadline, "no container.unpause event from the engine");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await.unwrap();
+    let store = reopen(dir.path());
+    churning.store(false, Ordering::Relaxed);
+    churn.join().unwrap();
+
+    let log = EventLog::open(&store).unwrap();
+    let page = log.query(EventFilter::default(), None, 100_000).await.unwrap();
+    let newest_first: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
+    let stop = newest_first
+        .iter()
+        .position(|k| *k == "server.stop")
+        .unwrap_or_else(|| panic!("no server.stop: {newest_first:?}"));
+    assert_eq!(
+        newest_first[..stop],
+        ["log.checkpoint"],
+        "only the final checkpoint follows server.stop"
+    );
+    let paused = page.events[stop..]
+        .iter()
+        .filter(|e| e.actor.name == "engine" && e.kind == "container.pause")
+        .count();
+    assert!(paused > 0, "the engine's events are on record before the stop");
+    log.close().await.unwrap();
+}

@@ -21,7 +21,7 @@ mod ssr {
     /// The host and the signed-in caller; core decides what they may do.
     pub(super) async fn on_host(host: &str) -> Result<(Arc<Host>, Caller), AppError> {
         let (berth, caller) = caller().await?;
-        Ok((berth.hosts.get(host).cloned().map_err(failure)?, caller))
+        Ok((berth.hosts.get(host).map_err(failure)?, caller))
     }
 }
 

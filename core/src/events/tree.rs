@@ -4,14 +4,15 @@
 //! (the stored record without its trailing chain hash, see `model::codec`), so
 //! `leaf = SHA-256(0x00 || canonical bytes)`.
 //!
-//! The hash of every complete subtree above the leaves is kept in
-//! `EVENT_TREE`; a leaf's hash is its event's, recomputed from the record
-//! (one lookup and one SHA-256) rather than stored twice. A node's key is
-//! its place in the order nodes are completed (`stored_index`, the layout
-//! of Go's sumdb/tlog), so the table only ever grows at its end: about one
-//! 40-byte entry per event, in full pages. Any root or proof at any size is
-//! a few dozen point lookups (`tlog::merkle` composes them), with no
-//! rehashing of the log.
+//! The hash of every complete subtree of 16 leaves or more is kept in
+//! `EVENT_TREE` (one entry per 8 events, about 5 bytes an event); smaller
+//! ones are recomputed from the records when a proof needs them (at most 15
+//! lookups and hashes a level), which keeps appends nearly as cheap as
+//! without a tree. A node's key is its place in the order nodes are
+//! completed (`stored_index`, the layout of Go's sumdb/tlog), so the table
+//! only ever grows at its end, in full pages. Any root or proof at any size
+//! is a few dozen lookups (`tlog::merkle` composes them), with no rehashing
+//! of the log.
 //!
 //! The writer keeps the tree's right edge in memory (`Frontier`: the roots
 //! of the perfect subtrees that make up the tree, at most 64) and appends
@@ -23,6 +24,9 @@ use super::{EventError, Result};
 use crate::store::tables::{EVENT_TREE, EVENTS, META};
 use crate::tlog::merkle::{Hash, Nodes, ProofError, leaf_hash, node_hash};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+/// Subtrees below this level (fewer than 16 leaves) are not stored.
+pub(super) const LOWEST_STORED: u8 = 4;
 
 /// The leaf hash of a stored record: its canonical bytes, without the
 /// trailing chain hash.
@@ -37,8 +41,8 @@ pub(super) struct Frontier {
     /// Roots of the perfect subtrees covering `0..size`, largest first: one
     /// per set bit of `size`.
     roots: Vec<Hash>,
-    /// Nodes above the leaves completed since the last write: ((level,
-    /// index), hash), in completion order.
+    /// Stored nodes (`LOWEST_STORED` and up) completed since the last
+    /// write: ((level, index), hash), in completion order.
     pending: Vec<((u8, u64), Hash)>,
 }
 
@@ -57,7 +61,9 @@ impl Frontier {
             hash = node_hash(&left, &hash);
             level += 1;
             index >>= 1;
-            self.pending.push(((level, index), hash));
+            if level >= LOWEST_STORED {
+                self.pending.push(((level, index), hash));
+            }
         }
         self.roots.push(hash);
         self.size += 1;
@@ -279,6 +285,10 @@ impl Nodes for StoredTree {
         let found = if level == 0 {
             let record = self.events.as_ref().and_then(|t| t.get(index + 1).ok().flatten());
             record.and_then(|r| record_leaf(r.value()))
+        } else if level < LOWEST_STORED {
+            let left = self.node(level - 1, 2 * index)?;
+            let right = self.node(level - 1, 2 * index + 1)?;
+            Some(node_hash(&left, &right))
         } else {
             let node = self
                 .nodes
@@ -317,7 +327,7 @@ mod tests {
             f.push(leaf);
             mem.push(leaf);
             for ((level, index), h) in f.pending.drain(..) {
-                assert!(level > 0, "leaves are not stored");
+                assert!(level >= LOWEST_STORED, "small subtrees are not stored");
                 assert!(
                     nodes.insert((level, index), h).is_none(),
                     "node {level}/{index} written twice"

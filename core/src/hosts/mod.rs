@@ -7,13 +7,20 @@
 //! container list, which all viewers share; nobody polls per viewer. When the
 //! engine goes away the host is marked unreachable (recorded, with the time),
 //! and the watcher reconnects with backoff and resyncs.
+//!
+//! `Hosts` (`registry`) adds and removes hosts while berth runs; each host's
+//! tasks (that watcher, and those services register) run under the host's
+//! `supervisor`, which stops and awaits them on removal and at shutdown.
 
 mod engine;
+mod registry;
 mod resources;
 mod stats;
+mod supervisor;
 mod watch;
 
 pub use engine::EngineError;
+pub use registry::Hosts;
 pub use stats::EngineStats;
 
 use crate::access::{self, AccessError, Caller, Scope};
@@ -37,6 +44,10 @@ pub enum HostError {
     Access(#[from] AccessError),
     #[error("there is no host '{0}'")]
     UnknownHost(String),
+    #[error("there is a host '{0}' already; remove it first, or give the new one another name")]
+    Exists(String),
+    #[error("berth is stopping; no host can be added now")]
+    ShuttingDown,
     /// The request itself is wrong; nothing was sent to the engine.
     #[error("{0}")]
     Invalid(String),
@@ -53,6 +64,8 @@ impl crate::Failure for HostError {
             HostError::Engine(e) => e.kind(),
             HostError::Access(e) => e.kind(),
             HostError::UnknownHost(_) => ErrorKind::NotFound,
+            HostError::Exists(_) => ErrorKind::Conflict,
+            HostError::ShuttingDown => ErrorKind::Unavailable,
             HostError::Invalid(_) => ErrorKind::Invalid,
             HostError::NotFound(_) => ErrorKind::NotFound,
             HostError::Events(e) => e.kind(),
@@ -115,9 +128,17 @@ fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 }
 
 impl Host {
-    /// The local engine. Connecting happens in the background (`spawn_watch`).
+    /// The local engine, as host `local`. Connecting happens in the
+    /// background, once the host is added to `Hosts`.
     pub fn local(events: EventLog) -> Result<Arc<Host>, HostError> {
-        let id = HostId("local".into());
+        Host::local_named("local", events)
+    }
+
+    /// The local engine under another name (`id` as `validate_host_name`
+    /// allows): a second host over the same engine, for tests.
+    pub fn local_named(id: &str, events: EventLog) -> Result<Arc<Host>, HostError> {
+        crate::model::validate_host_name(id).map_err(HostError::Invalid)?;
+        let id = HostId(id.to_string());
         let status = HostStatus {
             id: id.clone(),
             reachable: false,
@@ -352,44 +373,5 @@ impl Host {
             let _ = self.refresh().await;
         }
         result
-    }
-}
-
-/// Every host berth manages.
-#[derive(Clone)]
-pub struct Hosts {
-    all: Arc<Vec<Arc<Host>>>,
-}
-
-impl Hosts {
-    pub fn new(hosts: Vec<Arc<Host>>) -> Hosts {
-        Hosts { all: Arc::new(hosts) }
-    }
-
-    pub fn all(&self) -> &[Arc<Host>] {
-        &self.all
-    }
-
-    pub fn get(&self, id: &str) -> Result<&Arc<Host>, HostError> {
-        self.all
-            .iter()
-            .find(|h| h.id.0 == id)
-            .ok_or_else(|| HostError::UnknownHost(id.chars().take(64).collect()))
-    }
-
-    /// The hosts `caller` may see.
-    pub fn visible(&self, caller: &Caller) -> Vec<Arc<Host>> {
-        self.all
-            .iter()
-            .filter(|h| caller.permissions().sees(&h.id.0))
-            .cloned()
-            .collect()
-    }
-
-    /// Starts one watcher per host; they stop when `stop` turns true.
-    pub fn spawn_watchers(&self, stop: tokio_watch::Receiver<bool>) {
-        for host in self.all.iter() {
-            tokio::spawn(watch::run(host.clone(), stop.clone()));
-        }
     }
 }

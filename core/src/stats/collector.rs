@@ -1,13 +1,15 @@
 //! The collector task: every tick it reads the local host (sysinfo) and
-//! every running container (the latest reading of its engine stats stream),
-//! stores all of it in one commit, and publishes the snapshot. One stats
-//! stream per running container, opened when it starts and dropped when it
-//! stops, however many people watch.
+//! every running container of the hosts managed at that tick (the latest
+//! reading of its engine stats stream), stores all of it in one commit, and
+//! publishes the snapshot. One stats stream per running container, opened
+//! when it starts and dropped when it stops or its host is removed, however
+//! many people watch.
 
 use super::Stats;
 use super::series;
 use crate::hosts::{EngineStats, Host, Hosts};
 use crate::model::{ContainerSample, HostId, StatsSnapshot};
+use crate::tasks::Stop;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +42,16 @@ struct Feeds {
 }
 
 impl Feeds {
+    /// Closes the streams of hosts no longer managed, then syncs each host.
+    fn sync_all(&mut self, hosts: &[Arc<Host>]) {
+        let present = |h: &HostId| hosts.iter().any(|host| host.id() == h);
+        self.open.retain(|(h, _), _| present(h));
+        self.previous.retain(|(h, _), _| present(h));
+        for host in hosts {
+            self.sync(host);
+        }
+    }
+
     /// Opens streams for running containers that have none (or whose stream
     /// ended) and closes those of containers that stopped.
     fn sync(&mut self, host: &Arc<Host>) {
@@ -80,6 +92,14 @@ impl Feeds {
                 }
             });
             self.open.insert(key, Feed { task, latest });
+        }
+    }
+
+    /// Ends every stream and waits for their tasks.
+    async fn close(mut self) {
+        for (_, mut feed) in self.open.drain() {
+            feed.task.abort();
+            let _ = (&mut feed.task).await;
         }
     }
 
@@ -146,7 +166,7 @@ impl Feeds {
     }
 }
 
-pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: watch::Receiver<bool>) {
+pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
     let task = "stats-collector";
     let interval = stats.inner.interval;
     tracing::info!(task, ?interval, "started");
@@ -175,9 +195,9 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: watch::Receiver<bo
             _ = ticker.tick() => {}
             _ = stop.changed() => break,
         }
-        for host in hosts.all() {
-            feeds.sync(host);
-        }
+        // Hosts added since the last tick are read from this one on.
+        let present = hosts.all();
+        feeds.sync_all(&present);
         let at_ms = crate::events::now_ns() / 1_000_000;
         let host_sample = match &reader {
             Some(r) => {
@@ -194,7 +214,7 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: watch::Receiver<bo
             hosts: host_sample.into_iter().collect(),
             containers: Vec::new(),
         };
-        for host in hosts.all() {
+        for host in present.iter() {
             snapshot.containers.extend(feeds.samples(host, at_ms, memory));
         }
         let samples = series::samples_of(&snapshot);
@@ -217,5 +237,6 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: watch::Receiver<bo
         }
         stats.inner.latest.send_replace(Arc::new(snapshot));
     }
+    feeds.close().await;
     tracing::info!(task, "stopped");
 }

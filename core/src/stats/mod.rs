@@ -15,6 +15,7 @@ use crate::events::EventLog;
 use crate::hosts::Hosts;
 use crate::model::{ChartRange, ChartSet, Operation, StatsSnapshot};
 use crate::store::{Store, StoreError};
+use crate::tasks::Stop;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -92,9 +93,10 @@ impl Stats {
         self.inner.latest.subscribe()
     }
 
-    /// Starts the collector; it stops when `stop` turns true.
-    pub fn spawn_collector(&self, hosts: Hosts, stop: watch::Receiver<bool>) {
-        tokio::spawn(collector::run(self.clone(), hosts, stop));
+    /// The collector: reads every host in `hosts` (as it is at each tick)
+    /// until `stop`. Its owner spawns it and waits for it at shutdown.
+    pub async fn run(self, hosts: Hosts, stop: Stop) {
+        collector::run(self, hosts, stop).await
     }
 
     /// A host's charts over `range`, ending now.

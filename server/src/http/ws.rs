@@ -14,6 +14,7 @@ use berth_core::auth::{Purpose, TicketGrant};
 use berth_core::model::{Event, EventFilter, NewEvent, Outcome};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
@@ -137,12 +138,13 @@ pub(crate) async fn containers(
     };
     let host_id = admitted.grant.host.clone().unwrap_or_default();
     let host = match state.berth.hosts.get(&host_id) {
-        Ok(h) => h.clone(),
+        Ok(h) => h,
         Err(e) => return refuse(StatusCode::NOT_FOUND, &e.to_string()),
     };
     upgrade.on_upgrade(move |mut socket| async move {
         let mut lists = host.subscribe_containers();
         let mut status = host.subscribe_status();
+        let mut hosts = state.berth.hosts.subscribe();
         let mut stopping = state.stopping.clone();
         loop {
             let text = serde_json::to_string(&host.view()).unwrap_or_default();
@@ -152,6 +154,12 @@ pub(crate) async fn containers(
             tokio::select! {
                 next = lists.recv() => if let Err(RecvError::Closed) = next { return },
                 changed = status.changed() => if changed.is_err() { return },
+                changed = hosts.changed() => {
+                    let present = hosts.borrow_and_update().iter().any(|h| Arc::ptr_eq(h, &host));
+                    if changed.is_err() || !present {
+                        return close(&mut socket, 1001, "the host was removed").await;
+                    }
+                },
                 _ = admitted.changes.changed() => if !admitted.still_allowed(&state).await {
                     return close(&mut socket, 1008, "your access was withdrawn").await;
                 },
@@ -181,23 +189,37 @@ pub(crate) async fn stats(
     };
     upgrade.on_upgrade(move |mut socket| async move {
         let mut ticks = state.berth.stats.subscribe();
-        let mut lists: Vec<_> = state
-            .berth
-            .hosts
-            .all()
-            .iter()
-            .map(|h| h.subscribe_containers())
-            .collect();
+        let mut hosts = state.berth.hosts.subscribe();
+        let (mut lists, mut hosts_changed) = (Vec::new(), true);
         let mut stopping = state.stopping.clone();
         loop {
+            // Follow the container lists of the hosts there now.
+            if std::mem::take(&mut hosts_changed) {
+                lists = hosts
+                    .borrow_and_update()
+                    .iter()
+                    .map(|h| h.subscribe_containers())
+                    .collect();
+            }
             let text = serde_json::to_string(&state.berth.dashboard(&admitted.caller)).unwrap_or_default();
             if socket.send(Message::Text(text.into())).await.is_err() {
                 return;
             }
-            let list_changed = futures_util::future::select_all(lists.iter_mut().map(|l| Box::pin(l.recv())));
+            let list_changed = async {
+                if lists.is_empty() {
+                    return std::future::pending().await;
+                }
+                futures_util::future::select_all(lists.iter_mut().map(|l| Box::pin(l.recv())))
+                    .await
+                    .0
+            };
             tokio::select! {
                 changed = ticks.changed() => if changed.is_err() { return },
-                (next, _, _) = list_changed => if let Err(RecvError::Closed) = next { return },
+                changed = hosts.changed() => match changed {
+                    Ok(()) => hosts_changed = true,
+                    Err(_) => return,
+                },
+                next = list_changed => if let Err(RecvError::Closed) = next { return },
                 _ = admitted.changes.changed() => if !admitted.still_allowed(&state).await {
                     return close(&mut socket, 1008, "your access was withdrawn").await;
                 },

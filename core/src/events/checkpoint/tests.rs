@@ -259,7 +259,7 @@ async fn verify_rebuilds_the_tree_and_holds_the_events_to_the_signed_checkpoint(
             let old = tx
                 .open_table(EVENT_TREE)
                 .unwrap()
-                .insert(crate::events::tree::stored_index(1, 3), value)
+                .insert(crate::events::tree::stored_index(4, 1), value)
                 .unwrap()
                 .unwrap()
                 .value();
@@ -268,7 +268,7 @@ async fn verify_rebuilds_the_tree_and_holds_the_events_to_the_signed_checkpoint(
         };
         let original = set([0; 32]);
         let status = crate::events::verify_store(&store, dir.path()).unwrap();
-        assert!(status.problem.unwrap().contains("level 1, index 3 differs"));
+        assert!(status.problem.unwrap().contains("level 4, index 1 differs"));
         set(original);
     }
     // Events cut and the traces in META wiped: the chain alone looks whole,
