@@ -44,7 +44,17 @@ pub(crate) fn events(config: Config, cmd: EventsCommand) -> anyhow::Result<ExitC
             let status = events::verify_store(&store, &config.data_dir)?;
             match (status.broken_at, status.problem) {
                 (None, None) => {
-                    println!("OK: {} events, hash chain intact", status.checked);
+                    let kept = match events::kept_checkpoint(&config.data_dir)? {
+                        Some(signed) => format!(
+                            "; they hold the kept signed checkpoint (size {})",
+                            signed.checkpoint.size
+                        ),
+                        None => "; no signed checkpoint is kept yet".into(),
+                    };
+                    println!(
+                        "OK: {} events, hash chain intact, Merkle tree matches{kept}",
+                        status.checked
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 (seq, problem) => {
