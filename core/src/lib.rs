@@ -18,6 +18,8 @@ pub mod auth;
 #[cfg(feature = "engine")]
 pub mod events;
 #[cfg(feature = "engine")]
+pub mod files;
+#[cfg(feature = "engine")]
 pub mod health;
 #[cfg(feature = "engine")]
 pub mod hosts;

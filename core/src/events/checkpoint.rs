@@ -23,7 +23,6 @@ use crate::tlog::merkle::{self, Hash};
 use crate::tlog::note::{ED25519, Note, SignatureLine, SignerKey, VerifierKey};
 use crate::tlog::proof::ProofFile;
 use crate::tlog::{TlogError, encode_hash};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -403,7 +402,7 @@ fn load_or_create_key(path: &Path) -> Result<SignerKey> {
             getrandom::fill(&mut seed).expect("the operating system's random source works");
             let mut tag = [0u8; 4];
             getrandom::fill(&mut tag).expect("the operating system's random source works");
-            let origin = format!("{}/berth/{}", host_name(), hex::encode(tag));
+            let origin = format!("{}/berth/{}", crate::files::machine_name(), hex::encode(tag));
             let key = SignerKey::from_seed(&origin, ED25519, seed).map_err(|problem| CheckpointError::Key {
                 path: path.to_path_buf(),
                 problem,
@@ -414,20 +413,6 @@ fn load_or_create_key(path: &Path) -> Result<SignerKey> {
         }
         Err(e) => Err(io(e)),
     }
-}
-
-/// The machine's name, reduced to what an origin may hold.
-fn host_name() -> String {
-    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .unwrap_or_default();
-    let name: String = raw
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
-        .take(63)
-        .collect();
-    if name.is_empty() { "localhost".into() } else { name }
 }
 
 /// The kept checkpoint, checked with our key; `Ok(None)` when there is none.
@@ -450,26 +435,12 @@ fn load_kept(path: &Path, key: &VerifierKey) -> std::result::Result<Option<Signe
     }))
 }
 
-/// Replaces `path` with `bytes` atomically (a temporary file renamed over
-/// it), readable by its owner only, and durable before returning.
+/// `files::write_private`, with the path in the error.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| CheckpointError::Io {
+    crate::files::write_private(path, bytes).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-    }
-    Ok(())
+    })
 }
 
 /// Makes a key file readable by its owner only, whatever it was.

@@ -81,21 +81,9 @@ pub(super) fn load_or_create_key(path: &Path, name: Option<&str>) -> anyhow::Res
     Ok(key)
 }
 
-/// `witness-<hostname>`, keeping only what a key name may hold.
+/// `witness-<hostname>`.
 fn default_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .unwrap_or_default();
-    let host: String = host
-        .trim()
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control() && *c != '+')
-        .collect();
-    if host.is_empty() {
-        "witness".into()
-    } else {
-        format!("witness-{host}")
-    }
+    format!("witness-{}", berth_core::files::machine_name())
 }
 
 /// Serves until Ctrl-C or SIGTERM.

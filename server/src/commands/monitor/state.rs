@@ -8,8 +8,8 @@
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const VERSION: u32 = 1;
@@ -41,16 +41,7 @@ pub(super) struct StateFile {
     path: PathBuf,
 }
 
-/// Opens a file the way a private file should be made: 0600 from birth.
-pub(super) fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-}
+pub(super) use berth_core::files::private_options;
 
 impl StateFile {
     pub fn new(path: &Path) -> StateFile {
@@ -163,30 +154,10 @@ impl StateFile {
     /// the state and syncs the directory: the file is the old one or the
     /// new one, never a mix.
     fn write(&self, doc: &Document) -> anyhow::Result<()> {
-        let mut name = std::ffi::OsString::from(".");
-        name.push(self.path.file_name().unwrap_or_default());
-        name.push(".tmp");
-        let tmp = self.path.with_file_name(name);
-        let bytes = serde_json::to_vec_pretty(doc).context("cannot encode the state")?;
-        let written = (|| {
-            let mut file = private_options().create(true).write(true).truncate(true).open(&tmp)?;
-            // A left-over temporary file keeps its old mode; make it private.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            }
-            file.write_all(&bytes)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            let dir = match self.path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            File::open(dir)?.sync_all()
-        })();
-        written.with_context(|| format!("cannot write the state file {}", self.path.display()))
+        let mut bytes = serde_json::to_vec_pretty(doc).context("cannot encode the state")?;
+        bytes.push(b'\n');
+        berth_core::files::write_private(&self.path, &bytes)
+            .with_context(|| format!("cannot write the state file {}", self.path.display()))
     }
 }
 
