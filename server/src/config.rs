@@ -1,6 +1,7 @@
 //! One typed configuration: built-in defaults, then a TOML file
 //! (`--config`), then `BERTH_*` environment variables, then flags.
 
+use berth_core::hosts::TlsSettings;
 use berth_core::stats::{Retention, StatsConfig};
 use berth_core::tlog::note::{COSIGNATURE_V1, VerifierKey};
 use figment::Figment;
@@ -34,6 +35,51 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Witnesses that cosign each signed checkpoint (`[[witnesses]]` in TOML).
     pub witnesses: Vec<WitnessConfig>,
+    /// Remote Docker engines over TCP with TLS client certificates, managed
+    /// beside the local one (`[[hosts]]` in TOML).
+    pub hosts: Vec<HostConfig>,
+}
+
+/// A remote Docker engine, reached over TCP with a TLS client certificate
+/// (the engine runs with `--tlsverify`):
+///
+/// ```toml
+/// [[hosts]]
+/// name = "web-1"
+/// url = "tcp://10.0.0.5:2376"
+/// ca = "/etc/berth/web-1/ca.pem"     # signed the engine's certificate
+/// cert = "/etc/berth/web-1/cert.pem" # berth's client certificate
+/// key = "/etc/berth/web-1/key.pem"
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// The host's name in berth: 1 to 64 of a-z, 0-9, '.', '_', '-'; not `local`.
+    pub name: String,
+    /// `tcp://HOST:PORT` or `https://HOST:PORT`.
+    pub url: String,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl HostConfig {
+    pub fn tls(&self) -> TlsSettings {
+        TlsSettings {
+            url: self.url.clone(),
+            ca: self.ca.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        berth_core::model::validate_host_name(&self.name).map_err(|e| format!("[[hosts]] name: {e}"))?;
+        if self.name == "local" {
+            return Err("[[hosts]] name 'local' is the engine beside berth: give the remote one another name".into());
+        }
+        self.tls().check().map_err(|e| format!("host '{}': {e}", self.name))
+    }
 }
 
 /// A witness berth sends its checkpoints to (c2sp.org/tlog-witness), for
@@ -135,6 +181,7 @@ impl Default for Config {
             stats_retention: Retention::default(),
             metrics_token: None,
             witnesses: Vec::new(),
+            hosts: Vec::new(),
         }
     }
 }
@@ -212,6 +259,15 @@ impl Config {
             let name = witness.key.0.name();
             if self.witnesses[..i].iter().any(|w| w.key.0.name() == name) {
                 return Err(format!("two witnesses are named '{name}': each needs its own key name"));
+            }
+        }
+        for (i, host) in self.hosts.iter().enumerate() {
+            host.validate()?;
+            if self.hosts[..i].iter().any(|h| h.name == host.name) {
+                return Err(format!(
+                    "two [[hosts]] are named '{}': each needs its own name",
+                    host.name
+                ));
             }
         }
         Ok(())
@@ -349,6 +405,81 @@ mod tests {
                 "extra.toml",
                 format!("{}token = \"x\"\n", one("http://a", &alpha)),
                 "token",
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn remote_hosts_are_read_and_checked_naming_the_host_and_the_field() {
+        figment::Jail::expect_with(|jail| {
+            // The shape of PEM files; the engine test uses real ones.
+            let cert = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+            jail.create_file("ca.pem", cert)?;
+            jail.create_file("cert.pem", cert)?;
+            jail.create_file(
+                "key.pem",
+                "-----BEGIN PRIVATE KEY-----\nMAMCAQA=\n-----END PRIVATE KEY-----\n",
+            )?;
+            let host = |name: &str, url: &str, key: &str| {
+                format!(
+                    "[[hosts]]\nname = \"{name}\"\nurl = \"{url}\"\nca = \"ca.pem\"\ncert = \"cert.pem\"\nkey = \"{key}\"\n"
+                )
+            };
+            jail.create_file(
+                "two.toml",
+                &format!(
+                    "{}{}",
+                    host("web-1", "tcp://10.0.0.5:2376", "key.pem"),
+                    host("web-2", "https://web-2.example.net:2376", "key.pem")
+                ),
+            )?;
+            let c = Config::load(Some(Path::new("two.toml")), &Overrides::default()).unwrap();
+            assert_eq!(c.hosts.len(), 2);
+            assert_eq!(c.hosts[1].tls().url, "https://web-2.example.net:2376");
+            assert_eq!(c.hosts[0].key, PathBuf::from("key.pem"));
+
+            let refused = |name: &str, toml: String, words: &[&str]| {
+                jail.create_file(name, &toml).unwrap();
+                let e = Config::load(Some(Path::new(name)), &Overrides::default()).unwrap_err();
+                for word in words {
+                    assert!(e.contains(word), "{name}: {e}");
+                }
+            };
+            refused("local.toml", host("local", "tcp://h:2376", "key.pem"), &["'local'"]);
+            refused(
+                "upper.toml",
+                host("Web", "tcp://h:2376", "key.pem"),
+                &["name", "not a host name"],
+            );
+            refused(
+                "twice.toml",
+                format!(
+                    "{}{}",
+                    host("a", "tcp://h:2376", "key.pem"),
+                    host("a", "tcp://g:2376", "key.pem")
+                ),
+                &["two [[hosts]]", "'a'"],
+            );
+            refused(
+                "plain.toml",
+                host("a", "http://h:2375", "key.pem"),
+                &["host 'a'", "url", "tcp://HOST:PORT"],
+            );
+            refused(
+                "gone.toml",
+                host("a", "tcp://h:2376", "gone.pem"),
+                &["host 'a'", "key gone.pem", "cannot read"],
+            );
+            refused(
+                "swapped.toml",
+                host("a", "tcp://h:2376", "cert.pem"),
+                &["host 'a'", "key cert.pem", "private key"],
+            );
+            refused(
+                "extra.toml",
+                format!("{}password = \"x\"\n", host("a", "tcp://h:2376", "key.pem")),
+                &["password"],
             );
             Ok(())
         });

@@ -10,5 +10,5 @@ mod http;
 mod serve;
 mod witness;
 
-pub use config::Config;
+pub use config::{Config, HostConfig};
 pub use serve::run;

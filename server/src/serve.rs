@@ -43,6 +43,12 @@ pub async fn run(
         tokio::task::spawn_blocking(move || Auth::new(store, events)).await?
     };
     let local_host = Host::local(events.clone())?;
+    // Remote engines from `[[hosts]]` (checked when the config was read).
+    let remote_hosts = config
+        .hosts
+        .iter()
+        .map(|h| Host::tls(&h.name, &h.tls(), events.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     let hosts = Hosts::new();
     let (stats, health) = {
         let (store, events, hosts, stats_config) = (store.clone(), events.clone(), hosts.clone(), config.stats());
@@ -85,6 +91,9 @@ pub async fn run(
         let sessions = RedbSessionStore::new(store.clone(), events.clone());
         health.watch_each_host();
         hosts.add(local_host)?;
+        for host in remote_hosts {
+            hosts.add(host)?;
+        }
         spawn_tasks(&mut tasks, &berth, sessions.clone(), config.witnesses.clone());
         serve(listener, berth, &config, sessions, local, shutdown).await
     }

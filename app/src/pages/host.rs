@@ -6,7 +6,7 @@ use crate::api::stats::{get_dashboard, host_charts, stats_ticket};
 use crate::components::charts::ChartPanel;
 use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
-use berth_core::model::{Dashboard, HostSample, HostStatus, Unit, human_size};
+use berth_core::model::{Dashboard, HostSample, HostStatus, Transport, Unit, human_size};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -96,10 +96,13 @@ fn meter(label: &'static str, used: f64, total: f64, text: String) -> impl IntoV
 #[component]
 fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, total: usize) -> impl IntoView {
     let id = status.id.0.clone();
-    let body = match sample {
-        None => view! { <p class="muted">"No readings yet: the first arrives within one collector interval."</p> }
-            .into_any(),
-        Some(s) => {
+    let body = match (sample, status.transport.no_host_metrics_reason()) {
+        (None, Some(reason)) => view! { <p class="muted no-host-metrics">{reason}</p> }.into_any(),
+        (None, None) => {
+            view! { <p class="muted">"No readings yet: the first arrives within one collector interval."</p> }
+                .into_any()
+        }
+        (Some(s), _) => {
             // The fullest filesystem is the one to worry about.
             let fs = s
                 .filesystems
@@ -130,7 +133,14 @@ fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, tota
                     view! { <span class="badge badge-error">"unreachable"</span> }.into_any()
                 }}
             </div>
-            <p class="muted small">{format!("{running} of {total} containers running · Docker {}", status.engine_version.clone().unwrap_or_else(|| "?".into()))}</p>
+            <p class="muted small">{format!(
+                "{running} of {total} containers running · Docker {}{}",
+                status.engine_version.clone().unwrap_or_else(|| "?".into()),
+                match status.transport {
+                    Transport::Local => "",
+                    Transport::Tls => " · over TLS",
+                },
+            )}</p>
             {body}
         </section>
     }

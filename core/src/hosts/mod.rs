@@ -1,6 +1,8 @@
-//! One handle per host, whatever the transport. Today: the local engine,
-//! over its unix socket (or `DOCKER_HOST`). Remote engines over TLS and the
-//! agent will sit behind the same operations.
+//! One handle per host, whatever the transport: each `Host` holds an
+//! `Engine` (`engine`), which speaks core's model types only. Today that is
+//! `DockerEngine` (`docker`), for the local engine over its unix socket (or
+//! `DOCKER_HOST`) and for remote engines over TCP with TLS client
+//! certificates; berth's agent will be another `Engine`.
 //!
 //! Each host keeps one connection to its engine's event stream (`watch`):
 //! every engine event is recorded in the event log and refreshes the cached
@@ -12,23 +14,25 @@
 //! tasks (that watcher, and those services register) run under the host's
 //! `supervisor`, which stops and awaits them on removal and at shutdown.
 
+mod docker;
 mod engine;
 mod registry;
 mod resources;
-mod stats;
 mod supervisor;
 mod watch;
 
-pub use engine::EngineError;
+pub use docker::TlsSettings;
+pub use engine::{Engine, EngineError, Object};
 pub use registry::Hosts;
-pub use stats::EngineStats;
 
 use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
 use crate::model::{
-    Container, ContainerAction, ErrorKind, ExpectedState, HostId, HostStatus, HostView, NewEvent, Operation, Outcome,
+    Container, ContainerAction, EngineStats, ErrorKind, ExpectedState, HostId, HostStatus, HostView, NewEvent,
+    Operation, Outcome, Transport,
 };
-use bollard::Docker;
+use docker::DockerEngine;
+use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -105,7 +109,7 @@ pub(crate) async fn record<T>(
 /// A host's engine, its status and its containers as last seen.
 pub struct Host {
     id: HostId,
-    docker: RwLock<Docker>,
+    engine: Arc<dyn Engine>,
     status: tokio_watch::Sender<HostStatus>,
     containers: RwLock<Arc<Vec<Container>>>,
     /// Sends the new list whenever it changes.
@@ -137,6 +141,20 @@ impl Host {
     /// The local engine under another name (`id` as `validate_host_name`
     /// allows): a second host over the same engine, for tests.
     pub fn local_named(id: &str, events: EventLog) -> Result<Arc<Host>, HostError> {
+        Host::new(id, Arc::new(DockerEngine::local(id)?), events)
+    }
+
+    /// A remote Docker engine over TCP with TLS client certificates, as
+    /// host `id`. The settings are checked now (a wrong one is `Invalid`,
+    /// naming it); connecting happens once the host is added to `Hosts`.
+    pub fn tls(id: &str, settings: &TlsSettings, events: EventLog) -> Result<Arc<Host>, HostError> {
+        crate::model::validate_host_name(id).map_err(HostError::Invalid)?;
+        let engine = DockerEngine::tls(id, settings).map_err(|e| HostError::Invalid(format!("host '{id}': {e}")))?;
+        Host::new(id, Arc::new(engine), events)
+    }
+
+    /// Host `id` over any `engine` (the agent's, a test's).
+    pub fn new(id: &str, engine: Arc<dyn Engine>, events: EventLog) -> Result<Arc<Host>, HostError> {
         crate::model::validate_host_name(id).map_err(HostError::Invalid)?;
         let id = HostId(id.to_string());
         let status = HostStatus {
@@ -146,10 +164,11 @@ impl Host {
             error: Some("not connected yet".into()),
             engine_version: None,
             api_version: None,
+            transport: engine.transport(),
         };
         Ok(Arc::new(Host {
             id,
-            docker: RwLock::new(engine::local()?),
+            engine,
             status: tokio_watch::channel(status).0,
             containers: RwLock::new(Arc::new(Vec::new())),
             changes: broadcast::channel(64).0,
@@ -162,6 +181,11 @@ impl Host {
 
     pub fn id(&self) -> &HostId {
         &self.id
+    }
+
+    /// How berth reaches the engine; whether it has the machine's readings.
+    pub fn transport(&self) -> Transport {
+        self.engine.transport()
     }
 
     pub fn status(&self) -> HostStatus {
@@ -212,15 +236,10 @@ impl Host {
         self.changes.subscribe()
     }
 
-    fn docker(&self) -> Docker {
-        lock_read(&self.docker).clone()
-    }
-
     /// Reads the list from the engine, adds what berth knows of each
     /// container (restarts, OOM kills, expected state) and shares it.
     pub(crate) async fn refresh(&self) -> Result<Arc<Vec<Container>>, EngineError> {
-        let docker = self.docker();
-        let mut list = engine::list(&docker, &self.id.0).await?;
+        let mut list = self.engine.containers().await?;
         let unknown: Vec<String> = {
             let known = lock(&self.restarts);
             list.iter()
@@ -230,7 +249,7 @@ impl Host {
         };
         for id in unknown {
             // A container removed meanwhile simply has no count.
-            if let Ok(n) = engine::restart_count(&docker, &self.id.0, &id).await {
+            if let Ok(n) = self.engine.restart_count(&id).await {
                 lock(&self.restarts).insert(id, n);
             }
         }
@@ -300,7 +319,7 @@ impl Host {
             .details(serde_json::to_value(action).unwrap_or_default());
         let result = async {
             self.check(caller, action.operation(), Some(target)).await?;
-            Ok(engine::act(&self.docker(), &self.id.0, id, action).await?)
+            Ok(self.engine.act(id, action).await?)
         }
         .await;
         record(&self.events, event, started, &result).await?;
@@ -314,7 +333,7 @@ impl Host {
     pub async fn inspect(&self, caller: &Caller, id: &str) -> Result<crate::model::ContainerDetail, HostError> {
         let target = format!("container:{}", self.container_name(id));
         self.check(caller, Operation::InspectContainer, Some(target)).await?;
-        Ok(engine::inspect(&self.docker(), &self.id.0, id).await?)
+        Ok(self.engine.inspect(id).await?)
     }
 
     /// One environment value, shown on purpose: recorded as
@@ -330,7 +349,8 @@ impl Host {
             .details(serde_json::json!({ "variable": name }));
         let result = async {
             self.check(caller, Operation::RevealSecret, Some(target)).await?;
-            engine::env_value(&self.docker(), &self.id.0, id, &name)
+            self.engine
+                .env_value(id, &name)
                 .await?
                 .ok_or_else(|| HostError::NotFound(format!("the container has no environment variable {name}")))
         }
@@ -365,7 +385,7 @@ impl Host {
         let result = async {
             self.check(caller, Operation::CreateContainer, Some(target)).await?;
             new.validate().map_err(HostError::Invalid)?;
-            Ok(engine::create(&self.docker(), &self.id.0, new).await?)
+            Ok(self.engine.create(new).await?)
         }
         .await;
         record(&self.events, event, started, &result).await?;
@@ -373,5 +393,11 @@ impl Host {
             let _ = self.refresh().await;
         }
         result
+    }
+
+    /// The engine's stats stream of one container: a reading about every
+    /// second until the container stops or the engine goes away.
+    pub fn container_stats(&self, id: &str) -> BoxStream<'static, Result<EngineStats, EngineError>> {
+        self.engine.stats(id)
     }
 }

@@ -1,346 +1,16 @@
-//! Images, networks and volumes of a host: listed, inspected, removed and
-//! pruned through bollard, and converted into core's model here, so
-//! bollard's types go no further.
-//!
-//! The `Host` methods at the end ask `access` for every call; removals and
-//! prunes are recorded as events, also when refused or failed. Listing and
-//! inspecting record only refusals.
+//! Images, networks and volumes of a host, for callers: `access` is asked
+//! for every call; removals and prunes are recorded as events, also when
+//! refused or failed. Listing and inspecting record only refusals.
+//! Not here: talking to the engine (`Engine`, behind the host).
 
-use super::engine::{EngineError, map_error};
+use super::engine::EngineError;
 use super::{Host, HostError, record};
 use crate::access::Caller;
 use crate::model::{
-    Image, ImageDetail, ImageRemoval, Network, NetworkDetail, Operation, PruneReport, Volume, VolumeDetail, parse_ts,
+    Image, ImageDetail, ImageRemoval, Network, NetworkDetail, Operation, PruneReport, Volume, VolumeDetail,
 };
-use bollard::Docker;
-use bollard::errors::Error as BollardError;
-use bollard::models::ImageSummary;
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListVolumesOptions, PruneImagesOptionsBuilder,
-    PruneNetworksOptionsBuilder, PruneVolumesOptionsBuilder, RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder,
-};
-use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Instant;
-
-/// The engine's error, with a 404 naming `what` was missing.
-fn engine_error(host: &str, what: &'static str, id: &str, e: BollardError) -> EngineError {
-    match map_error(host, id, e) {
-        EngineError::NotFound { host, id, .. } => EngineError::NotFound { what, host, id },
-        other => other,
-    }
-}
-
-/// Which containers (by name) use which image, network and volume, from one
-/// list of every container: the engine's list endpoints do not count them.
-#[derive(Default)]
-struct Usage {
-    /// By image id.
-    images: HashMap<String, Vec<String>>,
-    /// By network name.
-    networks: HashMap<String, Vec<String>>,
-    /// By volume name.
-    volumes: HashMap<String, Vec<String>>,
-}
-
-impl Usage {
-    fn count(map: &HashMap<String, Vec<String>>, key: &str) -> u32 {
-        map.get(key).map_or(0, |v| v.len() as u32)
-    }
-
-    fn names(map: &HashMap<String, Vec<String>>, key: &str) -> Vec<String> {
-        let mut names = map.get(key).cloned().unwrap_or_default();
-        names.sort();
-        names
-    }
-}
-
-async fn usage(docker: &Docker, host: &str) -> Result<Usage, EngineError> {
-    let options = ListContainersOptionsBuilder::default().all(true).build();
-    let list = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| map_error(host, "", e))?;
-    let mut usage = Usage::default();
-    for c in list {
-        let name = c.names.unwrap_or_default().first().map_or_else(
-            || c.id.clone().unwrap_or_default(),
-            |n| n.trim_start_matches('/').to_string(),
-        );
-        if let Some(image) = c.image_id {
-            usage.images.entry(image).or_default().push(name.clone());
-        }
-        for network in c
-            .network_settings
-            .and_then(|s| s.networks)
-            .unwrap_or_default()
-            .into_keys()
-        {
-            usage.networks.entry(network).or_default().push(name.clone());
-        }
-        for mount in c.mounts.unwrap_or_default() {
-            if let (Some("volume"), Some(volume)) = (mount.typ.as_deref(), mount.name) {
-                usage.volumes.entry(volume).or_default().push(name.clone());
-            }
-        }
-    }
-    Ok(usage)
-}
-
-/// Unix seconds from the engine's RFC 3339 times (`2026-11-22T02:19:28Z`,
-/// with or without fractions, `Z` or an offset).
-fn unix_secs(text: &str) -> Option<i64> {
-    let local = parse_ts(text.get(..19)?).ok()? / 1_000_000_000;
-    let zone = text[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    let offset = match zone {
-        "" | "Z" => 0,
-        _ => {
-            let sign = match zone.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (h, m) = zone[1..].split_once(':')?;
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    Some(local - offset)
-}
-
-fn image(i: ImageSummary, usage: &Usage) -> Image {
-    let tags: Vec<String> = i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect();
-    Image {
-        containers: Usage::count(&usage.images, &i.id),
-        dangling: tags.is_empty(),
-        id: i.id,
-        tags,
-        size: i.size.max(0) as u64,
-        created: i.created,
-    }
-}
-
-async fn list_images(docker: &Docker, host: &str) -> Result<Vec<Image>, EngineError> {
-    let options = ListImagesOptionsBuilder::default().all(false).build();
-    let list = docker
-        .list_images(Some(options))
-        .await
-        .map_err(|e| map_error(host, "", e))?;
-    let usage = usage(docker, host).await?;
-    let mut out: Vec<Image> = list.into_iter().map(|i| image(i, &usage)).collect();
-    // Tagged first, by name; dangling ones last, newest first.
-    out.sort_by(|a, b| (a.dangling, a.tags.first(), -a.created).cmp(&(b.dangling, b.tags.first(), -b.created)));
-    Ok(out)
-}
-
-async fn inspect_image(docker: &Docker, host: &str, reference: &str) -> Result<ImageDetail, EngineError> {
-    let i = docker
-        .inspect_image(reference)
-        .await
-        .map_err(|e| engine_error(host, "image", reference, e))?;
-    let id = i.id.clone().unwrap_or_default();
-    let usage = usage(docker, host).await?;
-    let tags: Vec<String> = i.repo_tags.unwrap_or_default();
-    let config = i.config.unwrap_or_default();
-    Ok(ImageDetail {
-        image: Image {
-            containers: Usage::count(&usage.images, &id),
-            dangling: tags.is_empty(),
-            id: id.clone(),
-            tags,
-            size: i.size.unwrap_or_default().max(0) as u64,
-            created: i.created.as_deref().and_then(unix_secs).unwrap_or_default(),
-        },
-        architecture: i.architecture,
-        os: i.os,
-        author: i.author.filter(|a| !a.is_empty()),
-        entrypoint: config.entrypoint.unwrap_or_default(),
-        cmd: config.cmd.unwrap_or_default(),
-        working_dir: config.working_dir.filter(|w| !w.is_empty()),
-        exposed_ports: config.exposed_ports.unwrap_or_default(),
-        labels: config.labels.unwrap_or_default().into_iter().collect(),
-        layers: i.root_fs.and_then(|r| r.layers).map_or(0, |l| l.len()),
-        used_by: Usage::names(&usage.images, &id),
-    })
-}
-
-async fn remove_image(docker: &Docker, host: &str, reference: &str, force: bool) -> Result<ImageRemoval, EngineError> {
-    let options = RemoveImageOptionsBuilder::default().force(force).build();
-    let items = docker
-        .remove_image(reference, Some(options), None)
-        .await
-        .map_err(|e| engine_error(host, "image", reference, e))?;
-    let mut removal = ImageRemoval::default();
-    for item in items {
-        removal.untagged.extend(item.untagged);
-        removal.deleted.extend(item.deleted);
-    }
-    Ok(removal)
-}
-
-/// The `label` filter of a prune (`key` or `key=value`), plus `extra`.
-fn filters(label: Option<&str>, extra: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
-    let mut filters: HashMap<String, Vec<String>> = HashMap::new();
-    if let Some(label) = label {
-        filters.insert("label".into(), vec![label.to_string()]);
-    }
-    for (k, v) in extra {
-        filters.insert(k.to_string(), vec![v.to_string()]);
-    }
-    filters
-}
-
-/// Dangling images only: never one that has a name.
-async fn prune_images(docker: &Docker, host: &str, label: Option<&str>) -> Result<PruneReport, EngineError> {
-    let options = PruneImagesOptionsBuilder::default()
-        .filters(&filters(label, &[("dangling", "true")]))
-        .build();
-    let r = docker
-        .prune_images(Some(options))
-        .await
-        .map_err(|e| map_error(host, "", e))?;
-    Ok(PruneReport {
-        deleted: r
-            .images_deleted
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|i| i.deleted)
-            .collect(),
-        space_reclaimed: r.space_reclaimed.unwrap_or_default().max(0) as u64,
-    })
-}
-
-async fn list_networks(docker: &Docker, host: &str) -> Result<Vec<Network>, EngineError> {
-    let list = docker.list_networks(None).await.map_err(|e| map_error(host, "", e))?;
-    let usage = usage(docker, host).await?;
-    let mut out: Vec<Network> = list
-        .into_iter()
-        .map(|n| {
-            let name = n.name.unwrap_or_default();
-            Network {
-                id: n.id.unwrap_or_default(),
-                containers: Usage::count(&usage.networks, &name),
-                name,
-                driver: n.driver.unwrap_or_default(),
-                scope: n.scope.unwrap_or_default(),
-                internal: n.internal.unwrap_or_default(),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-async fn inspect_network(docker: &Docker, host: &str, id: &str) -> Result<NetworkDetail, EngineError> {
-    let n = docker
-        .inspect_network(id, None)
-        .await
-        .map_err(|e| engine_error(host, "network", id, e))?;
-    let usage = usage(docker, host).await?;
-    let name = n.name.unwrap_or_default();
-    let ipam = n.ipam.and_then(|i| i.config).unwrap_or_default();
-    Ok(NetworkDetail {
-        network: Network {
-            id: n.id.unwrap_or_default(),
-            containers: Usage::count(&usage.networks, &name),
-            driver: n.driver.unwrap_or_default(),
-            scope: n.scope.unwrap_or_default(),
-            internal: n.internal.unwrap_or_default(),
-            name: name.clone(),
-        },
-        subnets: ipam.iter().filter_map(|c| c.subnet.clone()).collect(),
-        gateways: ipam.iter().filter_map(|c| c.gateway.clone()).collect(),
-        attachable: n.attachable.unwrap_or_default(),
-        labels: n.labels.unwrap_or_default().into_iter().collect(),
-        used_by: Usage::names(&usage.networks, &name),
-    })
-}
-
-async fn remove_network(docker: &Docker, host: &str, id: &str) -> Result<(), EngineError> {
-    docker
-        .remove_network(id)
-        .await
-        .map_err(|e| engine_error(host, "network", id, e))
-}
-
-async fn prune_networks(docker: &Docker, host: &str, label: Option<&str>) -> Result<PruneReport, EngineError> {
-    let options = PruneNetworksOptionsBuilder::default()
-        .filters(&filters(label, &[]))
-        .build();
-    let r = docker
-        .prune_networks(Some(options))
-        .await
-        .map_err(|e| map_error(host, "", e))?;
-    Ok(PruneReport {
-        deleted: r.networks_deleted.unwrap_or_default(),
-        space_reclaimed: 0,
-    })
-}
-
-fn volume(v: bollard::models::Volume, usage: &Usage) -> (Volume, VolumeDetail) {
-    let summary = Volume {
-        in_use: Usage::count(&usage.volumes, &v.name),
-        created: v.created_at.as_deref().and_then(unix_secs),
-        driver: v.driver,
-        mountpoint: v.mountpoint,
-        name: v.name.clone(),
-    };
-    let detail = VolumeDetail {
-        volume: summary.clone(),
-        scope: v.scope.map(|s| s.to_string()),
-        labels: v.labels.into_iter().collect::<BTreeMap<_, _>>(),
-        options: v.options.into_iter().collect(),
-        used_by: Usage::names(&usage.volumes, &v.name),
-    };
-    (summary, detail)
-}
-
-async fn list_volumes(docker: &Docker, host: &str) -> Result<Vec<Volume>, EngineError> {
-    let list = docker
-        .list_volumes(None::<ListVolumesOptions>)
-        .await
-        .map_err(|e| map_error(host, "", e))?;
-    let usage = usage(docker, host).await?;
-    let mut out: Vec<Volume> = list
-        .volumes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| volume(v, &usage).0)
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-async fn inspect_volume(docker: &Docker, host: &str, name: &str) -> Result<VolumeDetail, EngineError> {
-    let v = docker
-        .inspect_volume(name)
-        .await
-        .map_err(|e| engine_error(host, "volume", name, e))?;
-    Ok(volume(v, &usage(docker, host).await?).1)
-}
-
-async fn remove_volume(docker: &Docker, host: &str, name: &str, force: bool) -> Result<(), EngineError> {
-    let options = RemoveVolumeOptionsBuilder::default().force(force).build();
-    docker
-        .remove_volume(name, Some(options))
-        .await
-        .map_err(|e| engine_error(host, "volume", name, e))
-}
-
-/// Unused volumes; the engine decides which: before API 1.42 every unused
-/// one, since then only anonymous ones.
-async fn prune_volumes(docker: &Docker, host: &str, label: Option<&str>) -> Result<PruneReport, EngineError> {
-    let options = PruneVolumesOptionsBuilder::default()
-        .filters(&filters(label, &[]))
-        .build();
-    let r = docker
-        .prune_volumes(Some(options))
-        .await
-        .map_err(|e| map_error(host, "", e))?;
-    Ok(PruneReport {
-        deleted: r.volumes_deleted.unwrap_or_default(),
-        space_reclaimed: r.space_reclaimed.unwrap_or_default().max(0) as u64,
-    })
-}
 
 /// What a prune's event records.
 fn prune_details(label: Option<&str>, r: &PruneReport) -> serde_json::Value {
@@ -384,20 +54,19 @@ impl Host {
     /// Every image with a name, and the dangling ones.
     pub async fn images(&self, caller: &Caller) -> Result<Vec<Image>, HostError> {
         self.check(caller, Operation::ViewResources, None).await?;
-        Ok(list_images(&self.docker(), &self.id.0).await?)
+        Ok(self.engine.images().await?)
     }
 
     /// One image by id, id prefix or `repo:tag`.
     pub async fn image(&self, caller: &Caller, reference: &str) -> Result<ImageDetail, HostError> {
         self.check(caller, Operation::ViewResources, None).await?;
-        Ok(inspect_image(&self.docker(), &self.id.0, reference).await?)
+        Ok(self.engine.image(reference).await?)
     }
 
     /// Removes a name (`repo:tag`) or, by id, the image; `force` also when
     /// stopped containers use it or it has several names.
     pub async fn remove_image(&self, caller: &Caller, reference: &str, force: bool) -> Result<ImageRemoval, HostError> {
-        let docker = self.docker();
-        let work = remove_image(&docker, &self.id.0, reference, force);
+        let work = self.engine.remove_image(reference, force);
         self.audited(
             caller,
             Operation::RemoveImage,
@@ -412,8 +81,7 @@ impl Host {
     /// Removes dangling images (no name, no tagged child), optionally only
     /// those with `label` (`key` or `key=value`).
     pub async fn prune_images(&self, caller: &Caller, label: Option<&str>) -> Result<PruneReport, HostError> {
-        let docker = self.docker();
-        let work = prune_images(&docker, &self.id.0, label);
+        let work = self.engine.prune_images(label);
         let details = serde_json::json!({ "label": label });
         self.audited(caller, Operation::PruneImages, None, details, work, |r| {
             prune_details(label, r)
@@ -423,24 +91,23 @@ impl Host {
 
     pub async fn networks(&self, caller: &Caller) -> Result<Vec<Network>, HostError> {
         self.check(caller, Operation::ViewResources, None).await?;
-        Ok(list_networks(&self.docker(), &self.id.0).await?)
+        Ok(self.engine.networks().await?)
     }
 
     /// One network by id, id prefix or name.
     pub async fn network(&self, caller: &Caller, id: &str) -> Result<NetworkDetail, HostError> {
         self.check(caller, Operation::ViewResources, None).await?;
-        Ok(inspect_network(&self.docker(), &self.id.0, id).await?)
+        Ok(self.engine.network(id).await?)
     }
 
     /// Removes a network (by id or name) that no container is attached to.
     pub async fn remove_network(&self, caller: &Caller, id: &str) -> Result<(), HostError> {
-        let docker = self.docker();
         // Recorded by name, as the engine's own network events are.
-        let name = match docker.inspect_network(id, None).await {
-            Ok(n) => n.name.unwrap_or_else(|| id.to_string()),
+        let name = match self.engine.network(id).await {
+            Ok(n) => n.network.name,
             Err(_) => id.to_string(),
         };
-        let work = remove_network(&docker, &self.id.0, id);
+        let work = self.engine.remove_network(id);
         let details = serde_json::json!({ "id": id });
         self.audited(
             caller,
@@ -455,8 +122,7 @@ impl Host {
 
     /// Removes the networks no container uses (optionally only with `label`).
     pub async fn prune_networks(&self, caller: &Caller, label: Option<&str>) -> Result<PruneReport, HostError> {
-        let docker = self.docker();
-        let work = prune_networks(&docker, &self.id.0, label);
+        let work = self.engine.prune_networks(label);
         let details = serde_json::json!({ "label": label });
         self.audited(caller, Operation::PruneNetworks, None, details, work, |r| {
             prune_details(label, r)
@@ -466,18 +132,17 @@ impl Host {
 
     pub async fn volumes(&self, caller: &Caller) -> Result<Vec<Volume>, HostError> {
         self.check(caller, Operation::ViewResources, None).await?;
-        Ok(list_volumes(&self.docker(), &self.id.0).await?)
+        Ok(self.engine.volumes().await?)
     }
 
     pub async fn volume(&self, caller: &Caller, name: &str) -> Result<VolumeDetail, HostError> {
         self.check(caller, Operation::ViewResources, None).await?;
-        Ok(inspect_volume(&self.docker(), &self.id.0, name).await?)
+        Ok(self.engine.volume(name).await?)
     }
 
     /// Removes a volume no container uses, and its data.
     pub async fn remove_volume(&self, caller: &Caller, name: &str, force: bool) -> Result<(), HostError> {
-        let docker = self.docker();
-        let work = remove_volume(&docker, &self.id.0, name, force);
+        let work = self.engine.remove_volume(name, force);
         let details = serde_json::json!({ "force": force });
         self.audited(
             caller,
@@ -492,28 +157,11 @@ impl Host {
 
     /// Removes unused volumes and their data (optionally only with `label`).
     pub async fn prune_volumes(&self, caller: &Caller, label: Option<&str>) -> Result<PruneReport, HostError> {
-        let docker = self.docker();
-        let work = prune_volumes(&docker, &self.id.0, label);
+        let work = self.engine.prune_volumes(label);
         let details = serde_json::json!({ "label": label });
         self.audited(caller, Operation::PruneVolumes, None, details, work, |r| {
             prune_details(label, r)
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn engine_times_become_unix_seconds() {
-        assert_eq!(unix_secs("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_secs("2026-11-22T02:19:28Z"), Some(1_795_313_968));
-        assert_eq!(unix_secs("2026-11-22T02:02:05.855397219Z"), Some(1_795_312_925));
-        assert_eq!(unix_secs("2026-11-22T04:19:28+02:00"), Some(1_795_313_968));
-        assert_eq!(unix_secs("2026-11-21T21:19:28-05:00"), Some(1_795_313_968));
-        assert_eq!(unix_secs("yesterday"), None);
-        assert_eq!(unix_secs(""), None);
     }
 }

@@ -13,10 +13,11 @@
 //! `host.events_gap`. A host with no engine event recorded yet starts live:
 //! the engine's memory may reach back to before berth managed the host.
 
-use super::Host;
-use super::engine::{self, EngineEvent};
+use super::{EngineError, Host};
 use crate::events::{EventError, now_ns};
-use crate::model::{Actor, ActorKind, Event, EventFilter, HostStatus, NewEvent, Outcome, format_ts};
+use crate::model::{
+    Actor, ActorKind, EngineEvent, EngineVersion, Event, EventFilter, HostStatus, NewEvent, Outcome, format_ts,
+};
 use futures_util::StreamExt;
 use serde_json::Value;
 use std::sync::Arc;
@@ -64,16 +65,10 @@ pub(super) async fn run(host: Arc<Host>, mut stop: watch::Receiver<bool>) {
 
 /// Runs while the engine answers; returns why it stopped answering.
 async fn follow(host: &Arc<Host>) -> String {
-    let docker = host.docker();
-    let version = match docker.version().await {
+    let version = match host.engine.connect().await {
         Ok(v) => v,
-        Err(e) => return e.to_string(),
+        Err(e) => return reason(e),
     };
-    // Settle on the highest API version both sides speak.
-    match docker.clone().negotiate_version().await {
-        Ok(d) => *host.docker.write().unwrap_or_else(|p| p.into_inner()) = d,
-        Err(e) => return e.to_string(),
-    }
     // Where catching up ends and following begins, on berth's clock. With an
     // engine whose clock differs, events within the difference are marked as
     // if on the other side of it (still recorded once each); one whose clock
@@ -85,12 +80,12 @@ async fn follow(host: &Arc<Host>) -> String {
     // From just after the catch-up: what happens before the stream is
     // actually open comes from the engine's memory, so nothing falls
     // between catching up, listing and following.
-    let mut stream = engine::events(&host.docker(), &host.id.0, caught_up_to + 1, None);
+    let mut stream = host.engine.events(caught_up_to + 1, None);
     // One listing counts everything the replayed events changed.
     if let Err(e) = host.refresh().await {
-        return e.to_string();
+        return reason(e);
     }
-    set_reachable(host, version.version, version.api_version);
+    set_reachable(host, version);
     // The engine's status text ("Up 3 minutes") ages without events: re-read it now and then.
     let mut resync = tokio::time::interval(RESYNC_EVERY);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -103,7 +98,7 @@ async fn follow(host: &Arc<Host>) -> String {
             },
             _ = resync.tick() => {
                 if let Err(err) = host.refresh().await {
-                    return err.to_string();
+                    return reason(err);
                 }
                 continue;
             }
@@ -113,13 +108,22 @@ async fn follow(host: &Arc<Host>) -> String {
                 let is_container = e.is_container;
                 record(host, e, false);
                 if is_container && let Err(err) = host.refresh().await {
-                    return err.to_string();
+                    return reason(err);
                 }
             }
-            Err(e) => return e.to_string(),
+            Err(e) => return reason(e),
         }
     }
     "the engine closed its event stream".into()
+}
+
+/// Why the engine stopped answering, as the host's status says it (the
+/// status already names the host).
+fn reason(e: EngineError) -> String {
+    match e {
+        EngineError::Unreachable { reason, .. } => reason,
+        other => other.to_string(),
+    }
 }
 
 /// Records the engine events of this host missed since the last one
@@ -132,10 +136,10 @@ async fn catch_up(host: &Host, now: i64) -> Result<i64, String> {
         Err(e) => return Err(format!("cannot read the event log: {e}")),
     };
     let until = now.max(last.time_ns);
-    let mut stream = engine::events(&host.docker(), &host.id.0, last.time_ns, Some(until));
+    let mut stream = host.engine.events(last.time_ns, Some(until));
     let mut remembered = Vec::new();
     while let Some(e) = stream.next().await {
-        remembered.push(e.map_err(|e| e.to_string())?);
+        remembered.push(e.map_err(reason)?);
     }
     let replay = plan(&last, remembered, until);
     if let Some((from_ns, to_ns)) = replay.gap {
@@ -303,7 +307,11 @@ async fn seed_oom_kills(host: &Arc<Host>) {
     }
 }
 
-fn set_reachable(host: &Host, engine_version: Option<String>, api_version: Option<String>) {
+fn set_reachable(host: &Host, version: EngineVersion) {
+    let EngineVersion {
+        version: engine_version,
+        api_version,
+    } = version;
     let was = host.status();
     let since_ns = now_ns();
     if !was.reachable {
@@ -325,6 +333,7 @@ fn set_reachable(host: &Host, engine_version: Option<String>, api_version: Optio
         error: None,
         engine_version,
         api_version,
+        transport: was.transport,
     });
 }
 
@@ -343,6 +352,7 @@ fn set_unreachable(host: &Host, reason: &str) {
             error: Some(reason.to_string()),
             engine_version: was.engine_version,
             api_version: was.api_version,
+            transport: was.transport,
         });
     }
 }

@@ -77,6 +77,10 @@ pub struct HostStatus {
     pub error: Option<String>,
     pub engine_version: Option<String>,
     pub api_version: Option<String>,
+    /// How berth reaches the engine: `local` or `tls` (a remote engine,
+    /// whose machine berth has no readings of).
+    #[serde(default)]
+    pub transport: super::Transport,
 }
 
 /// What an operator can do to a container.

@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod codec;
 mod container;
+mod engine;
 mod event;
 mod filter;
 mod ids;
@@ -21,6 +22,7 @@ pub use container::{
     Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
     NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
 };
+pub use engine::{EngineEvent, EngineStats, EngineVersion, Transport};
 pub use event::{
     Actor, ActorKind, ChainStatus, CheckpointInfo, Cosigned, Event, EventPage, Hash32, LogStatus, NewEvent, Outcome,
 };

@@ -1,14 +1,16 @@
-//! The collector task: every tick it reads the local host (sysinfo) and
-//! every running container of the hosts managed at that tick (the latest
-//! reading of its engine stats stream), stores all of it in one commit, and
+//! The collector task: every tick it reads the machine berth runs on
+//! (sysinfo, as the first host whose transport has host metrics: the local
+//! engine's; a remote engine over TLS has none) and every running container
+//! of the hosts managed at that tick (the latest reading of its engine stats
+//! stream, whatever the transport), stores all of it in one commit, and
 //! publishes the snapshot. One stats stream per running container, opened
 //! when it starts and dropped when it stops or its host is removed, however
 //! many people watch.
 
 use super::Stats;
 use super::series;
-use crate::hosts::{EngineStats, Host, Hosts};
-use crate::model::{ContainerSample, HostId, StatsSnapshot};
+use crate::hosts::{Host, Hosts};
+use crate::model::{ContainerSample, EngineStats, HostId, HostSample, StatsSnapshot};
 use crate::tasks::Stop;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -104,6 +106,8 @@ impl Feeds {
     }
 
     /// A sample of every running container of `host` that has a reading.
+    /// `host_memory`: the machine's memory when it is the host's (0 when
+    /// unknown), the limit of a container without one.
     fn samples(&mut self, host: &Host, at_ms: i64, host_memory: u64) -> Vec<ContainerSample> {
         let mut out = Vec::new();
         for c in host.containers().iter().filter(|c| c.state == "running") {
@@ -170,12 +174,8 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
     let task = "stats-collector";
     let interval = stats.inner.interval;
     tracing::info!(task, ?interval, "started");
-    let local = hosts
-        .all()
-        .first()
-        .map(|h| h.id().clone())
-        .unwrap_or(HostId("local".into()));
-    let reader = match tokio::task::spawn_blocking(move || super::HostReader::new(local)).await {
+    // Its samples are stamped with the machine's host at each tick.
+    let reader = match tokio::task::spawn_blocking(|| super::HostReader::new(HostId("local".into()))).await {
         Ok(Ok(r)) => Some(Arc::new(Mutex::new(r))),
         Ok(Err(e)) => {
             tracing::warn!(task, error = %e, "host statistics are off");
@@ -199,22 +199,36 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
         let present = hosts.all();
         feeds.sync_all(&present);
         let at_ms = crate::events::now_ns() / 1_000_000;
-        let host_sample = match &reader {
-            Some(r) => {
+        // The machine berth runs on is this host's; the others' machines are out of sight.
+        let machine = present
+            .iter()
+            .find(|h| h.transport().host_metrics())
+            .map(|h| h.id().clone());
+        let host_sample = match (&reader, machine) {
+            (Some(r), Some(machine)) => {
                 let r = r.clone();
                 tokio::task::spawn_blocking(move || r.lock().unwrap_or_else(|p| p.into_inner()).read(at_ms))
                     .await
                     .ok()
+                    .map(|sample| HostSample {
+                        host: machine,
+                        ..sample
+                    })
             }
-            None => None,
+            _ => None,
         };
-        let memory = host_sample.as_ref().map_or(0, |h| h.mem_total);
+        // The machine's memory, for the containers on it.
+        let machine_memory = host_sample.as_ref().map(|h| (h.host.clone(), h.mem_total));
         let mut snapshot = StatsSnapshot {
             at_ms,
             hosts: host_sample.into_iter().collect(),
             containers: Vec::new(),
         };
         for host in present.iter() {
+            let memory = match &machine_memory {
+                Some((machine, memory)) if machine == host.id() => *memory,
+                _ => 0,
+            };
             snapshot.containers.extend(feeds.samples(host, at_ms, memory));
         }
         let samples = series::samples_of(&snapshot);

@@ -1,10 +1,12 @@
 //! A real berth server on a loopback port with a temporary database, and the
 //! real `berth` binary for CLI tests; the server's statistics and /metrics;
-//! and, in `docker`, containers of the test image.
+//! in `docker`, containers of the test image; in `second_engine`, a second
+//! Docker engine with a TLS port, as a remote host.
 
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod second_engine;
 
 use berth_server::Config;
 use std::io::Write;
@@ -232,9 +234,21 @@ pub fn container_sample<'a>(
 
 /// Polls the container list until `name` is in `state` (or 15 s pass).
 pub async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &str, state: &str) -> serde_json::Value {
+    wait_for_state_on(server, client, "local", name, state).await
+}
+
+/// `wait_for_state` on host `host`.
+pub async fn wait_for_state_on(
+    server: &Server,
+    client: &reqwest::Client,
+    host: &str,
+    name: &str,
+    state: &str,
+) -> serde_json::Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let list: serde_json::Value = get_json(server, client, "/api/v1/hosts/local/containers?limit=1000").await;
+        let path = format!("/api/v1/hosts/{host}/containers?limit=1000");
+        let list: serde_json::Value = get_json(server, client, &path).await;
         let found = list["items"]
             .as_array()
             .unwrap()
@@ -244,7 +258,7 @@ pub async fn wait_for_state(server: &Server, client: &reqwest::Client, name: &st
         match found {
             Some(c) if c["state"] == state => return c,
             other if std::time::Instant::now() > deadline => {
-                panic!("{name} never became {state}: {other:?} in {list}")
+                panic!("{name} never became {state} on {host}: {other:?} in {list}")
             }
             _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
         }

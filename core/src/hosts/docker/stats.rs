@@ -1,51 +1,30 @@
-//! A container's resource counters from the engine's stats stream, in core's
-//! own shape. The collector (`crate::stats`) turns two readings into rates.
+//! A container's stats stream over the Docker engine API, each reading
+//! converted into core's `EngineStats`.
 
-use super::engine::map_error;
-use super::{EngineError, Host};
+use super::map_error;
+use crate::hosts::engine::EngineError;
+use crate::model::EngineStats;
+use bollard::Docker;
 use bollard::models::ContainerStatsResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
-/// One reading of a container's counters.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EngineStats {
-    /// Nanoseconds of CPU the container used, since it started.
-    pub cpu_total: u64,
-    /// Nanoseconds of CPU the whole host used (all cores), since boot.
-    pub system_cpu: u64,
-    pub online_cpus: u32,
-    /// The engine's previous reading of the same two counters.
-    pub pre_cpu_total: u64,
-    pub pre_system_cpu: u64,
-    /// Usage without the inactive file cache, as `docker stats` shows it.
-    pub mem_used: u64,
-    pub mem_limit: u64,
-    pub net_rx: u64,
-    pub net_tx: u64,
-    pub blk_read: u64,
-    pub blk_write: u64,
-    pub pids: u64,
-}
-
-impl EngineStats {
-    /// CPU use between `earlier` and this reading, as `docker stats`
-    /// computes it: the container's share of the host's CPU time times the
-    /// number of cores, in percent (200 = two cores busy).
-    pub fn cpu_percent_since(&self, earlier_total: u64, earlier_system: u64) -> f64 {
-        let cpu = self.cpu_total.saturating_sub(earlier_total) as f64;
-        let system = self.system_cpu.saturating_sub(earlier_system) as f64;
-        if system <= 0.0 || self.online_cpus == 0 {
-            return 0.0;
-        }
-        cpu / system * f64::from(self.online_cpus) * 100.0
-    }
+/// The engine's stats stream of one container.
+pub(super) fn stream(docker: &Docker, host: &str, id: &str) -> BoxStream<'static, Result<EngineStats, EngineError>> {
+    let host = host.to_string();
+    let id = id.to_string();
+    let options = StatsOptionsBuilder::default().stream(true).one_shot(false).build();
+    docker
+        .stats(&id, Some(options))
+        .map(move |r| r.map(convert).map_err(|e| map_error(&host, &id, e)))
+        .boxed()
 }
 
 /// Converts one engine reading. Memory follows the docker CLI: usage minus
 /// `total_inactive_file` (cgroup v1) or `inactive_file` (cgroup v2), when
 /// smaller than usage.
-pub(crate) fn convert(s: ContainerStatsResponse) -> EngineStats {
+fn convert(s: ContainerStatsResponse) -> EngineStats {
     let cpu = s.cpu_stats.unwrap_or_default();
     let pre = s.precpu_stats.unwrap_or_default();
     let usage = |c: &bollard::models::ContainerCpuStats| c.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0);
@@ -95,19 +74,6 @@ pub(crate) fn convert(s: ContainerStatsResponse) -> EngineStats {
         blk_read,
         blk_write,
         pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
-    }
-}
-
-impl Host {
-    /// The engine's stats stream of one container: a reading about every
-    /// second until the container stops or the engine goes away.
-    pub fn container_stats(&self, id: &str) -> impl Stream<Item = Result<EngineStats, EngineError>> + Send + use<> {
-        let host = self.id.0.clone();
-        let id = id.to_string();
-        let options = StatsOptionsBuilder::default().stream(true).one_shot(false).build();
-        self.docker()
-            .stats(&id, Some(options))
-            .map(move |r| r.map(convert).map_err(|e| map_error(&host, &id, e)))
     }
 }
 
