@@ -64,6 +64,32 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
         "REST's latest checkpoint ({latest}) is older than the page's ({after})"
     );
 
+    // A checkpoint signed elsewhere (here over REST, as the background
+    // signer would) reaches the open page live: the panel follows it.
+    let signed = http
+        .post(berth.url("/api/v1/log/checkpoint"))
+        .header("Origin", berth.url(""))
+        .send()
+        .await?;
+    assert_eq!(signed.status(), 200, "POST /api/v1/log/checkpoint");
+    let note = signed.text().await?;
+    let elsewhere: u64 = note.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or_default();
+    assert!(
+        elsewhere > after,
+        "the REST checkpoint ({elsewhere}) is not newer than {after}"
+    );
+    wait_until(
+        "the panel to follow a checkpoint signed elsewhere",
+        PATIENCE,
+        || async {
+            Ok(match checkpoint_size(client).await? {
+                Some(size) if size >= elsewhere => Check::Done(size),
+                other => Check::NotYet(format!("size {other:?}, signed elsewhere {elsewhere}")),
+            })
+        },
+    )
+    .await?;
+
     // An event's page: its proof checks out with the server's key.
     open(client, &berth.url(&format!("/events/{SEQ}"))).await?;
     let field = wait_for(client, "#verify-key").await?;

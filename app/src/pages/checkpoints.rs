@@ -11,10 +11,12 @@ use leptos::prelude::*;
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 
+/// `signed_live`: the newest `log.checkpoint` event the page saw arrive live
+/// (the background signer's work), so the panel follows it without a reload.
 #[component]
-pub(super) fn CheckpointsPanel() -> impl IntoView {
+pub(super) fn CheckpointsPanel(#[prop(into)] signed_live: Signal<Option<u64>>) -> impl IntoView {
     let sign = ServerAction::<SignCheckpoint>::new();
-    let status = Resource::new(move || sign.version().get(), |_| log_status());
+    let status = Resource::new(move || (sign.version().get(), signed_live.get()), |_| log_status());
     let perms = super::permissions();
     let sign_error = move || {
         sign.value()

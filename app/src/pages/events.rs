@@ -8,6 +8,7 @@ use super::live::{LiveState, follow};
 use crate::api::events::{FilterForm, VerifyChain, encode, event_kinds, list_events};
 use crate::components::event_table::EventTable;
 use crate::components::status::{ChainBadge, ErrorBox};
+use berth_core::model::Outcome;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -29,6 +30,15 @@ pub fn EventsPage() -> impl IntoView {
         _ => None,
     });
     let live = follow(filter.into(), head);
+    let newest_checkpoint = Signal::derive(move || {
+        live.events.with(|events| {
+            events
+                .iter()
+                .filter(|e| e.kind == "log.checkpoint" && e.outcome == Outcome::Ok)
+                .map(|e| e.seq.0)
+                .max()
+        })
+    });
 
     let export = move |format: &str| {
         let q = filter.get().query_string();
@@ -72,7 +82,7 @@ pub fn EventsPage() -> impl IntoView {
                 {move || live.state.get().label()}
             </span>
         </div>
-        <CheckpointsPanel/>
+        <CheckpointsPanel signed_live=newest_checkpoint/>
 
         <Form method="GET" action="/events" attr:class="filters" attr:aria-label="Filter events">
             <label>"Kind"
