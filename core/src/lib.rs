@@ -14,6 +14,8 @@ pub mod tlog;
 #[cfg(feature = "engine")]
 pub mod access;
 #[cfg(feature = "engine")]
+pub mod agent;
+#[cfg(feature = "engine")]
 pub mod auth;
 #[cfg(feature = "engine")]
 pub mod events;

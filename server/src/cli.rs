@@ -1,5 +1,5 @@
 //! The command line: `berth [serve]`, `berth user ...`, `berth events ...`,
-//! `berth monitor ...`.
+//! `berth monitor ...`, `berth agent [init]`.
 
 use crate::commands;
 use crate::config::{Config, Overrides};
@@ -55,6 +55,48 @@ enum Command {
     /// Exit codes: 0 all checks passed; 1 the log misbehaved (went back,
     /// forked, bad signature, stopped signing); 2 could not check.
     Monitor(MonitorArgs),
+    /// Serve this machine's Docker engine to a berth on another machine,
+    /// over TLS with a token (set up first with `berth agent init`). The
+    /// agent keeps no state; --read-only and --no-exec are enforced here,
+    /// whatever berth asks.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    #[command(subcommand)]
+    pub command: Option<AgentCommand>,
+    /// The agent's directory: agent.toml, agent-cert.pem, agent-key.pem.
+    #[arg(long, value_name = "DIR", default_value = "agent", global = true)]
+    pub dir: PathBuf,
+    /// Refuse every change (start, stop, create, remove, prune) and exec.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Refuse exec into containers (the web terminal).
+    #[arg(long)]
+    pub no_exec: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentCommand {
+    /// Write the agent's configuration: a random token, a self-signed TLS
+    /// certificate, the listen address (--listen, default 0.0.0.0:7443)
+    /// and an allowlist. Prints the token and the certificate's fingerprint,
+    /// which `berth host add` on the berth server needs.
+    Init {
+        /// Only these addresses may connect: a CIDR block (10.0.0.0/8) or
+        /// one address; repeat for more. Default: any.
+        #[arg(long, value_name = "CIDR")]
+        allow: Vec<String>,
+        /// A DNS name or IP address for the certificate; repeat for more.
+        /// Default: this machine's name and localhost. (berth pins the
+        /// fingerprint; the names are for people.)
+        #[arg(long, value_name = "NAME")]
+        name: Vec<String>,
+        /// Replace an existing configuration (a new token and certificate).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +268,7 @@ pub fn main() -> ExitCode {
         Command::User(cmd) => commands::user(config, cmd),
         Command::Events(cmd) => commands::events(config, cmd),
         Command::Monitor(args) => commands::monitor(config, args),
+        Command::Agent(args) => commands::agent(args, cli.global.listen),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One typed configuration: built-in defaults, then a TOML file
 //! (`--config`), then `BERTH_*` environment variables, then flags.
 
+use berth_core::agent::{AgentSettings, AgentUrl, Fingerprint};
 use berth_core::hosts::TlsSettings;
 use berth_core::stats::{Retention, StatsConfig};
 use berth_core::tlog::note::{COSIGNATURE_V1, VerifierKey};
@@ -40,8 +41,9 @@ pub struct Config {
     pub hosts: Vec<HostConfig>,
 }
 
-/// A remote Docker engine, reached over TCP with a TLS client certificate
-/// (the engine runs with `--tlsverify`):
+/// A host beside the local one: a remote Docker engine reached over TCP
+/// with a TLS client certificate (the engine runs with `--tlsverify`), or a
+/// `berth agent` on the host's machine.
 ///
 /// ```toml
 /// [[hosts]]
@@ -50,26 +52,112 @@ pub struct Config {
 /// ca = "/etc/berth/web-1/ca.pem"     # signed the engine's certificate
 /// cert = "/etc/berth/web-1/cert.pem" # berth's client certificate
 /// key = "/etc/berth/web-1/key.pem"
+///
+/// [[hosts]]
+/// name = "db-1"
+/// agent = "https://10.0.0.6:7443"
+/// token_file = "/etc/berth/db-1.token"   # the token `berth agent init` printed
+/// fingerprint = "sha256:5f1c..."         # and the certificate's fingerprint
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
     /// The host's name in berth: 1 to 64 of a-z, 0-9, '.', '_', '-'; not `local`.
     pub name: String,
-    /// `tcp://HOST:PORT` or `https://HOST:PORT`.
-    pub url: String,
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    /// A remote engine: `tcp://HOST:PORT` or `https://HOST:PORT`, with `ca`, `cert` and `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// An agent: `https://HOST[:PORT]`, with `token_file` and `fingerprint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// How berth reaches a configured host.
+pub enum HostKind {
+    Tls(TlsSettings),
+    Agent(AgentSettings),
 }
 
 impl HostConfig {
-    pub fn tls(&self) -> TlsSettings {
-        TlsSettings {
-            url: self.url.clone(),
-            ca: self.ca.clone(),
-            cert: self.cert.clone(),
-            key: self.key.clone(),
+    /// A remote engine over TLS.
+    pub fn tls_engine(name: &str, url: &str, ca: PathBuf, cert: PathBuf, key: PathBuf) -> HostConfig {
+        HostConfig {
+            name: name.into(),
+            url: Some(url.into()),
+            ca: Some(ca),
+            cert: Some(cert),
+            key: Some(key),
+            ..HostConfig::default()
+        }
+    }
+
+    /// An agent, its token kept in `token_file`.
+    pub fn agent(name: &str, url: &str, token_file: PathBuf, fingerprint: &str) -> HostConfig {
+        HostConfig {
+            name: name.into(),
+            agent: Some(url.into()),
+            token_file: Some(token_file),
+            fingerprint: Some(fingerprint.into()),
+            ..HostConfig::default()
+        }
+    }
+
+    /// The settings, checked (and the token read); the error names what is wrong.
+    pub fn kind(&self) -> Result<HostKind, String> {
+        let name = &self.name;
+        match (&self.url, &self.agent) {
+            (Some(url), None) => {
+                if self.token_file.is_some() || self.fingerprint.is_some() {
+                    return Err(format!(
+                        "host '{name}': token_file and fingerprint go with agent, not url"
+                    ));
+                }
+                let (Some(ca), Some(cert), Some(key)) = (&self.ca, &self.cert, &self.key) else {
+                    return Err(format!("host '{name}': a remote engine (url) needs ca, cert and key"));
+                };
+                let tls = TlsSettings {
+                    url: url.clone(),
+                    ca: ca.clone(),
+                    cert: cert.clone(),
+                    key: key.clone(),
+                };
+                tls.check().map_err(|e| format!("host '{name}': {e}"))?;
+                Ok(HostKind::Tls(tls))
+            }
+            (None, Some(agent)) => {
+                if self.ca.is_some() || self.cert.is_some() || self.key.is_some() {
+                    return Err(format!("host '{name}': ca, cert and key go with url, not agent"));
+                }
+                let url = AgentUrl::parse(agent).map_err(|e| format!("host '{name}': {e}"))?;
+                let (Some(token_file), Some(fingerprint)) = (&self.token_file, &self.fingerprint) else {
+                    return Err(format!(
+                        "host '{name}': an agent needs token_file and fingerprint (both printed by `berth agent init`)"
+                    ));
+                };
+                let fingerprint = Fingerprint::parse(fingerprint).map_err(|e| format!("host '{name}': {e}"))?;
+                let token = read_token(token_file).map_err(|e| format!("host '{name}': {e}"))?;
+                Ok(HostKind::Agent(AgentSettings {
+                    url,
+                    token,
+                    fingerprint,
+                }))
+            }
+            (Some(_), Some(_)) => Err(format!(
+                "host '{name}' has both url (a remote engine) and agent: it is one or the other"
+            )),
+            (None, None) => Err(format!(
+                "host '{name}' needs url (a remote engine over TLS) or agent (a berth agent)"
+            )),
         }
     }
 
@@ -78,8 +166,22 @@ impl HostConfig {
         if self.name == "local" {
             return Err("[[hosts]] name 'local' is the engine beside berth: give the remote one another name".into());
         }
-        self.tls().check().map_err(|e| format!("host '{}': {e}", self.name))
+        self.kind().map(|_| ())
     }
+}
+
+/// An agent's token from its file: the first line, which must be there.
+pub fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.len() < 16 || token.len() > 512 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!(
+            "the token file {} does not hold a token (16 to 512 printable characters on its first line)",
+            path.display()
+        ));
+    }
+    Ok(token)
 }
 
 /// A witness berth sends its checkpoints to (c2sp.org/tlog-witness), for
@@ -436,8 +538,8 @@ mod tests {
             )?;
             let c = Config::load(Some(Path::new("two.toml")), &Overrides::default()).unwrap();
             assert_eq!(c.hosts.len(), 2);
-            assert_eq!(c.hosts[1].tls().url, "https://web-2.example.net:2376");
-            assert_eq!(c.hosts[0].key, PathBuf::from("key.pem"));
+            assert_eq!(c.hosts[1].url.as_deref(), Some("https://web-2.example.net:2376"));
+            assert_eq!(c.hosts[0].key, Some(PathBuf::from("key.pem")));
 
             let refused = |name: &str, toml: String, words: &[&str]| {
                 jail.create_file(name, &toml).unwrap();
@@ -480,6 +582,65 @@ mod tests {
                 "extra.toml",
                 format!("{}password = \"x\"\n", host("a", "tcp://h:2376", "key.pem")),
                 &["password"],
+            );
+
+            // Agents: an address, a token file and the pinned fingerprint.
+            let fp = format!("sha256:{}", "ab".repeat(32));
+            jail.create_file("web-3.token", &format!("{}\n", "t".repeat(64)))?;
+            jail.create_file("short.token", "abc\n")?;
+            let agent = |name: &str, url: &str, token: &str, fingerprint: &str| {
+                format!(
+                    "[[hosts]]\nname = \"{name}\"\nagent = \"{url}\"\ntoken_file = \"{token}\"\nfingerprint = \"{fingerprint}\"\n"
+                )
+            };
+            jail.create_file("agent.toml", &agent("web-3", "https://10.0.0.7", "web-3.token", &fp))?;
+            let c = Config::load(Some(Path::new("agent.toml")), &Overrides::default()).unwrap();
+            match c.hosts[0].kind().unwrap() {
+                HostKind::Agent(a) => {
+                    assert_eq!(a.url.to_string(), "https://10.0.0.7:7443");
+                    assert_eq!(a.token, "t".repeat(64));
+                    assert_eq!(a.fingerprint.to_string(), fp);
+                    assert!(!format!("{a:?}").contains("tttt"), "the token is not printed");
+                }
+                HostKind::Tls(_) => panic!("an agent read as a TLS engine"),
+            }
+            refused(
+                "a1.toml",
+                agent("a", "http://10.0.0.7", "web-3.token", &fp),
+                &["host 'a'", "https://"],
+            );
+            refused(
+                "a2.toml",
+                agent("a", "https://10.0.0.7", "short.token", &fp),
+                &["short.token", "does not hold a token"],
+            );
+            refused(
+                "a3.toml",
+                agent("a", "https://10.0.0.7", "none.token", &fp),
+                &["cannot read the token file"],
+            );
+            refused(
+                "a4.toml",
+                agent("a", "https://10.0.0.7", "web-3.token", "sha256:12"),
+                &["fingerprint"],
+            );
+            refused(
+                "a5.toml",
+                "[[hosts]]\nname = \"a\"\nagent = \"https://h\"\ntoken_file = \"web-3.token\"\n".into(),
+                &["needs token_file and fingerprint"],
+            );
+            refused(
+                "a6.toml",
+                format!(
+                    "{}url = \"tcp://h:2376\"\n",
+                    agent("a", "https://h", "web-3.token", &fp)
+                ),
+                &["one or the other"],
+            );
+            refused(
+                "a7.toml",
+                "[[hosts]]\nname = \"a\"\n".into(),
+                &["needs url", "or agent"],
             );
             Ok(())
         });

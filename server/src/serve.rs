@@ -3,7 +3,7 @@
 //! every task and waits for it (the server's own, and each host's), and
 //! only then records the stop, signs a last checkpoint and closes the log.
 
-use crate::config::{Config, WitnessConfig};
+use crate::config::{Config, HostKind, WitnessConfig};
 use crate::http;
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -42,13 +42,17 @@ pub async fn run(
         let (store, events) = (store.clone(), events.clone());
         tokio::task::spawn_blocking(move || Auth::new(store, events)).await?
     };
-    let local_host = Host::local(events.clone())?;
-    // Remote engines from `[[hosts]]` (checked when the config was read).
+    let local_host = Host::local(events.clone())?.with_heartbeat(config.stats().interval);
+    // Remote engines and agents from `[[hosts]]` (checked when the config was read).
+    let heartbeat = config.stats().interval;
     let remote_hosts = config
         .hosts
         .iter()
-        .map(|h| Host::tls(&h.name, &h.tls(), events.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|h| match h.kind().map_err(anyhow::Error::msg)? {
+            HostKind::Tls(tls) => Ok(Host::tls(&h.name, &tls, events.clone())?.with_heartbeat(heartbeat)),
+            HostKind::Agent(agent) => Ok(Host::agent(&h.name, agent, heartbeat, events.clone())?),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let hosts = Hosts::new();
     let (stats, health) = {
         let (store, events, hosts, stats_config) = (store.clone(), events.clone(), hosts.clone(), config.stats());

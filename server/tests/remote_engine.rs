@@ -18,13 +18,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 fn host(name: &str, url: &str, files: &ClientFiles) -> HostConfig {
-    HostConfig {
-        name: name.into(),
-        url: url.into(),
-        ca: files.ca.clone(),
-        cert: files.cert.clone(),
-        key: files.key.clone(),
-    }
+    HostConfig::tls_engine(name, url, files.ca.clone(), files.cert.clone(), files.key.clone())
 }
 
 async fn until<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {

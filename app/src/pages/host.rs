@@ -134,12 +134,17 @@ fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, tota
                 }}
             </div>
             <p class="muted small">{format!(
-                "{running} of {total} containers running · Docker {}{}",
+                "{running} of {total} containers running · Docker {}{}{}",
                 status.engine_version.clone().unwrap_or_else(|| "?".into()),
                 match status.transport {
-                    Transport::Local => "",
-                    Transport::Tls => " · over TLS",
+                    Transport::Local => String::new(),
+                    Transport::Tls => " · over TLS".into(),
+                    Transport::Agent => format!(
+                        " · agent {}",
+                        status.agent_version.clone().unwrap_or_else(|| "?".into())
+                    ),
                 },
+                status.rtt_us.map(|us| format!(" · {:.1} ms", us as f64 / 1000.0)).unwrap_or_default(),
             )}</p>
             {body}
         </section>

@@ -8,12 +8,13 @@
 //! in both), the shared container list, reconnecting (`watch`).
 
 use crate::model::{
-    Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, Image, ImageDetail,
-    ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
+    Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, HostSample, Image,
+    ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
 };
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use thiserror::Error;
 
 /// What an engine failed at, in words for the person who asked. It
@@ -33,6 +34,10 @@ pub enum EngineError {
     /// its own message.
     #[error("the engine refused the request: {0}")]
     Rejected(String),
+    /// The host refuses this kind of request whoever asks (an agent
+    /// started `--read-only` or `--no-exec`); its own words.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// What an engine keeps, for saying which one is missing.
@@ -67,6 +72,18 @@ pub trait Engine: Send + Sync {
     /// Called on every (re)connect: the engine's version, once berth and
     /// the engine have settled on the highest API version both speak.
     async fn connect(&self) -> Result<EngineVersion, EngineError>;
+
+    /// One round trip to the engine (or the agent in front of it): how
+    /// long it took. Asked every heartbeat, so that a host that stops
+    /// answering is noticed even while no stream is open.
+    async fn ping(&self) -> Result<Duration, EngineError>;
+
+    /// A reading of the machine the engine runs on (CPU, memory, disks,
+    /// network), where the transport has one: only an agent does. The
+    /// local machine is read by the stats collector itself.
+    async fn machine(&self) -> Result<Option<HostSample>, EngineError> {
+        Ok(None)
+    }
 
     /// Every container, running or not, sorted by compose project and name.
     async fn containers(&self) -> Result<Vec<Container>, EngineError>;

@@ -25,6 +25,12 @@ pub use docker::TlsSettings;
 pub use engine::{Engine, EngineError, Object};
 pub use registry::Hosts;
 
+/// The engine beside this process (its unix socket, or `DOCKER_HOST`), on
+/// its own: what `berth agent` serves. `name` appears in its errors.
+pub fn local_engine(name: &str) -> Result<Arc<dyn Engine>, EngineError> {
+    Ok(Arc::new(DockerEngine::local(name)?))
+}
+
 use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
 use crate::model::{
@@ -34,8 +40,9 @@ use crate::model::{
 use docker::DockerEngine;
 use futures_util::stream::BoxStream;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{broadcast, watch as tokio_watch};
 
@@ -84,6 +91,7 @@ impl crate::Failure for EngineError {
             EngineError::NotFound { .. } => ErrorKind::NotFound,
             EngineError::Engine(_) => ErrorKind::Conflict,
             EngineError::Rejected(_) => ErrorKind::Invalid,
+            EngineError::Forbidden(_) => ErrorKind::Denied,
         }
     }
 }
@@ -121,7 +129,14 @@ pub struct Host {
     oom_kills: Mutex<HashMap<String, u32>>,
     /// Expected states by expectation key (set by `health`).
     expected: RwLock<Arc<HashMap<String, ExpectedState>>>,
+    /// How often the watcher pings the engine.
+    heartbeat: Duration,
+    /// The last round trip, in microseconds (0: none yet).
+    rtt_us: AtomicU64,
 }
+
+/// How often a host is pinged unless told otherwise (berth's stats interval).
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -153,6 +168,19 @@ impl Host {
         Host::new(id, Arc::new(engine), events)
     }
 
+    /// Host `id` through `berth agent` on its machine, pinged every
+    /// `heartbeat`; connecting happens once the host is added to `Hosts`.
+    pub fn agent(
+        id: &str,
+        settings: crate::agent::AgentSettings,
+        heartbeat: Duration,
+        events: EventLog,
+    ) -> Result<Arc<Host>, HostError> {
+        crate::model::validate_host_name(id).map_err(HostError::Invalid)?;
+        let engine = crate::agent::AgentEngine::new(id, settings, heartbeat);
+        Ok(Host::new(id, Arc::new(engine), events)?.with_heartbeat(heartbeat))
+    }
+
     /// Host `id` over any `engine` (the agent's, a test's).
     pub fn new(id: &str, engine: Arc<dyn Engine>, events: EventLog) -> Result<Arc<Host>, HostError> {
         crate::model::validate_host_name(id).map_err(HostError::Invalid)?;
@@ -165,6 +193,9 @@ impl Host {
             engine_version: None,
             api_version: None,
             transport: engine.transport(),
+            agent_version: None,
+            limits: Default::default(),
+            rtt_us: None,
         };
         Ok(Arc::new(Host {
             id,
@@ -176,7 +207,27 @@ impl Host {
             restarts: Mutex::new(HashMap::new()),
             oom_kills: Mutex::new(HashMap::new()),
             expected: RwLock::new(Arc::new(HashMap::new())),
+            heartbeat: DEFAULT_HEARTBEAT,
+            rtt_us: AtomicU64::new(0),
         }))
+    }
+
+    /// The same host, pinged every `every` (the stats interval, in berth):
+    /// one that stops answering is marked unreachable within two of them.
+    /// Before the host is added to `Hosts`.
+    pub fn with_heartbeat(self: Arc<Self>, every: Duration) -> Arc<Host> {
+        match Arc::try_unwrap(self) {
+            Ok(mut host) => {
+                host.heartbeat = every.max(Duration::from_millis(100));
+                Arc::new(host)
+            }
+            Err(shared) => shared,
+        }
+    }
+
+    /// The last round trip, measured by the watcher's heartbeat.
+    pub(crate) fn note_rtt(&self, rtt: Duration) {
+        self.rtt_us.store(rtt.as_micros().max(1) as u64, Ordering::Relaxed);
     }
 
     pub fn id(&self) -> &HostId {
@@ -189,7 +240,21 @@ impl Host {
     }
 
     pub fn status(&self) -> HostStatus {
-        self.status.borrow().clone()
+        let mut status = self.status.borrow().clone();
+        if status.reachable {
+            status.rtt_us = Some(self.rtt_us.load(Ordering::Relaxed)).filter(|us| *us > 0);
+        }
+        status
+    }
+
+    /// What the host refuses (an agent's `--read-only`, `--no-exec`).
+    pub fn limits(&self) -> crate::model::HostLimits {
+        self.status.borrow().limits
+    }
+
+    /// A reading of the host's machine, where its transport has one (an agent).
+    pub async fn machine(&self) -> Result<Option<crate::model::HostSample>, EngineError> {
+        self.engine.machine().await
     }
 
     pub fn subscribe_status(&self) -> tokio_watch::Receiver<HostStatus> {

@@ -90,12 +90,30 @@ async fn follow(host: &Arc<Host>) -> String {
     let mut resync = tokio::time::interval(RESYNC_EVERY);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.tick().await;
+    // A host that stops answering (a machine gone, a stopped agent or
+    // engine) holds its streams open in silence: a ping each heartbeat,
+    // answered within one, tells.
+    let mut heartbeat = tokio::time::interval(host.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
             next = stream.next() => match next {
                 Some(next) => next,
                 None => break,
             },
+            _ = heartbeat.tick() => {
+                match tokio::time::timeout(host.heartbeat, host.engine.ping()).await {
+                    Ok(Ok(rtt)) => host.note_rtt(rtt),
+                    Ok(Err(e)) => return reason(e),
+                    Err(_) => {
+                        return format!(
+                            "the engine stopped answering: no reply to a ping within {:.1} s",
+                            host.heartbeat.as_secs_f64()
+                        );
+                    }
+                }
+                continue;
+            }
             _ = resync.tick() => {
                 if let Err(err) = host.refresh().await {
                     return reason(err);
@@ -311,6 +329,7 @@ fn set_reachable(host: &Host, version: EngineVersion) {
     let EngineVersion {
         version: engine_version,
         api_version,
+        agent,
     } = version;
     let was = host.status();
     let since_ns = now_ns();
@@ -322,6 +341,7 @@ fn set_reachable(host: &Host, version: EngineVersion) {
                 .details(serde_json::json!({
                     "engine_version": engine_version,
                     "api_version": api_version,
+                    "agent": agent,
                     "unreachable_ms": gap_ms,
                 })),
         );
@@ -334,27 +354,35 @@ fn set_reachable(host: &Host, version: EngineVersion) {
         engine_version,
         api_version,
         transport: was.transport,
+        agent_version: agent.as_ref().map(|a| a.version.clone()),
+        limits: agent.map(|a| a.limits).unwrap_or_default(),
+        rtt_us: None,
     });
 }
 
+/// Marks the host unreachable for `reason`: recorded as `host.disconnect`
+/// when it was reachable (or never connected), and as `host.unreachable`
+/// when, while away, the reason changes (the agent now refuses the token,
+/// its certificate changed...), so each new cause is in the log once.
 fn set_unreachable(host: &Host, reason: &str) {
     let was = host.status();
-    if was.reachable || was.engine_version.is_none() && was.error.as_deref() == Some("not connected yet") {
-        host.events.record(
-            NewEvent::new("host.disconnect", Actor::system())
-                .host(host.id.0.clone())
-                .outcome(Outcome::Error(reason.to_string())),
-        );
-        host.status.send_replace(HostStatus {
-            id: host.id.clone(),
-            reachable: false,
-            since_ns: now_ns(),
-            error: Some(reason.to_string()),
-            engine_version: was.engine_version,
-            api_version: was.api_version,
-            transport: was.transport,
-        });
+    let first = was.reachable || was.engine_version.is_none() && was.error.as_deref() == Some("not connected yet");
+    if !first && was.error.as_deref() == Some(reason) {
+        return;
     }
+    let kind = if first { "host.disconnect" } else { "host.unreachable" };
+    host.events.record(
+        NewEvent::new(kind, Actor::system())
+            .host(host.id.0.clone())
+            .outcome(Outcome::Error(reason.to_string())),
+    );
+    host.status.send_replace(HostStatus {
+        reachable: false,
+        since_ns: if first { now_ns() } else { was.since_ns },
+        error: Some(reason.to_string()),
+        rtt_us: None,
+        ..was
+    });
 }
 
 #[cfg(test)]

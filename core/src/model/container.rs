@@ -81,6 +81,15 @@ pub struct HostStatus {
     /// whose machine berth has no readings of).
     #[serde(default)]
     pub transport: super::Transport,
+    /// The agent's version, for a host reached through `berth agent`.
+    #[serde(default)]
+    pub agent_version: Option<String>,
+    /// What the host refuses (set on the agent).
+    #[serde(default)]
+    pub limits: super::HostLimits,
+    /// The last round trip to the engine (or agent), in microseconds.
+    #[serde(default)]
+    pub rtt_us: Option<u64>,
 }
 
 /// What an operator can do to a container.

@@ -17,6 +17,9 @@ pub enum Transport {
     Local,
     /// A remote engine's TCP port, with TLS client certificates.
     Tls,
+    /// `berth agent` on the remote machine, over its TLS protocol: the
+    /// engine there and the machine's own readings.
+    Agent,
 }
 
 impl Transport {
@@ -24,13 +27,13 @@ impl Transport {
     /// memory, disks, network): only where berth itself runs. A remote
     /// engine's API reports its containers, not its machine.
     pub fn host_metrics(self) -> bool {
-        matches!(self, Transport::Local)
+        matches!(self, Transport::Local | Transport::Agent)
     }
 
     /// Why a host has no machine readings, for the UI; `None` when it has them.
     pub fn no_host_metrics_reason(self) -> Option<&'static str> {
         match self {
-            Transport::Local => None,
+            Transport::Local | Transport::Agent => None,
             Transport::Tls => Some(
                 "No host metrics over a TLS engine: the engine's API reports containers, not the machine. \
                  Container statistics are collected as usual.",
@@ -46,6 +49,47 @@ pub struct EngineVersion {
     pub version: Option<String>,
     /// The API version berth settled on with it: the highest both speak.
     pub api_version: Option<String>,
+    /// The agent in between, when the host is reached through one.
+    #[serde(default)]
+    pub agent: Option<AgentInfo>,
+}
+
+/// A `berth agent` as it introduced itself on connect.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentInfo {
+    /// berth's version on that machine (`0.1.0`).
+    pub version: String,
+    /// The protocol version the two settled on.
+    pub protocol: u32,
+    /// What the agent refuses to do, whatever berth asks.
+    #[serde(default)]
+    pub limits: HostLimits,
+}
+
+/// What a host refuses, set where the host runs (`berth agent --read-only`,
+/// `--no-exec`) and enforced there: the UI hides what it would refuse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostLimits {
+    /// No lifecycle action (start, stop, create, remove, prune) and no exec.
+    #[serde(default)]
+    pub read_only: bool,
+    /// No exec into containers (no terminal).
+    #[serde(default)]
+    pub no_exec: bool,
+}
+
+impl HostLimits {
+    /// Whether containers may be started, stopped, created or removed there.
+    pub fn allows_changes(self) -> bool {
+        !self.read_only
+    }
+
+    /// Whether a shell may be opened in its containers.
+    pub fn allows_exec(self) -> bool {
+        !self.read_only && !self.no_exec
+    }
 }
 
 /// An engine event as berth records it: kind (`container.die`), target

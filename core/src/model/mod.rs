@@ -22,7 +22,7 @@ pub use container::{
     Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
     NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
 };
-pub use engine::{EngineEvent, EngineStats, EngineVersion, Transport};
+pub use engine::{AgentInfo, EngineEvent, EngineStats, EngineVersion, HostLimits, Transport};
 pub use event::{
     Actor, ActorKind, ChainStatus, CheckpointInfo, Cosigned, Event, EventPage, Hash32, LogStatus, NewEvent, Outcome,
 };

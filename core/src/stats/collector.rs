@@ -1,6 +1,7 @@
 //! The collector task: every tick it reads the machine berth runs on
-//! (sysinfo, as the first host whose transport has host metrics: the local
-//! engine's; a remote engine over TLS has none) and every running container
+//! (sysinfo, as the first host over the local engine), asks each agent for
+//! a reading of its machine (a remote engine over TLS has none), reads
+//! every running container
 //! of the hosts managed at that tick (the latest reading of its engine stats
 //! stream, whatever the transport), stores all of it in one commit, and
 //! publishes the snapshot. One stats stream per running container, opened
@@ -10,7 +11,7 @@
 use super::Stats;
 use super::series;
 use crate::hosts::{Host, Hosts};
-use crate::model::{ContainerSample, EngineStats, HostId, HostSample, StatsSnapshot};
+use crate::model::{ContainerSample, EngineStats, HostId, HostSample, StatsSnapshot, Transport};
 use crate::tasks::Stop;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -202,9 +203,9 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
         // The machine berth runs on is this host's; the others' machines are out of sight.
         let machine = present
             .iter()
-            .find(|h| h.transport().host_metrics())
+            .find(|h| h.transport() == Transport::Local)
             .map(|h| h.id().clone());
-        let host_sample = match (&reader, machine) {
+        let local_sample = match (&reader, machine) {
             (Some(r), Some(machine)) => {
                 let r = r.clone();
                 tokio::task::spawn_blocking(move || r.lock().unwrap_or_else(|p| p.into_inner()).read(at_ms))
@@ -217,18 +218,39 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
             }
             _ => None,
         };
-        // The machine's memory, for the containers on it.
-        let machine_memory = host_sample.as_ref().map(|h| (h.host.clone(), h.mem_total));
+        // The machines of agents read themselves, all at once, each within the interval.
+        let agents = present
+            .iter()
+            .filter(|h| h.transport() == Transport::Agent && h.status().reachable)
+            .map(|h| async move {
+                match tokio::time::timeout(interval, h.machine()).await {
+                    Ok(Ok(Some(sample))) => Some(HostSample {
+                        host: h.id().clone(),
+                        at_ms,
+                        ..sample
+                    }),
+                    Ok(Ok(None)) => None,
+                    Ok(Err(e)) => {
+                        tracing::debug!(task, host = %h.id(), error = %e, "no machine reading");
+                        None
+                    }
+                    Err(_) => None,
+                }
+            });
+        let agent_samples = futures_util::future::join_all(agents).await;
+        let host_samples: Vec<HostSample> = local_sample
+            .into_iter()
+            .chain(agent_samples.into_iter().flatten())
+            .collect();
+        // Each machine's memory, for the containers on it.
+        let machine_memory: HashMap<HostId, u64> = host_samples.iter().map(|h| (h.host.clone(), h.mem_total)).collect();
         let mut snapshot = StatsSnapshot {
             at_ms,
-            hosts: host_sample.into_iter().collect(),
+            hosts: host_samples,
             containers: Vec::new(),
         };
         for host in present.iter() {
-            let memory = match &machine_memory {
-                Some((machine, memory)) if machine == host.id() => *memory,
-                _ => 0,
-            };
+            let memory = machine_memory.get(host.id()).copied().unwrap_or(0);
             snapshot.containers.extend(feeds.samples(host, at_ms, memory));
         }
         let samples = series::samples_of(&snapshot);

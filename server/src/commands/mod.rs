@@ -1,10 +1,12 @@
 //! What each subcommand does.
 
+mod agent;
 mod events;
 mod monitor;
 mod prove;
 mod user;
 
+pub(crate) use agent::agent;
 pub(crate) use events::events;
 pub(crate) use monitor::monitor;
 pub(crate) use user::user;

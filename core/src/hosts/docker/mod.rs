@@ -159,7 +159,14 @@ impl Engine for DockerEngine {
         Ok(EngineVersion {
             version: version.version,
             api_version: Some(api_version),
+            agent: None,
         })
+    }
+
+    async fn ping(&self) -> Result<std::time::Duration, EngineError> {
+        let started = std::time::Instant::now();
+        self.docker().ping().await.map_err(|e| map_error(&self.host, "", e))?;
+        Ok(started.elapsed())
     }
 
     async fn containers(&self) -> Result<Vec<Container>, EngineError> {
