@@ -1,12 +1,12 @@
 //! `Berth`: the services a running server shares, built once at start-up,
 //! and the caller-checked operations that span them (the dashboard, reading
-//! the event log).
+//! the event log). Adding and changing hosts is `host_admin`'s.
 
 use crate::access::{self, AccessError, Caller, Scope};
 use crate::auth::Auth;
 use crate::events::{CheckpointError, Checkpointer, EventError, EventLog, Signed, Visible};
 use crate::health::Health;
-use crate::hosts::Hosts;
+use crate::hosts::{HostAdmin, Hosts};
 use crate::model::{
     ChainStatus, CheckpointInfo, Cosigned, Dashboard, Event, EventFilter, EventPage, EventSeq, LogStatus, Operation,
     Outcome,
@@ -24,6 +24,8 @@ pub struct Berth {
     pub events: EventLog,
     pub auth: Auth,
     pub hosts: Hosts,
+    /// Hosts added, renamed, disabled and removed while berth runs.
+    pub host_admin: HostAdmin,
     pub stats: Stats,
     pub health: Health,
     pub checkpoints: Checkpointer,

@@ -44,6 +44,8 @@ use std::time::{Duration, Instant};
 const IMAGE: &str = "berth-test/busybox:1";
 const PREFIX: &str = "berth-bench-collector-";
 const CONCURRENCY: usize = 8;
+/// The collector's interval, and the pace of each container's stats stream.
+const INTERVAL: Duration = Duration::from_secs(5);
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
@@ -195,7 +197,7 @@ impl Services {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             for id in Self::running(&host) {
-                let stream = host.container_stats(&id);
+                let stream = host.container_stats(&id, INTERVAL);
                 streams.push(tokio::spawn(async move {
                     futures_util::pin_mut!(stream);
                     while let Some(Ok(reading)) = stream.next().await {
@@ -280,7 +282,7 @@ async fn run() {
         .expect("open store");
     let events = EventLog::open(&store).expect("open event log");
     let config = StatsConfig {
-        interval: Duration::from_secs(5),
+        interval: INTERVAL,
         ..StatsConfig::default()
     };
     let stats = {

@@ -1,5 +1,5 @@
-//! The command line: `berth [serve]`, `berth user ...`, `berth events ...`,
-//! `berth monitor ...`, `berth agent [init]`.
+//! The command line: `berth [serve]`, `berth user ...`, `berth host ...`,
+//! `berth events ...`, `berth monitor ...`, `berth agent [init]`.
 
 use crate::commands;
 use crate::config::{Config, Overrides};
@@ -44,6 +44,15 @@ enum Command {
     /// Add and list users (stop the server first: the database is locked while it runs).
     #[command(subcommand)]
     User(UserCommand),
+    /// Add, list, rename, disable, enable and remove the hosts of a running
+    /// berth (through its REST API, with an admin's API key).
+    ///
+    /// A host reached through `berth agent`: first run `berth agent init`
+    /// and `berth agent` on that machine, save the token it printed in a
+    /// file here, then `berth host add NAME --agent https://ADDRESS:7443
+    /// --token-file FILE --fingerprint sha256:...`. Hosts in the
+    /// configuration file ([[hosts]]) are listed but changed there.
+    Host(HostArgs),
     /// Check and export the event log, and prove that an event is in it.
     #[command(subcommand)]
     Events(EventsCommand),
@@ -112,6 +121,64 @@ pub(crate) enum UserCommand {
     },
     /// List users.
     List,
+}
+
+/// `berth host`: which berth to ask, with which key, and what to do.
+#[derive(Debug, Args)]
+pub(crate) struct HostArgs {
+    #[command(subcommand)]
+    pub command: HostCommand,
+    /// The running berth, as this machine reaches it [default: http://
+    /// and the listen address of the configuration, 127.0.0.1:8080]
+    #[arg(long, value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// A file whose first line is an admin's API key (berth_…; create one
+    /// on your account page). Without it the key is read from the
+    /// environment variable BERTH_API_KEY.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub api_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HostCommand {
+    /// Add a host reached through `berth agent` on its machine. berth
+    /// checks everything first, keeps the host in its database (it comes
+    /// back after a restart) and connects to it.
+    Add {
+        /// The host's name in berth: 1 to 64 of a-z, 0-9, '.', '_', '-'.
+        name: String,
+        /// The agent's address: https://HOST or https://HOST:PORT (port 7443 by default).
+        #[arg(long, value_name = "URL")]
+        agent: String,
+        /// A file whose first line is the token `berth agent init` printed
+        /// on that machine (the token is never shown or logged by berth).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// The certificate fingerprint `berth agent init` printed
+        /// (sha256:…). Without it berth asks the agent, prints what it
+        /// presents and asks you to confirm (on a terminal only).
+        #[arg(long, value_name = "FP")]
+        fingerprint: Option<String>,
+    },
+    /// List the hosts: name, origin (local, config, added), transport,
+    /// state, address and pinned fingerprint, and why one is unreachable.
+    List,
+    /// Rename a host added at run time; the grants that name it follow.
+    Rename { name: String, new_name: String },
+    /// Stop connecting to a host added at run time, keeping it (and its
+    /// settings) to enable later.
+    Disable { name: String },
+    /// Connect again to a disabled host.
+    Enable { name: String },
+    /// Remove a host added at run time; its history stays in the event log.
+    Remove { name: String },
+    /// Pin the new fingerprint of an agent that was set up again (its
+    /// host shows "the agent's certificate changed"), and reconnect.
+    AcceptFingerprint {
+        name: String,
+        /// The new fingerprint, as `berth agent init` printed it (sha256:…).
+        fingerprint: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +319,14 @@ pub(crate) struct FilterArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The agent has its own configuration (agent.toml), not berth's: it
+    // neither reads nor needs one, so a berth.toml or BERTH_* meant for the
+    // server cannot stop it.
+    let command = cli.command.unwrap_or(Command::Serve);
+    let command = match command {
+        Command::Agent(args) => return finish(commands::agent(args, cli.global.listen)),
+        other => other,
+    };
     let flags = Overrides {
         listen: cli.global.listen,
         data_dir: cli.global.data_dir.clone(),
@@ -263,13 +338,18 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    finish(match command {
         Command::Serve => commands::serve(config),
         Command::User(cmd) => commands::user(config, cmd),
+        Command::Host(args) => commands::host(config, args),
         Command::Events(cmd) => commands::events(config, cmd),
         Command::Monitor(args) => commands::monitor(config, args),
         Command::Agent(args) => commands::agent(args, cli.global.listen),
-    };
+    })
+}
+
+/// The exit code of a command's result, its error printed.
+fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {

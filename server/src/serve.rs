@@ -1,4 +1,5 @@
-//! `run`: opens the database, starts the services and background tasks,
+//! `run`: opens the database, starts the services and background tasks
+//! (the hosts: `local`, the configuration's, then those added at run time),
 //! serves HTTP on the given listener until `shutdown` resolves, then stops
 //! every task and waits for it (the server's own, and each host's), and
 //! only then records the stop, signs a last checkpoint and closes the log.
@@ -11,7 +12,7 @@ use berth_core::Berth;
 use berth_core::auth::{Auth, RedbSessionStore};
 use berth_core::events::{Checkpointer, EventLog};
 use berth_core::health::Health;
-use berth_core::hosts::{Host, Hosts};
+use berth_core::hosts::{ConfiguredHost, Host, HostAdmin, Hosts};
 use berth_core::model::{Actor, NewEvent, Outcome};
 use berth_core::stats::Stats;
 use berth_core::store::Store;
@@ -69,12 +70,22 @@ pub async fn run(
         tokio::task::spawn_blocking(move || Checkpointer::open(&events, &dir)).await??
     };
     tracing::info!(key = %checkpoints.verifier(), "the event log's checkpoints are signed with this key");
+    // Hosts added later (page, REST, `berth host add`) get the same heartbeat.
+    let host_admin = HostAdmin::new(
+        store.clone(),
+        events.clone(),
+        hosts.clone(),
+        auth.clone(),
+        heartbeat,
+        config.hosts.iter().map(configured).collect(),
+    );
     let berth = Berth {
         checkpoints: checkpoints.clone(),
         store: store.clone(),
         events: events.clone(),
         auth: auth.clone(),
         hosts: hosts.clone(),
+        host_admin: host_admin.clone(),
         stats: stats.clone(),
         health: health.clone(),
     };
@@ -97,6 +108,10 @@ pub async fn run(
         hosts.add(local_host)?;
         for host in remote_hosts {
             hosts.add(host)?;
+        }
+        let added = host_admin.start_added().await?;
+        if added > 0 {
+            tracing::info!(hosts = added, "started the hosts added at run time");
         }
         spawn_tasks(&mut tasks, &berth, sessions.clone(), config.witnesses.clone());
         serve(listener, berth, &config, sessions, local, shutdown).await
@@ -121,6 +136,19 @@ pub async fn run(
     events.close().await?;
     tracing::info!("berth stopped");
     served
+}
+
+/// A `[[hosts]]` entry as the admin's host list shows it (no token).
+fn configured(h: &crate::config::HostConfig) -> ConfiguredHost {
+    let fingerprint = h
+        .fingerprint
+        .as_deref()
+        .map(|f| berth_core::agent::Fingerprint::parse(f).map_or_else(|_| f.to_string(), |f| f.to_string()));
+    ConfiguredHost {
+        name: h.name.clone(),
+        address: h.agent.clone().or_else(|| h.url.clone()),
+        fingerprint,
+    }
 }
 
 /// The background tasks of the server as a whole (each host's own run

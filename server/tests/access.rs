@@ -132,7 +132,40 @@ fn rest(op: Operation, tag: &str) -> (reqwest::Method, String, Option<Value>) {
             format!("/api/v1/hosts/{HOST}/expected"),
             Some(json!({ "key": format!("name:{NONE}"), "state": null })),
         ),
+        O::ProbeHost => (M::POST, "/api/v1/hosts/probe".into(), Some(json!({ "url": NO_AGENT }))),
+        O::AddHost => (M::POST, "/api/v1/hosts".into(), Some(bad_new_host())),
+        O::RenameHost => (
+            M::PATCH,
+            format!("/api/v1/hosts/{NONE}"),
+            Some(json!({ "name": format!("{NONE}-renamed") })),
+        ),
+        O::DisableHost => (
+            M::PATCH,
+            format!("/api/v1/hosts/{NONE}"),
+            Some(json!({ "enabled": false })),
+        ),
+        O::EnableHost => (
+            M::PATCH,
+            format!("/api/v1/hosts/{NONE}"),
+            Some(json!({ "enabled": true })),
+        ),
+        O::RemoveHost => (M::DELETE, format!("/api/v1/hosts/{NONE}"), None),
+        O::AcceptFingerprint => (
+            M::POST,
+            format!("/api/v1/hosts/{NONE}/fingerprint"),
+            Some(json!({ "fingerprint": FINGERPRINT })),
+        ),
     }
+}
+
+/// Where no agent listens: a probe allowed finds nothing there.
+const NO_AGENT: &str = "https://127.0.0.1:1";
+const FINGERPRINT: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A host to add that is refused once allowed (its token is too short),
+/// so the matrix adds no host.
+fn bad_new_host() -> Value {
+    json!({ "name": NONE, "url": NO_AGENT, "token": "short", "fingerprint": FINGERPRINT })
 }
 
 /// How one operation is called through the pages' server function:
@@ -208,6 +241,19 @@ fn server_fn(op: Operation, tag: &str) -> (String, Value) {
         O::SetExpectedState => (
             "set_expected",
             json!({ "host": HOST, "key": format!("name:{NONE}"), "state": "" }),
+        ),
+        O::ProbeHost => ("probe_agent", json!({ "url": NO_AGENT })),
+        O::AddHost => ("add_agent_host", bad_new_host()),
+        O::RenameHost => (
+            "rename_host",
+            json!({ "host": NONE, "new_name": format!("{NONE}-renamed") }),
+        ),
+        O::DisableHost => ("set_host_enabled", json!({ "host": NONE, "enabled": "false" })),
+        O::EnableHost => ("set_host_enabled", json!({ "host": NONE, "enabled": "true" })),
+        O::RemoveHost => ("remove_host", json!({ "host": NONE })),
+        O::AcceptFingerprint => (
+            "accept_fingerprint",
+            json!({ "host": NONE, "fingerprint": FINGERPRINT }),
         ),
     };
     (endpoint.to_string(), args)

@@ -44,6 +44,7 @@ async fn metrics_parse_as_prometheus_text_with_compose_labels() {
 
     for family in [
         "berth_host_up",
+        "berth_host_rtt_seconds",
         "berth_host_cpu_usage_percent",
         "berth_host_memory_total_bytes",
         "berth_host_memory_used_bytes",
@@ -64,6 +65,9 @@ async fn metrics_parse_as_prometheus_text_with_compose_labels() {
         value(s)
     };
     assert_eq!(host_metric("berth_host_up"), 1.0);
+    // Measured by the heartbeat, which pings when the watcher starts following.
+    let rtt = host_metric("berth_host_rtt_seconds");
+    assert!(rtt > 0.0 && rtt < 5.0, "round trip {rtt} s");
     let (used, total) = (
         host_metric("berth_host_memory_used_bytes"),
         host_metric("berth_host_memory_total_bytes"),

@@ -36,6 +36,11 @@ const SKIPPED: &[(&str, &str)] = &[
     // test does not own the way a browser would.
     ("POST", "/api/v1/session"),
     ("DELETE", "/api/v1/session"),
+    // Probing and adding a host make berth connect to the address in the
+    // body, whatever was generated: someone else's machine, perhaps. (Every
+    // other host operation runs on `local`, which refuses to change.)
+    ("POST", "/api/v1/hosts/probe"),
+    ("POST", "/api/v1/hosts"),
 ];
 
 /// A host berth does not know.
@@ -131,6 +136,7 @@ async fn every_operation_answers_as_the_document_says() {
     assert!(version.starts_with("3.1."), "not OpenAPI 3.1: {version:?}");
     for path in [
         "/api/v1/hosts/{host}/containers",
+        "/api/v1/hosts/entries",
         "/api/v1/users",
         "/api/v1/me/keys",
         "/api/v1/events",

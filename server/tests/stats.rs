@@ -200,6 +200,51 @@ async fn a_busy_container_shows_its_cpu_use_and_an_idle_one_does_not() {
     server.stop().await.unwrap();
 }
 
+/// From a 2 s interval on, each container's reading is asked for once per
+/// interval (one-shot) instead of streamed each second: the first reading
+/// is only a baseline, and CPU use is measured between two of berth's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_asked_for_each_interval_measure_cpu_between_them() {
+    let (burn, idle) = ("berth-stats-burn-polled", "berth-stats-idle-polled");
+    let _burn = TestContainer::run(burn, &[], &["sh", "-c", "while :; do :; done"]);
+    let _idle = TestContainer::run(idle, &[], &["sleep", "3600"]);
+    let (_dir, server, client) = stats_server(|c| c.stats_interval_secs = 2).await;
+    wait_for_stats(&server, &client, 30, "readings of both containers", |s| {
+        sample_of(s, burn).is_some() && sample_of(s, idle).is_some()
+    })
+    .await;
+    let pid = docker(&["inspect", "-f", "{{.State.Pid}}", burn]);
+    let (cpu_before, wall_before) = (process_cpu_secs(&pid), Instant::now());
+    let (mut busy_seen, mut idle_seen, mut last_at) = (Vec::new(), Vec::new(), 0);
+    while wall_before.elapsed() < Duration::from_secs(12) {
+        let snapshot: Value = get_json(&server, &client, "/api/v1/stats").await;
+        let at = snapshot["at_ms"].as_i64().unwrap();
+        if at > last_at {
+            last_at = at;
+            let cpu = |name| sample_of(&snapshot, name).map(|c| c["cpu_percent"].as_f64().unwrap());
+            busy_seen.push(cpu(burn).expect("the busy container in every reading"));
+            idle_seen.push(cpu(idle).expect("the idle container in every reading"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let used = (process_cpu_secs(&pid) - cpu_before) / wall_before.elapsed().as_secs_f64() * 100.0;
+    assert!(busy_seen.len() >= 4, "too few readings in 12 s at 2 s: {busy_seen:?}");
+    assert!(
+        used > 15.0,
+        "the busy loop got only {used:.0}% of a core: the machine is too loaded"
+    );
+    let mean = busy_seen.iter().sum::<f64>() / busy_seen.len() as f64;
+    assert!(
+        (mean - used).abs() <= (used * 0.25).max(12.0),
+        "busy container: berth {busy_seen:.1?}, the kernel counted {used:.1}%"
+    );
+    assert!(
+        idle_seen.iter().all(|v| (0.0..10.0).contains(v)),
+        "idle CPU: {idle_seen:?}"
+    );
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_agrees_with_docker_stats_and_proc_meminfo_and_is_charted() {
     let name = "berth-stats-mem";

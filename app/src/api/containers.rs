@@ -1,13 +1,15 @@
-//! Containers of a host: the list, actions on one, and tickets for the
-//! live list (`/ws/containers`).
+//! Containers: the list of one host or of every host the caller may see,
+//! actions on one, and tickets for the live lists (`/ws/containers`), with
+//! the messages of the all-hosts feed (`HostsFeed`).
 
 // `create_container` takes one argument per form field, as ActionForm posts
 // them; the server macro's generated code carries the same count.
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
-use berth_core::model::HostView;
+use berth_core::model::{HostId, HostView};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use super::ssr::{caller, fail, failure};
@@ -17,6 +19,32 @@ pub async fn get_host(host: String) -> Result<HostView, AppError> {
     let (berth, caller) = caller().await?;
     let host = berth.hosts.get(&host).map_err(failure)?;
     host.view_for(&caller).await.map_err(failure)
+}
+
+/// The status and containers of every host the caller may see, in the
+/// order berth added them (empty when they may see none).
+#[server(endpoint = "all_containers")]
+pub async fn all_containers() -> Result<Vec<HostView>, AppError> {
+    let (berth, caller) = caller().await?;
+    let mut views = Vec::new();
+    for host in berth.hosts.visible(&caller) {
+        views.push(host.view_for(&caller).await.map_err(failure)?);
+    }
+    Ok(views)
+}
+
+/// One message of the live list of every host the caller may see
+/// (`/ws/containers?hosts=all`). The server sends `Hosts` first, then one
+/// `Host` per host; afterwards a `Host` whenever that host's status or
+/// containers change, and `Hosts` again (followed by each host) whenever
+/// hosts are added or removed or the caller's access changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HostsFeed {
+    /// The hosts followed now, in order; a host not named is gone.
+    Hosts { hosts: Vec<HostId> },
+    /// One host's status and containers now.
+    Host { view: HostView },
 }
 
 /// `action` is start, stop, restart, kill, pause, unpause or remove;
@@ -46,6 +74,31 @@ pub async fn containers_ticket(host: String) -> Result<String, AppError> {
     berth
         .auth
         .issue_ticket(&caller, Purpose::Containers, Some(&host))
+        .await
+        .map_err(failure)
+}
+
+/// A one-time ticket to open the live list of every host the caller may
+/// see (`/ws/containers?hosts=all`). It is the dashboard's ticket: that
+/// feed already carries the same hosts and containers, so the right to
+/// open one is the right to open the other.
+#[server(endpoint = "all_containers_ticket")]
+pub async fn all_containers_ticket() -> Result<String, AppError> {
+    use berth_core::auth::Purpose;
+    use berth_core::model::{ErrorKind, Operation};
+    let (berth, caller) = caller().await?;
+    // The page asks again every few seconds while the socket is closed: a
+    // caller who sees no host gets nothing to follow, not a recorded
+    // refusal each time (core would refuse and record it).
+    if !caller.may(Operation::ViewDashboard, None) {
+        return Err(fail(AppError::new(
+            ErrorKind::Denied,
+            "you may see no host yet, so there is no live list to follow; ask an admin for access",
+        )));
+    }
+    berth
+        .auth
+        .issue_ticket(&caller, Purpose::Stats, None)
         .await
         .map_err(failure)
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod containers;
 pub mod events;
+pub mod hosts;
 pub mod log;
 pub mod resources;
 pub mod stats;

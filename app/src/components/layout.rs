@@ -3,7 +3,7 @@
 
 use crate::api::auth::{Logout, me};
 use crate::api::containers::host_statuses;
-use berth_core::model::format_ts;
+use crate::components::hosts::unreachable_text;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
@@ -62,12 +62,10 @@ pub fn Layout() -> impl IntoView {
         <main id="main" class="page">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    // The container pages show the same, live.
+                    // The container pages show the same, live (and each container's host).
                     let own_banner = location.pathname.get_untracked().starts_with("/containers");
                     hosts.await.unwrap_or_default().into_iter().filter(|h| !h.reachable && !own_banner).map(|h| view! {
-                        <div class="alert alert-error host-down" role="alert">
-                            {format!("The Docker engine on host {} is unreachable since {}: {}", h.id, format_ts(h.since_ns), h.error.unwrap_or_default())}
-                        </div>
+                        <div class="alert alert-error host-down" role="alert" data-host=h.id.0.clone()>{unreachable_text(&h)}</div>
                     }).collect_view()
                 })}
             </Suspense>

@@ -1,7 +1,9 @@
 //! A live JSON feed over a websocket: each message replaces the value in a
-//! signal. Opened with a one-time ticket from a server function, reopened
-//! (with a new ticket) three seconds after it drops, closed when the page
-//! that asked for it goes away. The server renders without it.
+//! signal (`follow_json`), or goes to a handler that merges it into what the
+//! page shows (`follow_messages`). Opened with a one-time ticket from a
+//! server function, reopened (with a new ticket) three seconds after it
+//! drops, closed when the page that asked for it goes away. The server
+//! renders without it.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -15,10 +17,21 @@ where
     F: Fn() -> Fut + Clone + 'static,
     Fut: Future<Output = Result<String, AppError>> + 'static,
 {
+    follow_messages(path, ticket, move |value: T| live.set(Some(value)));
+}
+
+/// Follows `path`, handing each message to `on_message`. After a reconnect
+/// the server starts over, so the handler sees the whole state again.
+pub fn follow_messages<T, F, Fut>(path: String, ticket: F, on_message: impl Fn(T) + 'static)
+where
+    T: DeserializeOwned + 'static,
+    F: Fn() -> Fut + Clone + 'static,
+    Fut: Future<Output = Result<String, AppError>> + 'static,
+{
     #[cfg(feature = "hydrate")]
-    client::follow(live, path, ticket);
+    client::follow(std::rc::Rc::new(on_message), path, ticket);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (live, path, ticket);
+    let _ = (path, ticket, on_message);
 }
 
 #[cfg(feature = "hydrate")]
@@ -46,23 +59,26 @@ mod client {
     /// Whether the page still wants the feed, and the open socket.
     type Slot = Rc<RefCell<(bool, Option<Conn>)>>;
 
-    pub(super) fn follow<T, F, Fut>(live: RwSignal<Option<T>>, path: String, ticket: F)
+    /// What the page does with each message.
+    type Handler<T> = Rc<dyn Fn(T)>;
+
+    pub(super) fn follow<T, F, Fut>(handler: Handler<T>, path: String, ticket: F)
     where
-        T: DeserializeOwned + Send + Sync + 'static,
+        T: DeserializeOwned + 'static,
         F: Fn() -> Fut + Clone + 'static,
         Fut: Future<Output = Result<String, AppError>> + 'static,
     {
         let slot: Slot = Rc::new(RefCell::new((true, None)));
-        connect(live, slot.clone(), Rc::new(path), ticket);
+        connect(handler, slot.clone(), Rc::new(path), ticket);
         let stored = StoredValue::new_local(slot);
         on_cleanup(move || {
             stored.try_with_value(|s| *s.borrow_mut() = (false, None));
         });
     }
 
-    fn connect<T, F, Fut>(live: RwSignal<Option<T>>, slot: Slot, path: Rc<String>, ticket: F)
+    fn connect<T, F, Fut>(handler: Handler<T>, slot: Slot, path: Rc<String>, ticket: F)
     where
-        T: DeserializeOwned + Send + Sync + 'static,
+        T: DeserializeOwned + 'static,
         F: Fn() -> Fut + Clone + 'static,
         Fut: Future<Output = Result<String, AppError>> + 'static,
     {
@@ -71,7 +87,7 @@ mod client {
                 return;
             }
             let Ok(t) = ticket().await else {
-                return retry(live, slot, path, ticket);
+                return retry(handler, slot, path, ticket);
             };
             let location = window().location();
             let scheme = if location.protocol().as_deref() == Ok("https:") {
@@ -85,16 +101,17 @@ mod client {
                 location.host().unwrap_or_default()
             );
             let Ok(ws) = WebSocket::new(&url) else {
-                return retry(live, slot, path, ticket);
+                return retry(handler, slot, path, ticket);
             };
+            let on_value = handler.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 if let Some(value) = m.data().as_string().and_then(|t| serde_json::from_str::<T>(&t).ok()) {
-                    live.set(Some(value));
+                    on_value(value);
                 }
             });
             let (again, again_path, again_ticket) = (slot.clone(), path.clone(), ticket.clone());
             let on_close = Closure::<dyn FnMut()>::new(move || {
-                retry(live, again.clone(), again_path.clone(), again_ticket.clone())
+                retry(handler.clone(), again.clone(), again_path.clone(), again_ticket.clone())
             });
             ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -109,9 +126,9 @@ mod client {
         });
     }
 
-    fn retry<T, F, Fut>(live: RwSignal<Option<T>>, slot: Slot, path: Rc<String>, ticket: F)
+    fn retry<T, F, Fut>(handler: Handler<T>, slot: Slot, path: Rc<String>, ticket: F)
     where
-        T: DeserializeOwned + Send + Sync + 'static,
+        T: DeserializeOwned + 'static,
         F: Fn() -> Fut + Clone + 'static,
         Fut: Future<Output = Result<String, AppError>> + 'static,
     {
@@ -119,7 +136,7 @@ mod client {
             move || {
                 if slot.borrow().0 {
                     slot.borrow_mut().1 = None;
-                    connect(live, slot, path, ticket);
+                    connect(handler, slot, path, ticket);
                 }
             },
             std::time::Duration::from_secs(3),

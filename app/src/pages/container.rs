@@ -1,12 +1,14 @@
-//! `/containers/{host}/{id}`: one container: state, configuration, the
-//! environment (values masked; revealing one is recorded, and offered only
-//! with the secrets right on the host), ports, mounts, networks, labels,
-//! restart policy and the health-check log.
+//! `/containers/{host}/{id}`: one container of any host: the host's state
+//! (reachable, how berth reaches it, what it refuses), the container's
+//! state, configuration, the environment (values masked; revealing one is
+//! recorded, and offered only with the secrets right on the host), ports,
+//! mounts, networks, labels, restart policy and the health-check log.
 
-use crate::api::containers::{inspect_container, reveal_env};
+use crate::api::containers::{host_statuses, inspect_container, reveal_env};
+use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, unreachable_text};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
-use berth_core::model::{ContainerDetail, Operation, Permissions};
+use berth_core::model::{ContainerDetail, HostStatus, Operation, Permissions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -20,17 +22,24 @@ pub fn ContainerPage() -> impl IntoView {
         (p.get("host").unwrap_or_default(), p.get("id").unwrap_or_default())
     });
     let detail = Resource::new(move || key.get(), |(host, id)| inspect_container(host, id));
+    let hosts = Resource::new(|| (), |_| host_statuses());
     let perms = super::permissions();
     view! {
         <Title text=move || format!("Container {}", key.get().1)/>
         <p><a href="/containers">"← Containers"</a></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let (detail, perms) = (detail.await, perms.await);
-                match detail {
-                    Err(e) => view! { <h1>"Container not found"</h1><ErrorBox error=e/> }.into_any(),
-                    Ok(d) => view! { <Detail d host=key.get_untracked().0 perms/> }.into_any(),
-                }
+                let (detail, perms, hosts) = (detail.await, perms.await, hosts.await);
+                let host = key.get_untracked().0;
+                let status = hosts.unwrap_or_default().into_iter().find(|s| s.id.0 == host);
+                let down = status.as_ref().filter(|s| !s.reachable).map(|s| {
+                    view! { <div class="alert alert-error host-down" role="alert">{unreachable_text(s)}</div> }
+                });
+                let shown = match detail {
+                    Err(e) => view! { <h1>"Cannot show this container"</h1><ErrorBox error=e/> }.into_any(),
+                    Ok(d) => view! { <Detail d host status perms/> }.into_any(),
+                };
+                view! { {down}{shown} }
             })}
         </Suspense>
     }
@@ -41,7 +50,7 @@ fn or_dash(v: Option<String>) -> String {
 }
 
 #[component]
-fn Detail(d: ContainerDetail, host: String, perms: Permissions) -> impl IntoView {
+fn Detail(d: ContainerDetail, host: String, status: Option<HostStatus>, perms: Permissions) -> impl IntoView {
     let reveal = perms.allows(Operation::RevealSecret, Some(&host));
     let set_expected = perms.allows(Operation::SetExpectedState, Some(&host));
     // Values revealed on purpose, by variable name.
@@ -97,6 +106,16 @@ fn Detail(d: ContainerDetail, host: String, perms: Permissions) -> impl IntoView
             <dt>"State"</dt><dd><span class=format!("badge state-{}", d.state)>{state}</span>
                 {d.oom_killed.then(|| view! { " "<span class="badge badge-error">"OOM killed"</span> })}
                 {d.error.clone().map(|e| view! { <div class="muted">{e}</div> })}</dd>
+            <dt>"Host"</dt><dd id="container-host">
+                <a href=format!("/hosts/{host}")>{host.clone()}</a>
+                {status.clone().map(|s| view! {
+                    " "<ReachBadge reachable=s.reachable/>" "<LimitBadges limits=s.limits/>
+                    <div class="muted small">{format!("{} · {}", reach(&s), engine(&s))}</div>
+                    {s.limits.read_only.then(|| view! {
+                        <div class="muted small">"Its agent is read-only: berth cannot start, stop or remove containers there."</div>
+                    })}
+                })}
+            </dd>
             <dt>"Image"</dt><dd><code>{d.image.clone()}</code></dd>
             <dt>"Id"</dt><dd><code class="hash">{d.id.clone()}</code></dd>
             <dt>"Command"</dt><dd><code>{if d.command.is_empty() { "–".to_string() } else { d.command.join(" ") }}</code></dd>

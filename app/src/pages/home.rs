@@ -1,6 +1,6 @@
-//! `/`: the dashboard. Every host's resources now, drifts from expected
-//! states, every container's CPU and memory (sortable), all live over
-//! `/ws/stats`; then the event log's state and latest activity.
+//! `/`: the dashboard. Every host's state and resources now, drifts from
+//! expected states, every container's host, CPU and memory (sortable), all
+//! live over `/ws/stats`; then the event log's state and latest activity.
 
 use crate::api::events::{FilterForm, chain, list_events};
 use crate::components::event_table::EventTable;
@@ -114,6 +114,7 @@ fn ContainerUsage(current: Signal<Dashboard>) -> impl IntoView {
                 <table class="table usage" aria-label="Container usage">
                     <thead><tr>
                         {header("Name", SortBy::Name)}
+                        <th scope="col" class="hide-sm">"Host"</th>
                         <th scope="col">"State"</th>
                         {header("CPU", SortBy::Cpu)}
                         {header("Memory", SortBy::Memory)}
@@ -158,9 +159,11 @@ fn UsageRow(r: Row) -> impl IntoView {
         view! { " "<span class="badge badge-error drift" title="Not in its expected state">{format!("expected {expected}")}</span> }
     });
     view! {
-        <tr data-name=c.name.clone() data-cpu=r.s.as_ref().map(|s| format!("{:.3}", s.cpu_percent)) data-mem=r.s.as_ref().map(|s| s.mem_used.to_string())>
-            <td><a href=format!("/containers/{}/{}", r.host, c.id)><strong>{c.name.clone()}</strong></a>
-                {c.project.clone().map(|p| view! { <span class="muted small">{format!(" {p}")}</span> })}</td>
+        <tr data-name=c.name.clone() data-host=r.host.clone() data-cpu=r.s.as_ref().map(|s| format!("{:.3}", s.cpu_percent)) data-mem=r.s.as_ref().map(|s| s.mem_used.to_string())>
+            <td class="name-cell"><a href=format!("/containers/{}/{}", r.host, c.id)><strong>{c.name.clone()}</strong></a>
+                {c.project.clone().map(|p| view! { <span class="muted small">{format!(" {p}")}</span> })}
+                <div class="muted small show-sm">{format!("on {}", r.host)}</div></td>
+            <td class="hide-sm host-cell"><a href=format!("/containers?host={}", r.host)>{r.host.clone()}</a></td>
             <td>
                 <span class=format!("badge state-{}", c.state)>{c.state.clone()}</span>
                 {c.health.clone().map(|h| { let class = format!("badge health-{h}"); view! { " "<span class=class>{h}</span> } })}

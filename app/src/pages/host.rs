@@ -1,12 +1,14 @@
-//! `/hosts` and `/hosts/{host}`: each host's resources now, and its charts
-//! (CPU, per core, load, memory, disk use per filesystem, disk and network
-//! throughput) over 1 h, 24 h, 7 d or 30 d.
+//! `/hosts` and `/hosts/{host}`: each host's state (connected or not and
+//! since when, how berth reaches it, versions, round trip, what it refuses)
+//! and resources now, and its charts (CPU, per core, load, memory, disk use
+//! per filesystem, disk and network throughput) over 1 h, 24 h, 7 d or 30 d.
 
 use crate::api::stats::{get_dashboard, host_charts, stats_ticket};
 use crate::components::charts::ChartPanel;
+use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, since};
 use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
-use berth_core::model::{Dashboard, HostSample, HostStatus, Transport, Unit, human_size};
+use berth_core::model::{Dashboard, HostLimits, HostSample, HostStatus, Unit, format_ts, human_size};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -54,7 +56,7 @@ pub fn HostsPage() -> impl IntoView {
     }
 }
 
-/// One card per host: engine status and the resources now.
+/// One card per host: its state and the resources now.
 #[component]
 pub fn HostCards(current: Signal<Dashboard>) -> impl IntoView {
     move || {
@@ -98,6 +100,9 @@ fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, tota
     let id = status.id.0.clone();
     let body = match (sample, status.transport.no_host_metrics_reason()) {
         (None, Some(reason)) => view! { <p class="muted no-host-metrics">{reason}</p> }.into_any(),
+        (None, None) if !status.reachable => {
+            view! { <p class="muted">"No readings while berth cannot reach the host."</p> }.into_any()
+        }
         (None, None) => {
             view! { <p class="muted">"No readings yet: the first arrives within one collector interval."</p> }
                 .into_any()
@@ -111,7 +116,13 @@ fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, tota
                     (a.used as f64 / a.total.max(1) as f64).total_cmp(&(b.used as f64 / b.total.max(1) as f64))
                 })
                 .cloned();
+            // A host berth cannot reach keeps its last readings, marked as such.
+            let stale = (!status.reachable).then(|| {
+                let at = format_ts(s.at_ms.saturating_mul(1_000_000));
+                view! { <p class="muted small stale-note">{format!("Last readings, from {at}:")}</p> }
+            });
             view! {
+                {stale}
                 {meter("CPU", s.cpu_percent, 100.0, format!("{:.1}% · load {:.2}", s.cpu_percent, s.load[0]))}
                 {meter("Memory", s.mem_used as f64, s.mem_total as f64, format!("{} / {}", human_size(s.mem_used as f64), human_size(s.mem_total as f64)))}
                 {fs.map(|fs| meter("Disk", fs.used as f64, fs.total as f64, format!("{} {} / {}", fs.mount, human_size(fs.used as f64), human_size(fs.total as f64))))}
@@ -123,29 +134,19 @@ fn HostCard(status: HostStatus, sample: Option<HostSample>, running: usize, tota
             .into_any()
         }
     };
+    let reachable = status.reachable;
     view! {
-        <section class="card host-card" data-host=id.clone()>
+        <section class="card host-card" class:unreachable=!reachable data-host=id.clone() data-reachable=reachable.to_string()>
             <div class="section-head">
                 <h2><a href=format!("/hosts/{id}")>{id.clone()}</a></h2>
-                {if status.reachable {
-                    view! { <span class="badge state-running">"engine up"</span> }.into_any()
-                } else {
-                    view! { <span class="badge badge-error">"unreachable"</span> }.into_any()
-                }}
+                <ReachBadge reachable/>
             </div>
-            <p class="muted small">{format!(
-                "{running} of {total} containers running · Docker {}{}{}",
-                status.engine_version.clone().unwrap_or_else(|| "?".into()),
-                match status.transport {
-                    Transport::Local => String::new(),
-                    Transport::Tls => " · over TLS".into(),
-                    Transport::Agent => format!(
-                        " · agent {}",
-                        status.agent_version.clone().unwrap_or_else(|| "?".into())
-                    ),
-                },
-                status.rtt_us.map(|us| format!(" · {:.1} ms", us as f64 / 1000.0)).unwrap_or_default(),
-            )}</p>
+            <p class="muted small host-facts">{reach(&status)}<br/>{engine(&status)}</p>
+            <p class=if reachable { "small host-since muted" } else { "small host-since down" }>{since(&status)}</p>
+            {(status.limits != HostLimits::default()).then(|| view! {
+                <p class="host-limits"><LimitBadges limits=status.limits/></p>
+            })}
+            <p class="small"><a href=format!("/containers?host={id}")>{format!("{running} of {total} containers running")}</a></p>
             {body}
         </section>
     }
@@ -164,7 +165,12 @@ pub fn HostPage() -> impl IntoView {
             d.hosts.retain(|h| h.status.id.0 == id);
             d
         });
-        view! { <div class="host-now"><HostCards current/></div> }
+        let missing = move || {
+            current.with(|d| d.hosts.is_empty()).then(|| {
+                view! { <p class="empty">{format!("There is no host '{}' that you may see.", host.get())}</p> }
+            })
+        };
+        view! { {missing}<div class="host-now"><HostCards current/></div> }
     };
     view! {
         <Title text=move || format!("Host {}", host.get())/>

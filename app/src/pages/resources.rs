@@ -1,21 +1,99 @@
-//! `/images`, `/networks` and `/volumes`: what the local engine stores
-//! besides containers, with sizes people can read, a Remove button per row
-//! and a Prune button for everything unused, both shown only to those who
-//! may manage the host. Both ask first; core records each one in the event
-//! log. A prune reports what it gave back.
+//! `/images`, `/networks` and `/volumes`: what a host's engine stores
+//! besides containers, for one host at a time (a host select, kept in the
+//! URL as `?host=NAME`; the first host the caller may see by default), with
+//! sizes people can read, a Remove button per row and a Prune button for
+//! everything unused, both shown only to those who may manage that host and
+//! only where the host allows changes (a read-only agent refuses them).
+//! Both ask first; core records each one in the event log. A prune reports
+//! what it gave back.
 
+use crate::api::containers::host_statuses;
 use crate::api::resources::{
     PruneImages, PruneNetworks, PruneVolumes, RemoveImage, RemoveNetwork, RemoveVolume, list_images, list_networks,
     list_volumes,
 };
 use crate::components::confirm::confirmed;
+use crate::components::hosts::{HostSelect, ReadOnlyNote};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
-use berth_core::model::{Image, Network, Operation, Permissions, PruneReport, Volume, format_ts, human_bytes};
+use berth_core::model::{
+    ErrorKind, HostStatus, Image, Network, Operation, Permissions, PruneReport, Volume, format_ts, human_bytes,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-const HOST: &str = "local";
+type Statuses = Resource<Result<Vec<HostStatus>, AppError>>;
+
+/// The host a page shows: the one named in `?host=`, else the first of
+/// `statuses` (the hosts the caller may see, in berth's order).
+fn pick(asked: &str, statuses: &[HostStatus]) -> Option<String> {
+    if asked.is_empty() {
+        statuses.first().map(|s| s.id.0.clone())
+    } else {
+        Some(asked.to_string())
+    }
+}
+
+/// `pick`, asking the server for the hosts when none was named.
+async fn pick_host(asked: String) -> Result<String, AppError> {
+    let statuses = if asked.is_empty() {
+        host_statuses().await?
+    } else {
+        Vec::new()
+    };
+    pick(&asked, &statuses).ok_or_else(|| {
+        AppError::new(
+            ErrorKind::NotFound,
+            "there is no host you may see yet; ask an admin for access",
+        )
+    })
+}
+
+/// The host shown and what the caller may change there.
+#[derive(Clone)]
+struct OnHost {
+    host: String,
+    status: Option<HostStatus>,
+    perms: Permissions,
+}
+
+impl OnHost {
+    /// Allowed by the caller's grants on the host, and by the host itself.
+    fn may(&self, op: Operation) -> bool {
+        self.perms.allows(op, Some(&self.host)) && self.status.as_ref().is_none_or(|s| s.limits.allows_changes())
+    }
+}
+
+/// The page's state that every part reads: the `?host=` asked for, the
+/// hosts the caller may see, and their permissions.
+#[derive(Clone, Copy)]
+struct Shown {
+    asked: Memo<String>,
+    statuses: Statuses,
+    perms: Resource<Permissions>,
+}
+
+impl Shown {
+    fn new() -> Shown {
+        let query = use_query_map();
+        Shown {
+            asked: Memo::new(move |_| query.read().get("host").unwrap_or_default()),
+            statuses: Resource::new(|| (), |_| host_statuses()),
+            perms: super::permissions(),
+        }
+    }
+
+    /// The host the page shows now (read inside `<Suspense/>`).
+    async fn on_host(self, host: String) -> OnHost {
+        let statuses = self.statuses.await.unwrap_or_default();
+        OnHost {
+            status: statuses.into_iter().find(|s| s.id.0 == host),
+            host,
+            perms: self.perms.await,
+        }
+    }
+}
 
 /// What the last prune did, or why it failed.
 fn prune_notice(result: Signal<Option<Result<PruneReport, AppError>>>) -> impl IntoView {
@@ -37,37 +115,54 @@ fn remove_notice(error: Signal<Option<AppError>>) -> impl IntoView {
     move || error.get().map(|e| view! { <ErrorBox error=e/> })
 }
 
-/// The page's title row with its Prune button, if the caller may `op`.
+/// The page's title row: the host select, and the Prune button (pruning
+/// the host shown) if the caller may `op` there; then a note when the
+/// host refuses changes.
 fn head(
     title: &'static str,
+    path: &'static str,
     question: &'static str,
     pending: Signal<bool>,
-    perms: Resource<Permissions>,
+    shown: Shown,
     op: Operation,
-    prune: impl Fn() + Clone + Send + Sync + 'static,
+    prune: impl Fn(String) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let bare = move || view! { <div class="section-head"><h1>{title}</h1></div> };
     view! {
         <Title text=title/>
-        <div class="section-head">
-            <h1>{title}</h1>
-            <Suspense fallback=|| ()>
-                {move || {
-                    let prune = prune.clone();
-                    Suspend::new(async move {
-                        perms.await.allows(op, Some(HOST)).then(|| view! {
-                            <button type="button" class="btn" data-action="prune" disabled=move || pending.get()
-                                on:click=move |_| {
-                                    if confirmed(question) {
-                                        prune();
-                                    }
-                                }>
-                                "Prune"
-                            </button>
-                        })
-                    })
-                }}
-            </Suspense>
-        </div>
+        <Suspense fallback=bare>
+            {move || {
+                let prune = prune.clone();
+                Suspend::new(async move {
+                    let statuses = shown.statuses.await.unwrap_or_default();
+                    let host = pick(&shown.asked.get(), &statuses).unwrap_or_default();
+                    let hosts: Vec<_> = statuses.iter().map(|s| s.id.clone()).collect();
+                    let on = shown.on_host(host.clone()).await;
+                    let read_only = on.status.as_ref().is_some_and(|s| s.limits.read_only);
+                    view! {
+                        <div class="section-head">
+                            <h1>{title}</h1>
+                            <div class="actions">
+                                <HostSelect hosts=Signal::stored(hosts) selected=Signal::stored(host.clone()) path/>
+                                {on.may(op).then(|| view! {
+                                    <button type="button" class="btn" data-action="prune" disabled=move || pending.get()
+                                        on:click=move |_| {
+                                            if confirmed(&format!("{question} (host {host})")) {
+                                                prune(host.clone());
+                                            }
+                                        }>
+                                        "Prune"
+                                    </button>
+                                })}
+                            </div>
+                        </div>
+                        {read_only.then(|| view! {
+                            <ReadOnlyNote host=on.host.clone() what="berth shows what its engine stores but cannot remove or prune anything there."/>
+                        })}
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 
@@ -90,55 +185,70 @@ fn remove_button(label: String, question: String, pending: Signal<bool>, remove:
 pub fn ImagesPage() -> impl IntoView {
     let remove = ServerAction::<RemoveImage>::new();
     let prune = ServerAction::<PruneImages>::new();
-    let perms = super::permissions();
+    let shown = Shown::new();
+    let asked = shown.asked;
     let list = Resource::new(
-        move || (remove.version().get(), prune.version().get()),
-        |_| list_images(HOST.to_string()),
+        move || (asked.get(), remove.version().get(), prune.version().get()),
+        |(asked, _, _)| async move {
+            let host = pick_host(asked).await?;
+            Ok::<_, AppError>((host.clone(), list_images(host).await?))
+        },
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
-        {head("Images", "Remove every dangling image (no name, not used by any tagged image)?", pending, perms, Operation::PruneImages, move || {
-            prune.dispatch(PruneImages { host: HOST.to_string() });
+        {head("Images", "/images", "Remove every dangling image (no name, not used by any tagged image)?", pending, shown, Operation::PruneImages, move |host| {
+            prune.dispatch(PruneImages { host });
         })}
         <p class="muted">"Prune removes dangling images only; named images stay."</p>
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
         <Transition fallback=|| view! { <p class="muted">"Loading images…"</p> }>
             {move || Suspend::new(async move {
-                let (list, may_remove) = (list.await, perms.await.allows(Operation::RemoveImage, Some(HOST)));
-                match list {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(images) if images.is_empty() => view! { <p class="empty">"No images on this host."</p> }.into_any(),
-                    Ok(images) => view! {
-                        <div class="table-wrap">
-                            <table class="table images" aria-label="Images">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col" class="hide-sm">"ID"</th>
-                                        <th scope="col" class="num">"Size"</th>
-                                        <th scope="col" class="hide-sm">"Created (UTC)"</th>
-                                        <th scope="col" class="num">"Containers"</th>
-                                        <th scope="col">"Actions"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {images.into_iter().map(|i| image_row(i, remove, pending, may_remove)).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }
-                    .into_any(),
+                let (host, images) = match list.await {
+                    Err(e) => return view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(listed) => listed,
+                };
+                let may_remove = shown.on_host(host.clone()).await.may(Operation::RemoveImage);
+                if images.is_empty() {
+                    return view! { <p class="empty">"No images on this host."</p> }.into_any();
                 }
+                view! {
+                    <div class="table-wrap">
+                        <table class="table images" aria-label="Images" data-host=host.clone()>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col" class="hide-sm">"ID"</th>
+                                    <th scope="col" class="num">"Size"</th>
+                                    <th scope="col" class="hide-sm">"Created (UTC)"</th>
+                                    <th scope="col" class="num">"Containers"</th>
+                                    <th scope="col">"Actions"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {images.into_iter().map(|i| image_row(i, &host, remove, pending, may_remove)).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
             })}
         </Transition>
     }
 }
 
-fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>, may_remove: bool) -> impl IntoView {
+fn image_row(
+    i: Image,
+    host: &str,
+    remove: ServerAction<RemoveImage>,
+    pending: Signal<bool>,
+    may_remove: bool,
+) -> impl IntoView {
+    // Copy, for the buttons of each name.
+    let host = StoredValue::new(host.to_string());
     let dispatch = move |reference: String| {
         remove.dispatch(RemoveImage {
-            host: HOST.to_string(),
+            host: host.get_value(),
             reference,
         });
     };
@@ -190,44 +300,49 @@ fn image_row(i: Image, remove: ServerAction<RemoveImage>, pending: Signal<bool>,
 pub fn NetworksPage() -> impl IntoView {
     let remove = ServerAction::<RemoveNetwork>::new();
     let prune = ServerAction::<PruneNetworks>::new();
-    let perms = super::permissions();
+    let shown = Shown::new();
+    let asked = shown.asked;
     let list = Resource::new(
-        move || (remove.version().get(), prune.version().get()),
-        |_| list_networks(HOST.to_string()),
+        move || (asked.get(), remove.version().get(), prune.version().get()),
+        |(asked, _, _)| async move {
+            let host = pick_host(asked).await?;
+            Ok::<_, AppError>((host.clone(), list_networks(host).await?))
+        },
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
-        {head("Networks", "Remove every network no container uses?", pending, perms, Operation::PruneNetworks, move || {
-            prune.dispatch(PruneNetworks { host: HOST.to_string() });
+        {head("Networks", "/networks", "Remove every network no container uses?", pending, shown, Operation::PruneNetworks, move |host| {
+            prune.dispatch(PruneNetworks { host });
         })}
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
         <Transition fallback=|| view! { <p class="muted">"Loading networks…"</p> }>
             {move || Suspend::new(async move {
-                let (list, may_remove) = (list.await, perms.await.allows(Operation::RemoveNetwork, Some(HOST)));
-                match list {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(networks) => view! {
-                        <div class="table-wrap">
-                            <table class="table networks" aria-label="Networks">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Driver"</th>
-                                        <th scope="col" class="hide-sm">"Scope"</th>
-                                        <th scope="col" class="hide-sm">"ID"</th>
-                                        <th scope="col" class="num">"Containers"</th>
-                                        <th scope="col">"Actions"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {networks.into_iter().map(|n| network_row(n, remove, pending, may_remove)).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }
-                    .into_any(),
+                let (host, networks) = match list.await {
+                    Err(e) => return view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(listed) => listed,
+                };
+                let may_remove = shown.on_host(host.clone()).await.may(Operation::RemoveNetwork);
+                view! {
+                    <div class="table-wrap">
+                        <table class="table networks" aria-label="Networks" data-host=host.clone()>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Driver"</th>
+                                    <th scope="col" class="hide-sm">"Scope"</th>
+                                    <th scope="col" class="hide-sm">"ID"</th>
+                                    <th scope="col" class="num">"Containers"</th>
+                                    <th scope="col">"Actions"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {networks.into_iter().map(|n| network_row(n, &host, remove, pending, may_remove)).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
                 }
+                .into_any()
             })}
         </Transition>
     }
@@ -235,6 +350,7 @@ pub fn NetworksPage() -> impl IntoView {
 
 fn network_row(
     n: Network,
+    host: &str,
     remove: ServerAction<RemoveNetwork>,
     pending: Signal<bool>,
     may_remove: bool,
@@ -245,11 +361,11 @@ fn network_row(
     } else if !may_remove {
         ().into_any()
     } else {
-        let name = n.name.clone();
-        let question = format!("Remove network {name}?");
+        let (name, host) = (n.name.clone(), host.to_string());
+        let question = format!("Remove network {name} on host {host}?");
         remove_button(format!("Remove {name}"), question, pending, move || {
             remove.dispatch(RemoveNetwork {
-                host: HOST.to_string(),
+                host: host.clone(),
                 id: name.clone(),
             });
         })
@@ -274,53 +390,66 @@ fn network_row(
 pub fn VolumesPage() -> impl IntoView {
     let remove = ServerAction::<RemoveVolume>::new();
     let prune = ServerAction::<PruneVolumes>::new();
-    let perms = super::permissions();
+    let shown = Shown::new();
+    let asked = shown.asked;
     let list = Resource::new(
-        move || (remove.version().get(), prune.version().get()),
-        |_| list_volumes(HOST.to_string()),
+        move || (asked.get(), remove.version().get(), prune.version().get()),
+        |(asked, _, _)| async move {
+            let host = pick_host(asked).await?;
+            Ok::<_, AppError>((host.clone(), list_volumes(host).await?))
+        },
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
-        {head("Volumes", "Remove every volume no container uses? Their data is lost.", pending, perms, Operation::PruneVolumes, move || {
-            prune.dispatch(PruneVolumes { host: HOST.to_string() });
+        {head("Volumes", "/volumes", "Remove every volume no container uses? Their data is lost.", pending, shown, Operation::PruneVolumes, move |host| {
+            prune.dispatch(PruneVolumes { host });
         })}
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
         <Transition fallback=|| view! { <p class="muted">"Loading volumes…"</p> }>
             {move || Suspend::new(async move {
-                let (list, may_remove) = (list.await, perms.await.allows(Operation::RemoveVolume, Some(HOST)));
-                match list {
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(volumes) if volumes.is_empty() => view! { <p class="empty">"No volumes on this host."</p> }.into_any(),
-                    Ok(volumes) => view! {
-                        <div class="table-wrap">
-                            <table class="table volumes" aria-label="Volumes">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Driver"</th>
-                                        <th scope="col" class="hide-sm">"Mount point"</th>
-                                        <th scope="col" class="hide-sm">"Created (UTC)"</th>
-                                        <th scope="col" class="num">"Containers"</th>
-                                        <th scope="col">"Actions"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {volumes.into_iter().map(|v| volume_row(v, remove, pending, may_remove)).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }
-                    .into_any(),
+                let (host, volumes) = match list.await {
+                    Err(e) => return view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(listed) => listed,
+                };
+                let may_remove = shown.on_host(host.clone()).await.may(Operation::RemoveVolume);
+                if volumes.is_empty() {
+                    return view! { <p class="empty">"No volumes on this host."</p> }.into_any();
                 }
+                view! {
+                    <div class="table-wrap">
+                        <table class="table volumes" aria-label="Volumes" data-host=host.clone()>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Driver"</th>
+                                    <th scope="col" class="hide-sm">"Mount point"</th>
+                                    <th scope="col" class="hide-sm">"Created (UTC)"</th>
+                                    <th scope="col" class="num">"Containers"</th>
+                                    <th scope="col">"Actions"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {volumes.into_iter().map(|v| volume_row(v, &host, remove, pending, may_remove)).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
             })}
         </Transition>
     }
 }
 
-fn volume_row(v: Volume, remove: ServerAction<RemoveVolume>, pending: Signal<bool>, may_remove: bool) -> impl IntoView {
-    let name = v.name.clone();
-    let question = format!("Remove volume {name} and its data?");
+fn volume_row(
+    v: Volume,
+    host: &str,
+    remove: ServerAction<RemoveVolume>,
+    pending: Signal<bool>,
+    may_remove: bool,
+) -> impl IntoView {
+    let (name, host) = (v.name.clone(), host.to_string());
+    let question = format!("Remove volume {name} and its data on host {host}?");
     view! {
         <tr data-name=v.name.clone()>
             <td><strong class="volume-name">{v.name.clone()}</strong></td>
@@ -330,7 +459,7 @@ fn volume_row(v: Volume, remove: ServerAction<RemoveVolume>, pending: Signal<boo
             <td class="num">{v.in_use}</td>
             <td class="actions">
                 {may_remove.then(|| remove_button(format!("Remove {name}"), question, pending, move || {
-                    remove.dispatch(RemoveVolume { host: HOST.to_string(), name: name.clone() });
+                    remove.dispatch(RemoveVolume { host: host.clone(), name: name.clone() });
                 }))}
             </td>
         </tr>

@@ -2,8 +2,10 @@
 //! `berth agent`. It keeps one TLS connection to the agent, made on first
 //! use and again after a loss; every call and every stream (engine events,
 //! each container's stats) shares it, each under its own id. A heartbeat
-//! measures the round trip and closes a connection whose agent stopped
-//! answering, so the host is marked unreachable within two heartbeats.
+//! closes a connection whose agent stopped answering, so the host is
+//! marked unreachable within two heartbeats; `Engine::ping` measures one
+//! round trip over the open connection (it never opens one). Errors the
+//! agent sends back name this host as berth knows it.
 //!
 //! The agent's certificate must have the pinned fingerprint; the token is
 //! only sent once it does. Every frame from the agent is checked: one that
@@ -11,9 +13,8 @@
 //! reason as the host's error, and harms nothing else.
 
 use super::addr::AgentUrl;
-use super::protocol::{
-    self, Answer, FromAgent, Hello, Operation, PROTOCOL, Refusal, Request, Subscription, ToAgent, Welcome,
-};
+use super::link::{Forget, Link, Pending, StreamGuard};
+use super::protocol::{self, FromAgent, Hello, Operation, PROTOCOL, Refusal, Request, Subscription, ToAgent, Welcome};
 use super::tls::{self, Fingerprint};
 use super::wire::{self, WireError};
 use crate::hosts::{Engine, EngineError};
@@ -25,9 +26,6 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use rustls::pki_types::ServerName;
-use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -41,7 +39,6 @@ const CALL: Duration = Duration::from_secs(120);
 /// Items of one stream held for a slow reader; beyond that the stream is
 /// ended (its owner opens it again: the event watcher catches up).
 const STREAM_BUFFER: usize = 1024;
-const OUTBOX: usize = 256;
 
 /// How to reach an agent: its address, its token and the fingerprint of
 /// its certificate, confirmed by whoever added the host.
@@ -116,153 +113,6 @@ impl Drop for Conn {
         self.link.close("the connection was replaced".into());
         for t in &self.tasks {
             t.abort();
-        }
-    }
-}
-
-/// What the tasks of a connection and its callers share.
-struct Link {
-    host: String,
-    outbox: mpsc::Sender<ToAgent>,
-    state: Mutex<LinkState>,
-    next_id: AtomicU64,
-    /// The last round trip, in microseconds (0: none yet).
-    rtt_us: AtomicU64,
-}
-
-#[derive(Default)]
-struct LinkState {
-    pending: HashMap<u64, Pending>,
-    /// Why the connection closed, once it has.
-    closed: Option<String>,
-    /// The ping not answered yet.
-    ping: Option<(u64, Instant)>,
-}
-
-enum Pending {
-    Call(oneshot::Sender<Result<Value, EngineError>>),
-    Stream(mpsc::Sender<Result<Value, EngineError>>),
-}
-
-impl Link {
-    fn state(&self) -> std::sync::MutexGuard<'_, LinkState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn unreachable(&self, reason: impl Into<String>) -> EngineError {
-        EngineError::Unreachable {
-            host: self.host.clone(),
-            reason: reason.into(),
-        }
-    }
-
-    fn closed(&self) -> Option<String> {
-        self.state().closed.clone()
-    }
-
-    /// Ends the connection: every call waiting fails with `reason`, every
-    /// stream ends with it.
-    fn close(&self, reason: String) {
-        let pending = {
-            let mut state = self.state();
-            if state.closed.is_some() {
-                return;
-            }
-            tracing::debug!(host = %self.host, %reason, "agent connection closed");
-            state.closed = Some(reason.clone());
-            std::mem::take(&mut state.pending)
-        };
-        for (_, p) in pending {
-            match p {
-                Pending::Call(tx) => {
-                    let _ = tx.send(Err(self.unreachable(reason.clone())));
-                }
-                Pending::Stream(tx) => {
-                    let _ = tx.try_send(Err(self.unreachable(reason.clone())));
-                }
-            }
-        }
-    }
-
-    /// A new id for `pending`, unless the connection is closed.
-    fn register(&self, pending: Pending) -> Result<u64, EngineError> {
-        let mut state = self.state();
-        if let Some(reason) = &state.closed {
-            return Err(self.unreachable(reason.clone()));
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        state.pending.insert(id, pending);
-        Ok(id)
-    }
-
-    fn forget(&self, id: u64) {
-        self.state().pending.remove(&id);
-    }
-
-    async fn send(&self, frame: ToAgent) -> Result<(), EngineError> {
-        self.outbox
-            .send(frame)
-            .await
-            .map_err(|_| self.unreachable(self.closed().unwrap_or_else(|| "the connection closed".into())))
-    }
-
-    /// One frame from the agent.
-    fn receive(&self, frame: FromAgent) -> Result<(), String> {
-        match frame {
-            FromAgent::Reply { id, result } => {
-                if let Some(Pending::Call(tx)) = self.state().pending.remove(&id) {
-                    let _ = tx.send(match result {
-                        Answer::Ok(v) => Ok(v),
-                        Answer::Err(e) => Err(e),
-                    });
-                }
-            }
-            FromAgent::Item { id, value } => {
-                let mut state = self.state();
-                if let Some(Pending::Stream(tx)) = state.pending.get(&id)
-                    && tx.try_send(Ok(value)).is_err()
-                {
-                    // Too slow, or no longer read: end it there.
-                    state.pending.remove(&id);
-                    let _ = self.outbox.try_send(ToAgent::Cancel { id });
-                }
-            }
-            FromAgent::End { id, error } => {
-                if let Some(Pending::Stream(tx)) = self.state().pending.remove(&id)
-                    && let Some(e) = error
-                {
-                    let _ = tx.try_send(Err(e));
-                }
-            }
-            FromAgent::Pong { id } => {
-                let mut state = self.state();
-                if let Some((ping, sent)) = state.ping
-                    && ping == id
-                {
-                    state.ping = None;
-                    let micros = sent.elapsed().as_micros().max(1) as u64;
-                    self.rtt_us.store(micros, Ordering::Relaxed);
-                }
-            }
-            FromAgent::Welcome(_) | FromAgent::Refused(_) => {
-                return Err("the agent sent a second welcome or refusal; the connection was closed".into());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Ends the stream `id` when its reader goes away.
-struct StreamGuard {
-    link: Arc<Link>,
-    id: u64,
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        let was_open = self.link.state().pending.remove(&self.id).is_some();
-        if was_open {
-            let _ = self.link.outbox.try_send(ToAgent::Cancel { id: self.id });
         }
     }
 }
@@ -346,12 +196,39 @@ impl Inner {
         Ok(open)
     }
 
+    /// The open connection, without making one: what a ping measures.
+    async fn open_link(&self) -> Result<Arc<Link>, EngineError> {
+        let slot = self.conn.lock().await;
+        let Some(conn) = slot.as_ref() else {
+            return Err(self.unreachable("berth is not connected to the agent"));
+        };
+        match conn.link.closed() {
+            None => Ok(conn.link.clone()),
+            Some(reason) => Err(self.unreachable(reason)),
+        }
+    }
+
+    /// One ping and its pong over the open connection.
+    async fn ping(&self) -> Result<Duration, EngineError> {
+        let link = self.open_link().await?;
+        let (tx, rx) = oneshot::channel();
+        let id = link.register(Pending::Ping(Instant::now(), tx))?;
+        let _forget = Forget { link: &link, id };
+        link.send(ToAgent::Ping { id }).await?;
+        match tokio::time::timeout(CALL, rx).await {
+            Ok(Ok(rtt)) => Ok(rtt),
+            Ok(Err(_)) => Err(link.unreachable(link.closed().unwrap_or_else(|| "the connection closed".into()))),
+            Err(_) => Err(self.unreachable(format!("the agent did not answer a ping within {CALL:?}"))),
+        }
+    }
+
     async fn call<O: Operation>(&self, operation: O) -> Result<O::Reply, EngineError> {
         let request: Request = operation.into();
         let name = request.name();
         let (link, _) = self.connection().await?;
         let (tx, rx) = oneshot::channel();
         let id = link.register(Pending::Call(tx))?;
+        let _forget = Forget { link: &link, id };
         link.send(ToAgent::Call {
             id,
             request: serde_json::to_value(&request).unwrap_or_default(),
@@ -360,10 +237,7 @@ impl Inner {
         let value = match tokio::time::timeout(CALL, rx).await {
             Ok(Ok(answer)) => answer?,
             Ok(Err(_)) => return Err(link.unreachable(link.closed().unwrap_or_else(|| "the connection closed".into()))),
-            Err(_) => {
-                link.forget(id);
-                return Err(self.unreachable(format!("the agent did not answer {name} within {CALL:?}")));
-            }
+            Err(_) => return Err(self.unreachable(format!("the agent did not answer {name} within {CALL:?}"))),
         };
         serde_json::from_value(value).map_err(|e| {
             let reason = format!("the agent's answer to {name} is malformed: {e}; the connection was closed");
@@ -405,6 +279,7 @@ impl Inner {
             protocol: PROTOCOL,
             core: env!("CARGO_PKG_VERSION").to_string(),
             token: self.settings.token.clone(),
+            heartbeat_ms: self.heartbeat.as_millis() as u64,
         });
         wire::write(&mut writer, &hello)
             .await
@@ -434,98 +309,39 @@ impl Inner {
         }
         tracing::info!(host = %self.host, %url, agent = %welcome.agent, limits = ?welcome.limits, "agent connected");
 
-        let (outbox, mut queue) = mpsc::channel::<ToAgent>(OUTBOX);
-        let link = Arc::new(Link {
-            host: self.host.clone(),
-            outbox,
-            state: Mutex::new(LinkState::default()),
-            next_id: AtomicU64::new(1),
-            rtt_us: AtomicU64::new(0),
-        });
-        let writing = {
-            let link = link.clone();
-            tokio::spawn(async move {
-                while let Some(frame) = queue.recv().await {
-                    if let Err(e) = wire::write(&mut writer, &frame).await {
-                        link.close(format!("cannot send to the agent: {e}"));
-                        break;
-                    }
-                }
-            })
-        };
-        let reading = {
-            let link = link.clone();
-            tokio::spawn(async move {
-                let reason = loop {
-                    match wire::read::<FromAgent, _>(&mut reader).await {
-                        Ok(frame) => {
-                            if let Err(reason) = link.receive(frame) {
-                                break reason;
-                            }
-                        }
-                        Err(WireError::Closed) => break "the agent closed the connection".to_string(),
-                        Err(e @ WireError::Io(_)) => break format!("the connection to the agent failed: {e}"),
-                        Err(e) => break format!("the agent sent {e}; the connection was closed"),
-                    }
-                };
-                if !matches!(reason.as_str(), "the agent closed the connection") {
-                    tracing::warn!(host = %link.host, %reason, "agent connection lost");
-                }
-                link.close(reason);
-            })
-        };
-        let beating = {
-            let link = link.clone();
-            let every = self.heartbeat;
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    let unanswered = {
-                        let mut state = link.state();
-                        if state.closed.is_some() {
-                            return;
-                        }
-                        match state.ping {
-                            Some((_, sent)) => Some(sent.elapsed()),
-                            None => {
-                                let id = link.next_id.fetch_add(1, Ordering::Relaxed);
-                                state.ping = Some((id, Instant::now()));
-                                let _ = link.outbox.try_send(ToAgent::Ping { id });
-                                None
-                            }
-                        }
-                    };
-                    if let Some(waited) = unanswered {
-                        link.close(format!(
-                            "the agent stopped answering: no reply to a ping in {:.1} s",
-                            waited.as_secs_f64()
-                        ));
-                        return;
-                    }
-                }
-            })
-        };
-        Ok(Conn {
-            link,
-            welcome,
-            tasks: vec![writing, reading, beating],
-        })
+        let (link, queue) = Link::new(&self.host);
+        let tasks = vec![
+            tokio::spawn(link.clone().write_to(writer, queue)),
+            tokio::spawn(link.clone().read_from(reader)),
+            tokio::spawn(link.clone().heartbeat(self.heartbeat)),
+        ];
+        Ok(Conn { link, welcome, tasks })
     }
 }
 
-/// A refusal in words for whoever set the host up.
+/// A refusal in words for whoever set the host up: what the agent refused,
+/// its own words, and what to do.
 fn refused(url: &AgentUrl, r: protocol::Refused) -> String {
-    let hint = match r.reason {
-        Refusal::Token => "is the token the one `berth agent init` printed on that machine?",
-        Refusal::Address => "add berth's address to the agent's `allow` list, or connect from an address in it",
-        Refusal::Protocol => "upgrade the older of berth and the agent",
-        Refusal::Busy => "too many connections to that agent; try again later",
-        Refusal::Handshake | Refusal::Other => "",
+    let (what, hint) = match r.reason {
+        Refusal::Token => (
+            "berth's token",
+            "Is the host's token file the token `berth agent init` printed on that machine?",
+        ),
+        Refusal::Address => (
+            "berth's address",
+            "Add berth's address to `allow` in the agent's agent.toml and restart the agent, or connect from an \
+             address in it.",
+        ),
+        Refusal::Protocol => ("berth's protocol version", "Upgrade the older of berth and the agent."),
+        Refusal::Busy => (
+            "another connection",
+            "It serves as many as it will; berth tries again by itself.",
+        ),
+        Refusal::Handshake | Refusal::Other => ("the connection", ""),
     };
-    let message: String = r.message.chars().take(300).collect();
-    format!("the agent at {url} refused the connection: {message}. {hint}")
+    // The agent's words, shown as text: short, and without control characters.
+    let message: String = r.message.chars().filter(|c| !c.is_control()).take(300).collect();
+    format!("the agent at {url} refused {what}: {message}. {hint}")
         .trim_end()
         .to_string()
 }
@@ -548,12 +364,7 @@ impl Engine for AgentEngine {
     }
 
     async fn ping(&self) -> Result<Duration, EngineError> {
-        // The heartbeat pings; this reports what it found.
-        let (link, _) = self.inner.connection().await?;
-        if let Some(reason) = link.closed() {
-            return Err(link.unreachable(reason));
-        }
-        Ok(Duration::from_micros(link.rtt_us.load(Ordering::Relaxed)))
+        self.inner.ping().await
     }
 
     async fn machine(&self) -> Result<Option<HostSample>, EngineError> {
@@ -592,8 +403,11 @@ impl Engine for AgentEngine {
         self.subscribe(protocol::Events { since_ns, until_ns })
     }
 
-    fn stats(&self, id: &str) -> BoxStream<'static, Result<EngineStats, EngineError>> {
-        self.subscribe(protocol::Stats { id: id.into() })
+    fn stats(&self, id: &str, every: Duration) -> BoxStream<'static, Result<EngineStats, EngineError>> {
+        self.subscribe(protocol::Stats {
+            id: id.into(),
+            every_ms: every.as_millis().min(u128::from(u64::MAX)) as u64,
+        })
     }
 
     async fn images(&self) -> Result<Vec<Image>, EngineError> {
@@ -662,5 +476,36 @@ impl Engine for AgentEngine {
             label: label.map(Into::into),
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_was_refused_and_what_to_do() {
+        let url = AgentUrl::parse("https://10.0.0.6:7443").unwrap();
+        let refusal = |reason, message: &str| protocol::Refused {
+            reason,
+            message: message.into(),
+        };
+        let token = refused(&url, refusal(Refusal::Token, "the token is not this agent's"));
+        assert_eq!(
+            token,
+            "the agent at https://10.0.0.6:7443 refused berth's token: the token is not this agent's. Is the host's \
+             token file the token `berth agent init` printed on that machine?"
+        );
+        let address = refused(
+            &url,
+            refusal(Refusal::Address, "10.1.2.3 is not in this agent's allowlist"),
+        );
+        assert!(address.contains("refused berth's address: 10.1.2.3") && address.contains("`allow`"));
+        // A newer agent's reason, in its own words, shown as plain text.
+        let other = refused(&url, refusal(Refusal::Other, "moon\u{1b}[31m phase\n"));
+        assert_eq!(
+            other,
+            "the agent at https://10.0.0.6:7443 refused the connection: moon[31m phase."
+        );
     }
 }

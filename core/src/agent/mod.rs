@@ -10,13 +10,14 @@
 //! - `addr`: the agent's address and its allowlist;
 //! - `server`: the agent (`berth agent`), which enforces its own limits;
 //! - `client`: `AgentEngine`, the `hosts::Engine` of a host reached
-//!   through an agent.
+//!   through an agent; `link`: its one connection as callers share it.
 //!
 //! Not here: the agent's configuration file and command line (the server
 //! crate), and who may add a host (`hosts`).
 
 pub mod addr;
 mod client;
+mod link;
 pub mod protocol;
 mod server;
 pub mod tls;

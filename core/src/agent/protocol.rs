@@ -1,9 +1,9 @@
 //! The agent's wire protocol: what the core and `berth agent` say to each
 //! other over one TLS connection, as JSON frames (`wire`).
 //!
-//! The core opens with `Hello` (its protocol version and the token); the
-//! agent answers `Welcome` (its version and limits) or `Refused` (why), and
-//! closes after a refusal. Then the core sends `Call`s, each with its own
+//! The core opens with `Hello` (its protocol version, the token and how
+//! often it pings); the agent answers `Welcome` (its version and limits) or
+//! `Refused` (why), and closes after a refusal. Then the core sends `Call`s, each with its own
 //! id, and the agent answers each with one `Reply`, or, for a stream
 //! (engine events, a container's stats), with `Item`s and one `End`; the
 //! core may `Cancel` a stream. `Ping` and `Pong` measure the round trip and
@@ -90,6 +90,11 @@ pub struct Hello {
     /// berth's version.
     pub core: String,
     pub token: String,
+    /// How often the core pings, in milliseconds; the agent drops a
+    /// connection that stays silent much longer (a core gone without a
+    /// word). 0: the core does not say (an older one), and is never dropped.
+    #[serde(default)]
+    pub heartbeat_ms: u64,
 }
 
 impl std::fmt::Debug for Hello {
@@ -98,6 +103,7 @@ impl std::fmt::Debug for Hello {
             .field("protocol", &self.protocol)
             .field("core", &self.core)
             .field("token", &"<redacted>")
+            .field("heartbeat_ms", &self.heartbeat_ms)
             .finish()
     }
 }
@@ -286,7 +292,13 @@ subscription!(
 );
 subscription!(
     /// A container's counters, as `Engine::stats`.
-    Stats { id: String } => EngineStats
+    Stats {
+        id: String,
+        /// A reading each this many milliseconds (0: the engine's own pace,
+        /// about one a second; what a core from before this field asks).
+        #[serde(default)]
+        every_ms: u64,
+    } => EngineStats
 );
 
 #[cfg(test)]
@@ -337,7 +349,12 @@ mod tests {
             protocol: 1,
             core: "0.1.0".into(),
             token: "s3cret-token".into(),
+            heartbeat_ms: 5000,
         };
         assert!(!format!("{hello:?}").contains("s3cret"));
+        // A hello from a core that does not say how often it pings.
+        let older: Hello =
+            serde_json::from_value(serde_json::json!({"protocol": 1, "core": "0.1.0", "token": "t"})).unwrap();
+        assert_eq!(older.heartbeat_ms, 0);
     }
 }

@@ -5,8 +5,12 @@
 //! that was taken over cannot go past them. It keeps nothing: no database,
 //! no state beyond its configuration and the connections open now.
 //!
-//! A connection that sends a malformed or oversized frame is closed, and
-//! only that one.
+//! A peer that has not shown the token yet costs little and holds nothing
+//! a core needs: its first frame is capped at `wire::MAX_HELLO`, it has
+//! `HANDSHAKE` to say hello, and only a peer with the token takes one of
+//! the places for cores. A connection that sends a malformed or oversized
+//! frame is closed (told why while it has not said hello yet), and only
+//! that one.
 
 use super::addr::Cidr;
 use super::protocol::{Answer, FromAgent, Hello, PROTOCOL, Refusal, Refused, Request, ToAgent, Welcome};
@@ -23,19 +27,28 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWrite;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
+use tokio_rustls::server::TlsStream;
 
 /// The oldest core protocol this agent answers.
 pub const OLDEST_CORE: u32 = 1;
 /// Time for the TLS handshake and the `Hello` together.
 const HANDSHAKE: Duration = Duration::from_secs(10);
-/// Connections served at once (each core keeps one).
+/// Connections served at once (each core keeps one). Only a peer that
+/// showed the token takes one of these places.
 const MAX_CONNECTIONS: usize = 16;
-/// Calls answered at once on one connection; more wait.
+/// Peers in their TLS handshake or hello at once; one more is closed at
+/// once. What strangers can make the agent hold is bounded by it.
+const MAX_HANDSHAKES: usize = 256;
+/// Calls answered at once on one connection; more wait their turn.
 const MAX_CALLS: usize = 64;
+/// Calls and streams under way on one connection, waiting ones included;
+/// beyond, a call is refused at once, so that the connection itself (its
+/// pings above all) never waits for the engine.
+const MAX_WORK: usize = 1024;
 /// Frames queued for sending on one connection.
 const OUTBOX: usize = 256;
 
@@ -67,7 +80,11 @@ struct Shared {
     /// This machine's readings; made on first use (sysinfo is not free).
     machine: Mutex<Option<Arc<Mutex<HostReader>>>>,
     connections: Arc<Semaphore>,
+    handshakes: Arc<Semaphore>,
 }
+
+type Reader = ReadHalf<TlsStream<TcpStream>>;
+type Writer = WriteHalf<TlsStream<TcpStream>>;
 
 /// Serves the core's connections on `listener` until `stop`, then closes
 /// them all and returns once their tasks have ended.
@@ -81,6 +98,7 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
         engine,
         machine: Mutex::new(None),
         connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        handshakes: Arc::new(Semaphore::new(MAX_HANDSHAKES)),
     });
     tracing::info!(task, address = ?listener.local_addr().ok(), limits = ?shared.limits, "serving");
     let mut open = JoinSet::new();
@@ -98,10 +116,14 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
             Some(_) = open.join_next(), if !open.is_empty() => continue,
             _ = stop.changed() => break,
         };
+        let Ok(handshaking) = shared.handshakes.clone().try_acquire_owned() else {
+            tracing::debug!(task, %peer, "closed at once: {MAX_HANDSHAKES} peers are in their handshake already");
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         open.spawn(async move {
-            if let Err(reason) = connection(tcp, peer, shared).await {
+            if let Err(reason) = connection(tcp, peer, shared, handshaking).await {
                 tracing::info!(task = "agent", %peer, %reason, "connection ended");
             }
         });
@@ -111,35 +133,181 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
 }
 
 /// One core's connection, from the handshake to its end; `Err` says why it ended early.
-async fn connection(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) -> Result<(), String> {
-    let ip = peer.ip();
-    let allowed = allowed(&shared.allow, ip);
-    let tls = tokio::time::timeout(HANDSHAKE, shared.acceptor.accept(tcp))
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    handshaking: OwnedSemaphorePermit,
+) -> Result<(), String> {
+    let Welcomed {
+        mut reader,
+        mut writer,
+        place: _place,
+        silence,
+    } = handshake(tcp, peer, &shared).await?;
+    drop(handshaking);
+
+    let (outbox, mut queue) = mpsc::channel::<FromAgent>(OUTBOX);
+    let mut sending = tokio::spawn(async move {
+        if let Err(e) = wire::send_queued(&mut writer, &mut queue).await {
+            tracing::debug!(task = "agent", error = %e, "cannot send");
+        }
+    });
+    // The calls and streams being answered.
+    let mut work = JoinSet::new();
+    let calls = Arc::new(Semaphore::new(MAX_CALLS));
+    let mut streams: HashMap<u64, AbortHandle> = HashMap::new();
+    let mut sender_ended = false;
+    let ended = loop {
+        // Nothing else may end a read half way (a frame's first bytes would
+        // be lost with it): only the connection's end or the core's silence.
+        let next = async {
+            match silence {
+                Some(limit) => tokio::time::timeout(limit, wire::read::<ToAgent, _>(&mut reader))
+                    .await
+                    .ok(),
+                None => Some(wire::read::<ToAgent, _>(&mut reader).await),
+            }
+        };
+        let frame = tokio::select! {
+            frame = next => frame,
+            // The writer stopped: the connection is gone.
+            _ = &mut sending => {
+                sender_ended = true;
+                break Ok(());
+            }
+        };
+        // The calls answered meanwhile.
+        while work.try_join_next().is_some() {}
+        let frame = match frame {
+            Some(Ok(f)) => f,
+            Some(Err(wire::WireError::Closed)) => break Ok(()),
+            Some(Err(e)) => {
+                tracing::warn!(task = "agent", %peer, error = %e, "closing the connection");
+                break Err(e.to_string());
+            }
+            None => {
+                let limit = silence.unwrap_or_default();
+                tracing::warn!(task = "agent", %peer, ?limit, "closing the connection: the core went silent");
+                break Err(format!(
+                    "the core sent nothing for {limit:?}, though it said it pings more often"
+                ));
+            }
+        };
+        let (id, request) = match frame {
+            ToAgent::Ping { id } => {
+                if outbox.send(FromAgent::Pong { id }).await.is_err() {
+                    break Ok(());
+                }
+                continue;
+            }
+            ToAgent::Cancel { id } => {
+                if let Some(h) = streams.remove(&id) {
+                    h.abort();
+                }
+                continue;
+            }
+            ToAgent::Hello(_) => break Err("a second hello".into()),
+            ToAgent::Call { id, request } => (id, request),
+        };
+        let request = match admit(shared.limits, request, work.len()) {
+            Ok(request) => request,
+            Err(error) => {
+                let reply = FromAgent::Reply {
+                    id,
+                    result: Answer::Err(error),
+                };
+                if outbox.send(reply).await.is_err() {
+                    break Ok(());
+                }
+                continue;
+            }
+        };
+        let (shared, outbox) = (shared.clone(), outbox.clone());
+        match request {
+            Request::Events(_) | Request::Stats(_) => {
+                streams.retain(|_, h| !h.is_finished());
+                let handle = work.spawn(async move { stream(&shared, id, request, &outbox).await });
+                if let Some(old) = streams.insert(id, handle) {
+                    old.abort();
+                }
+            }
+            _ => {
+                // The call waits for its turn in its own task: reading goes on meanwhile.
+                let calls = calls.clone();
+                work.spawn(async move {
+                    let Ok(_turn) = calls.acquire_owned().await else { return };
+                    let result = match answer(&shared, request).await {
+                        Ok(v) => Answer::Ok(v),
+                        Err(e) => Answer::Err(e),
+                    };
+                    let _ = outbox.send(FromAgent::Reply { id, result }).await;
+                });
+            }
+        }
+    };
+    work.shutdown().await;
+    if !sender_ended {
+        sending.abort();
+        let _ = sending.await;
+    }
+    tracing::info!(task = "agent", %peer, "core disconnected");
+    ended
+}
+
+/// A core past the handshake.
+struct Welcomed {
+    reader: Reader,
+    writer: Writer,
+    /// Its place among the `MAX_CONNECTIONS`, held while it is connected.
+    place: OwnedSemaphorePermit,
+    /// How long it may send nothing, from the heartbeat it said it keeps.
+    silence: Option<Duration>,
+}
+
+/// How long a core that pings every `heartbeat_ms` may send nothing before
+/// the agent takes it for gone (its place is then free for it again):
+/// three heartbeats, and never less than a handshake's time. None when the
+/// core does not say (an older berth).
+fn allowed_silence(heartbeat_ms: u64) -> Option<Duration> {
+    (heartbeat_ms > 0).then(|| (Duration::from_millis(heartbeat_ms) * 3).max(HANDSHAKE))
+}
+
+/// From a TCP connection to a welcomed core: TLS, the allowlist, a hello
+/// with the token, a protocol both speak and a free place, all within
+/// `HANDSHAKE`. Each refusal is sent inside TLS, so that the core can say
+/// why, and closes the connection; `Err` says why, for the log.
+async fn handshake(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> Result<Welcomed, String> {
+    let deadline = tokio::time::Instant::now() + HANDSHAKE;
+    let tls = tokio::time::timeout_at(deadline, shared.acceptor.accept(tcp))
         .await
         .map_err(|_| "no TLS handshake in time".to_string())?
         .map_err(|e| format!("TLS handshake failed: {e}"))?;
     let (mut reader, mut writer) = tokio::io::split(tls);
-    // The refusals are sent inside TLS, so the core can say why.
-    if !allowed {
-        tracing::warn!(task = "agent", %peer, "refused: the address is not in the allowlist");
+    let ip = peer.ip();
+    if !allowed(&shared.allow, ip) {
+        let blocks: Vec<String> = shared.allow.iter().map(Cidr::to_string).collect();
+        tracing::warn!(task = "agent", %peer, allow = %blocks.join(", "), "refused: the address is not in the allowlist");
         return refuse(
             &mut writer,
             Refusal::Address,
-            format!("this agent does not accept connections from {ip}"),
+            format!("{ip} is not in this agent's allowlist (`allow` in its agent.toml)"),
         )
         .await;
     }
-    let Ok(_permit) = shared.connections.clone().try_acquire_owned() else {
-        return refuse(
-            &mut writer,
-            Refusal::Busy,
-            format!("this agent already serves {MAX_CONNECTIONS} connections"),
-        )
-        .await;
-    };
-    let hello = match tokio::time::timeout(HANDSHAKE, wire::read::<ToAgent, _>(&mut reader)).await {
+    let hello = match tokio::time::timeout_at(deadline, wire::read_at_most(&mut reader, wire::MAX_HELLO)).await {
         Err(_) => return Err("no hello in time".into()),
-        Ok(Err(e)) => return Err(format!("no hello: {e}")),
+        Ok(Err(wire::WireError::Closed)) => return Err("closed before saying hello".into()),
+        Ok(Err(wire::WireError::Io(e))) => return Err(format!("no hello: {e}")),
+        // Too large, empty, not JSON or not a frame of this protocol.
+        Ok(Err(e)) => {
+            return refuse(
+                &mut writer,
+                Refusal::Handshake,
+                format!("the first frame must be a hello ({e})"),
+            )
+            .await;
+        }
         Ok(Ok(ToAgent::Hello(h))) => h,
         Ok(Ok(_)) => {
             return refuse(
@@ -150,7 +318,12 @@ async fn connection(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Sh
             .await;
         }
     };
-    let Hello { protocol, core, token } = hello;
+    let Hello {
+        protocol,
+        core,
+        token,
+        heartbeat_ms,
+    } = hello;
     let token_hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     if !constant_time_eq(&token_hash, &shared.token_hash) {
         tracing::warn!(task = "agent", %peer, "refused: wrong token");
@@ -168,6 +341,15 @@ async fn connection(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Sh
         )
         .await;
     }
+    let Ok(place) = shared.connections.clone().try_acquire_owned() else {
+        tracing::warn!(task = "agent", %peer, "refused: {MAX_CONNECTIONS} cores are connected already");
+        return refuse(
+            &mut writer,
+            Refusal::Busy,
+            format!("this agent already serves {MAX_CONNECTIONS} connections"),
+        )
+        .await;
+    };
     let welcome = Welcome {
         protocol: protocol.min(PROTOCOL),
         agent: env!("CARGO_PKG_VERSION").to_string(),
@@ -176,111 +358,45 @@ async fn connection(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Sh
     wire::write(&mut writer, &FromAgent::Welcome(welcome))
         .await
         .map_err(|e| e.to_string())?;
-    tracing::info!(task = "agent", %peer, core, "core connected");
-
-    let (outbox, mut queue) = mpsc::channel::<FromAgent>(OUTBOX);
-    let mut sending = tokio::spawn(async move {
-        while let Some(frame) = queue.recv().await {
-            if let Err(e) = wire::write(&mut writer, &frame).await {
-                tracing::debug!(task = "agent", error = %e, "cannot send");
-                break;
-            }
-        }
-    });
-    // The calls and streams being answered.
-    let mut work = JoinSet::new();
-    let calls = Arc::new(Semaphore::new(MAX_CALLS));
-    let mut streams: HashMap<u64, AbortHandle> = HashMap::new();
-    let ended = loop {
-        let frame = tokio::select! {
-            frame = wire::read::<ToAgent, _>(&mut reader) => frame,
-            // The writer stopped: the connection is gone.
-            _ = &mut sending => break Ok(()),
-            Some(_) = work.join_next(), if !work.is_empty() => continue,
-        };
-        let frame = match frame {
-            Ok(f) => f,
-            Err(wire::WireError::Closed) => break Ok(()),
-            Err(e) => {
-                tracing::warn!(task = "agent", %peer, error = %e, "closing the connection");
-                break Err(e.to_string());
-            }
-        };
-        match frame {
-            ToAgent::Ping { id } => {
-                if outbox.send(FromAgent::Pong { id }).await.is_err() {
-                    break Ok(());
-                }
-            }
-            ToAgent::Cancel { id } => {
-                if let Some(h) = streams.remove(&id) {
-                    h.abort();
-                }
-            }
-            ToAgent::Hello(_) => break Err("a second hello".into()),
-            ToAgent::Call { id, request } => {
-                let request = match serde_json::from_value::<Request>(request) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let error = EngineError::Rejected(format!(
-                            "this agent (protocol {PROTOCOL}) does not know this request: {e}"
-                        ));
-                        let _ = outbox
-                            .send(FromAgent::Reply {
-                                id,
-                                result: Answer::Err(error),
-                            })
-                            .await;
-                        continue;
-                    }
-                };
-                if let Some(refusal) = forbidden(shared.limits, &request) {
-                    let _ = outbox
-                        .send(FromAgent::Reply {
-                            id,
-                            result: Answer::Err(refusal),
-                        })
-                        .await;
-                    continue;
-                }
-                let (shared, outbox) = (shared.clone(), outbox.clone());
-                match request {
-                    Request::Events(_) | Request::Stats(_) => {
-                        streams.retain(|_, h| !h.is_finished());
-                        let handle = work.spawn(async move { stream(&shared, id, request, &outbox).await });
-                        if let Some(old) = streams.insert(id, handle) {
-                            old.abort();
-                        }
-                    }
-                    _ => {
-                        let permit = calls.clone().acquire_owned().await;
-                        work.spawn(async move {
-                            let _permit = permit;
-                            let result = match answer(&shared, request).await {
-                                Ok(v) => Answer::Ok(v),
-                                Err(e) => Answer::Err(e),
-                            };
-                            let _ = outbox.send(FromAgent::Reply { id, result }).await;
-                        });
-                    }
-                }
-            }
-        }
-    };
-    work.shutdown().await;
-    sending.abort();
-    let _ = sending.await;
-    tracing::info!(task = "agent", %peer, "core disconnected");
-    ended
+    let core: String = core.chars().filter(|c| !c.is_control()).take(64).collect();
+    tracing::info!(task = "agent", %peer, core, heartbeat_ms, "core connected");
+    Ok(Welcomed {
+        reader,
+        writer,
+        place,
+        silence: allowed_silence(heartbeat_ms),
+    })
 }
 
-async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, reason: Refusal, message: String) -> Result<(), String> {
+/// Sends the refusal, closes the connection as TLS should (close_notify),
+/// and returns why, for the log.
+async fn refuse<T>(writer: &mut Writer, reason: Refusal, message: String) -> Result<T, String> {
     let frame = FromAgent::Refused(Refused {
         reason,
         message: message.clone(),
     });
     let _ = wire::write(writer, &frame).await;
+    let _ = writer.shutdown().await;
     Err(format!("refused: {message}"))
+}
+
+/// A call's request, or the refusal to answer at once: a request this agent
+/// does not know, one its limits forbid, or one too many under way.
+fn admit(limits: HostLimits, request: Value, under_way: usize) -> Result<Request, EngineError> {
+    let request = serde_json::from_value::<Request>(request).map_err(|e| {
+        EngineError::Rejected(format!(
+            "this agent (protocol {PROTOCOL}) does not know this request: {e}"
+        ))
+    })?;
+    if let Some(refusal) = forbidden(limits, &request) {
+        return Err(refusal);
+    }
+    if under_way >= MAX_WORK {
+        return Err(EngineError::Engine(format!(
+            "the agent has {MAX_WORK} calls under way on this connection already; try again when they are done"
+        )));
+    }
+    Ok(request)
 }
 
 /// What the agent's limits forbid, whoever asks.
@@ -336,7 +452,11 @@ async fn stream(shared: &Shared, id: u64, request: Request, outbox: &mpsc::Sende
             .events(r.since_ns, r.until_ns)
             .map(|i| i.and_then(to_value))
             .boxed(),
-        Request::Stats(r) => shared.engine.stats(&r.id).map(|i| i.and_then(to_value)).boxed(),
+        Request::Stats(r) => shared
+            .engine
+            .stats(&r.id, Duration::from_millis(r.every_ms))
+            .map(|i| i.and_then(to_value))
+            .boxed(),
         _ => return,
     };
     futures_util::pin_mut!(items);
@@ -389,4 +509,55 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 /// Whether `ip` may connect under `allow` (everyone when it is empty).
 pub fn allowed(allow: &[Cidr], ip: IpAddr) -> bool {
     allow.is_empty() || allow.iter().any(|c| c.contains(ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::protocol::{Act, Containers};
+    use crate::model::ContainerAction;
+
+    #[test]
+    fn a_core_may_be_silent_for_three_heartbeats_and_never_less_than_a_handshake() {
+        assert_eq!(allowed_silence(0), None, "an older core, which does not say");
+        assert_eq!(allowed_silence(1_000), Some(HANDSHAKE));
+        assert_eq!(allowed_silence(5_000), Some(Duration::from_secs(15)));
+        assert_eq!(allowed_silence(3_600_000), Some(Duration::from_secs(3 * 3600)));
+    }
+
+    #[test]
+    fn limits_and_the_allowlist_decide_alone() {
+        let kill = Request::from(Act {
+            id: "web".into(),
+            action: ContainerAction::Kill,
+        });
+        let read_only = HostLimits {
+            read_only: true,
+            no_exec: false,
+        };
+        let refusal = forbidden(read_only, &kill).unwrap();
+        assert!(matches!(&refusal, EngineError::Forbidden(m) if m.contains("read-only") && m.contains("Act")));
+        assert_eq!(forbidden(read_only, &Request::from(Containers {})), None);
+        assert_eq!(forbidden(HostLimits::default(), &kill), None);
+
+        // A call is admitted, or refused at once with a reason.
+        let wire = |r: Request| serde_json::to_value(r).unwrap();
+        let list = Request::from(Containers {});
+        assert_eq!(admit(read_only, wire(list.clone()), 0), Ok(list.clone()));
+        assert_eq!(admit(read_only, wire(kill.clone()), 0), Err(refusal));
+        let unknown = admit(
+            HostLimits::default(),
+            serde_json::json!({"op": "Format", "args": {}}),
+            0,
+        );
+        assert!(matches!(unknown, Err(EngineError::Rejected(m)) if m.contains("does not know this request")));
+        let crowded = admit(HostLimits::default(), wire(list), MAX_WORK);
+        assert!(matches!(crowded, Err(EngineError::Engine(m)) if m.contains("under way")));
+
+        let lan = [Cidr::parse("10.0.0.0/8").unwrap()];
+        assert!(allowed(&[], "127.0.0.1".parse().unwrap()), "no allowlist: anyone");
+        assert!(allowed(&lan, "10.1.2.3".parse().unwrap()));
+        assert!(!allowed(&lan, "127.0.0.1".parse().unwrap()));
+        assert!(constant_time_eq(&[7; 32], &[7; 32]) && !constant_time_eq(&[7; 32], &[8; 32]));
+    }
 }

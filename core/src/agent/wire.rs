@@ -1,8 +1,9 @@
 //! Frames on the agent's connection: a 4-byte big-endian length, then that
-//! many bytes of JSON. A frame is at most `MAX_FRAME` bytes; a longer
-//! announced length, an empty frame or one that is not the JSON expected
-//! ends the connection (the reader says which), before anything is
-//! allocated for it.
+//! many bytes of JSON. A frame is at most `MAX_FRAME` bytes (a hello, from
+//! a peer not known yet, at most `MAX_HELLO`); a longer announced length,
+//! an empty frame or one that is not the JSON expected ends the connection
+//! (the reader says which), and a length over the limit is refused before
+//! anything is allocated for it.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,14 +12,18 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The largest frame either side sends or accepts: room for the container
 /// list of a busy host, not for a memory exhaustion.
 pub const MAX_FRAME: usize = 16 << 20;
+/// The largest first frame the agent reads from a peer that has not shown
+/// the token yet: a hello is a few hundred bytes, and 16 MiB for every
+/// stranger that connects would be memory for the taking.
+pub const MAX_HELLO: usize = 64 << 10;
 
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("the connection closed")]
     Closed,
-    #[error("a frame of {0} bytes is over the limit of {MAX_FRAME}")]
-    TooLarge(usize),
+    #[error("a frame of {len} bytes is over the limit of {limit}")]
+    TooLarge { len: usize, limit: usize },
     #[error("an empty frame")]
     Empty,
     #[error("a malformed frame: {0}")]
@@ -33,6 +38,16 @@ where
     T: DeserializeOwned,
     R: AsyncRead + Unpin,
 {
+    read_at_most(reader, MAX_FRAME).await
+}
+
+/// `read`, refusing a frame over `limit` bytes (itself at most `MAX_FRAME`).
+pub async fn read_at_most<T, R>(reader: &mut R, limit: usize) -> Result<T, WireError>
+where
+    T: DeserializeOwned,
+    R: AsyncRead + Unpin,
+{
+    let limit = limit.min(MAX_FRAME);
     let len = match reader.read_u32().await {
         Ok(n) => n as usize,
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(WireError::Closed),
@@ -41,8 +56,8 @@ where
     if len == 0 {
         return Err(WireError::Empty);
     }
-    if len > MAX_FRAME {
-        return Err(WireError::TooLarge(len));
+    if len > limit {
+        return Err(WireError::TooLarge { len, limit });
     }
     let mut body = vec![0; len];
     reader.read_exact(&mut body).await?;
@@ -55,10 +70,35 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     serde_json::to_writer(&mut frame, value).map_err(|e| WireError::Malformed(e.to_string()))?;
     let len = frame.len() - 4;
     if len > MAX_FRAME {
-        return Err(WireError::TooLarge(len));
+        return Err(WireError::TooLarge { len, limit: MAX_FRAME });
     }
     frame[..4].copy_from_slice(&(len as u32).to_be_bytes());
     Ok(frame)
+}
+
+/// Frames written together before one flush, at most this many bytes.
+const BATCH: usize = 64 << 10;
+
+/// Sends every frame `queue` holds until it closes. The frames already
+/// waiting go out together, with one flush (and one TLS record write)
+/// for all of them: the readings of many containers fall due at once.
+pub async fn send_queued<T, W>(writer: &mut W, queue: &mut tokio::sync::mpsc::Receiver<T>) -> Result<(), WireError>
+where
+    T: Serialize,
+    W: AsyncWrite + Unpin,
+{
+    let mut batch = Vec::new();
+    while let Some(first) = queue.recv().await {
+        batch.clear();
+        batch.extend_from_slice(&encode(&first)?);
+        while batch.len() < BATCH {
+            let Ok(next) = queue.try_recv() else { break };
+            batch.extend_from_slice(&encode(&next)?);
+        }
+        writer.write_all(&batch).await?;
+        writer.flush().await?;
+    }
+    Ok(())
 }
 
 /// Writes one frame holding `value` and flushes it.
@@ -87,12 +127,44 @@ mod tests {
         assert_eq!(read::<Value, _>(&mut r).await.unwrap()["pong"]["id"], 2);
         assert!(matches!(read::<Value, _>(&mut r).await, Err(WireError::Closed)));
 
+        // Frames queued together are sent together, each whole and in order.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        for id in 0..5 {
+            tx.send(json!({ "item": { "id": id } })).await.unwrap();
+        }
+        drop(tx);
+        let mut sent = Vec::new();
+        send_queued(&mut sent, &mut rx).await.unwrap();
+        let mut r = sent.as_slice();
+        for id in 0..5 {
+            assert_eq!(read::<Value, _>(&mut r).await.unwrap()["item"]["id"], id);
+        }
+        assert!(matches!(read::<Value, _>(&mut r).await, Err(WireError::Closed)));
+
         // A length over the limit is refused before anything is read or allocated.
         let huge = ((MAX_FRAME + 1) as u32).to_be_bytes();
         assert!(matches!(
             read::<Value, _>(&mut huge.as_slice()).await,
-            Err(WireError::TooLarge(_))
+            Err(WireError::TooLarge { .. })
         ));
+        // A hello has a lower limit; the error names it.
+        let mut hello = ((MAX_HELLO + 1) as u32).to_be_bytes().to_vec();
+        hello.extend_from_slice(b"{}");
+        let e = read_at_most::<Value, _>(&mut hello.as_slice(), MAX_HELLO)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("a frame of {} bytes is over the limit of {MAX_HELLO}", MAX_HELLO + 1)
+        );
+        let mut small = 2u32.to_be_bytes().to_vec();
+        small.extend_from_slice(b"{}");
+        assert_eq!(
+            read_at_most::<Value, _>(&mut small.as_slice(), MAX_HELLO)
+                .await
+                .unwrap(),
+            json!({})
+        );
         assert!(matches!(
             read::<Value, _>(&mut [0u8; 4].as_slice()).await,
             Err(WireError::Empty)

@@ -7,11 +7,13 @@
 mod admin;
 mod keys;
 mod password;
+mod rename;
 mod sessions;
 mod throttle;
 mod tickets;
 mod users;
 
+pub(crate) use rename::{GrantsRenamed, rename_host as rename_host_in_grants};
 pub use sessions::{RedbSessionStore, USER_ID_KEY, USER_NAME_KEY, session_user_id, sign_in};
 pub use tickets::{Purpose, TicketGrant};
 
@@ -206,6 +208,12 @@ impl Auth {
 
     fn changed(&self) {
         self.inner.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Tells open websockets that grants changed outside this module (a
+    /// host's rename moved them), so they re-check their callers.
+    pub(crate) fn grants_changed(&self) {
+        self.changed();
     }
 
     /// How many passwords were verified since start (sign-ins that passed

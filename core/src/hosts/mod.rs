@@ -14,6 +14,7 @@
 //! tasks (that watcher, and those services register) run under the host's
 //! `supervisor`, which stops and awaits them on removal and at shutdown.
 
+mod admin;
 mod docker;
 mod engine;
 mod registry;
@@ -21,6 +22,7 @@ mod resources;
 mod supervisor;
 mod watch;
 
+pub use admin::{ConfiguredHost, HostAdmin, HostAdminError};
 pub use docker::TlsSettings;
 pub use engine::{Engine, EngineError, Object};
 pub use registry::Hosts;
@@ -462,7 +464,7 @@ impl Host {
 
     /// The engine's stats stream of one container: a reading about every
     /// second until the container stops or the engine goes away.
-    pub fn container_stats(&self, id: &str) -> BoxStream<'static, Result<EngineStats, EngineError>> {
-        self.engine.stats(id)
+    pub fn container_stats(&self, id: &str, every: Duration) -> BoxStream<'static, Result<EngineStats, EngineError>> {
+        self.engine.stats(id, every)
     }
 }

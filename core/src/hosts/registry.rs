@@ -3,9 +3,8 @@
 //! `shutdown` does that for every host. Services register the tasks each
 //! host runs once (`on_each_host`); present and future hosts all get them.
 //! Readers take snapshots.
-//! Not here: who may add or remove a host, and recording that (the admin
-//! operation does both, with its caller, once hosts can be added from
-//! outside); what a host's tasks do.
+//! Not here: who may add or remove a host, keeping it, and recording that
+//! (`admin` does all three, with its caller); what a host's tasks do.
 
 use super::supervisor::{HostTask, Supervisor};
 use super::{Host, HostError};

@@ -335,6 +335,13 @@ operations! {
     RemoveVolume = "volume.remove", Need::Level(Level::Manage), "remove volumes";
     PruneVolumes = "volume.prune", Need::Level(Level::Manage), "prune volumes";
     SetExpectedState = "container.expect", Need::Level(Level::Manage), "set expected container states";
+    ProbeHost = "host.probe", Need::Admin, "probe an agent for its certificate";
+    AddHost = "host.add", Need::Admin, "add hosts";
+    RenameHost = "host.rename", Need::Admin, "rename hosts";
+    DisableHost = "host.disable", Need::Admin, "disable hosts";
+    EnableHost = "host.enable", Need::Admin, "enable hosts";
+    RemoveHost = "host.remove", Need::Admin, "remove hosts";
+    AcceptFingerprint = "host.fingerprint_accept", Need::Admin, "accept a host's new certificate fingerprint";
 }
 
 impl Operation {

@@ -7,6 +7,7 @@ mod container;
 mod engine;
 mod event;
 mod filter;
+mod hosts;
 mod ids;
 mod resources;
 mod stats;
@@ -27,6 +28,7 @@ pub use event::{
     Actor, ActorKind, ChainStatus, CheckpointInfo, Cosigned, Event, EventPage, Hash32, LogStatus, NewEvent, Outcome,
 };
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
+pub use hosts::{HostEntry, HostOrigin, NewAgentHost, validate_agent_token};
 pub use ids::{EventSeq, UserId};
 pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,

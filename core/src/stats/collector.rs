@@ -40,8 +40,12 @@ impl Drop for Feed {
 #[derive(Default)]
 struct Feeds {
     open: HashMap<(HostId, String), Feed>,
-    /// The reading each container's previous sample was computed from, and that sample.
-    previous: HashMap<(HostId, String), (Instant, EngineStats, ContainerSample)>,
+    /// The reading each container's previous sample was computed from, and
+    /// that sample (none yet when the first reading came without the
+    /// engine's previous one, as asked-for readings do).
+    previous: HashMap<(HostId, String), (Instant, EngineStats, Option<ContainerSample>)>,
+    /// How often each container's stats stream gives a reading: the interval.
+    every: std::time::Duration,
 }
 
 impl Feeds {
@@ -77,7 +81,7 @@ impl Feeds {
                 continue;
             }
             let (tx, latest) = watch::channel(None);
-            let stream = host.container_stats(&id);
+            let stream = host.container_stats(&id, self.every);
             let task = tokio::spawn(async move {
                 futures_util::pin_mut!(stream);
                 while let Some(next) = stream.next().await {
@@ -124,15 +128,20 @@ impl Feeds {
                     Some(was.clone()),
                 ),
                 // No newer reading since the last tick: repeat the last sample.
-                Some((_, _, sample)) => {
+                Some((_, _, Some(sample))) => {
                     out.push(ContainerSample {
                         at_ms,
                         ..sample.clone()
                     });
                     continue;
                 }
-                // The engine's first frame has no previous reading to compare with.
-                None if now.pre_system_cpu == 0 => continue,
+                Some((_, _, None)) => continue,
+                // The first reading has no previous one to compare with:
+                // it is the baseline of the next.
+                None if now.pre_system_cpu == 0 => {
+                    self.previous.insert(key, (at, now, None));
+                    continue;
+                }
                 None => (now.cpu_percent_since(now.pre_cpu_total, now.pre_system_cpu), 0.0, None),
             };
             let rate = |cur: u64, old: fn(&EngineStats) -> u64| match &before {
@@ -165,7 +174,7 @@ impl Feeds {
                 blk_write_total: now.blk_write,
             };
             out.push(sample.clone());
-            self.previous.insert(key, (at, now, sample));
+            self.previous.insert(key, (at, now, Some(sample)));
         }
         out
     }
@@ -187,7 +196,10 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
             None
         }
     };
-    let mut feeds = Feeds::default();
+    let mut feeds = Feeds {
+        every: interval,
+        ..Feeds::default()
+    };
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune = Instant::now();

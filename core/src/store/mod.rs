@@ -1,10 +1,12 @@
 //! The one redb database: opening it safely, and running work on it off the
-//! async workers. Table definitions live in `tables`.
+//! async workers. Table definitions live in `tables`; `hosts` keeps the
+//! hosts added while berth runs.
 //!
 //! Opening refuses, without writing a byte, a file that is not redb, a redb
 //! file that is not berth's, one written by a newer berth, and one that
 //! another process holds.
 
+pub(crate) mod hosts;
 pub mod tables;
 
 use redb::{Database, DatabaseError, ReadableDatabase};

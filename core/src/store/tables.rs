@@ -1,5 +1,7 @@
 //! Every redb table berth uses, in one place. Changing a key or value type
-//! here is a schema change: bump `SCHEMA_VERSION` and migrate.
+//! here is a schema change: bump `SCHEMA_VERSION` and migrate. A new table
+//! is not: an older file simply lacks it until the first write creates it,
+//! so readers take a missing table as an empty one.
 
 use redb::TableDefinition;
 
@@ -52,3 +54,8 @@ pub const EXPECTED: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new(
 pub const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
 /// API key id -> JSON of `auth::keys::StoredKey` (its secret only as a hash).
 pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+
+/// Hosts added while berth runs (not those of the configuration file):
+/// host name -> JSON of `store::hosts::StoredHost`, agent token included
+/// (the database file is private to berth; the token only goes to the agent).
+pub const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");

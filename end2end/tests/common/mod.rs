@@ -9,6 +9,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod agent;
+
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -104,6 +106,15 @@ impl Berth {
 
     /// As `start`, with these `BERTH_*` settings (`("BERTH_STATS_INTERVAL_SECS", "1")`).
     pub async fn start_with_env(settings: &[(&str, &str)]) -> Result<Berth> {
+        Berth::start_with(settings, None).await
+    }
+
+    /// As `start`, reading this TOML configuration file (`--config`).
+    pub async fn start_with_config(config: &std::path::Path) -> Result<Berth> {
+        Berth::start_with(&[], Some(config)).await
+    }
+
+    async fn start_with(settings: &[(&str, &str)], config: Option<&std::path::Path>) -> Result<Berth> {
         let bin = berth_bin();
         if !bin.is_file() {
             return Err(format!(
@@ -122,6 +133,11 @@ impl Berth {
             .arg("--data-dir")
             .arg(data.path())
             .current_dir(cwd.path())
+            .args(
+                config
+                    .iter()
+                    .flat_map(|c| [std::ffi::OsStr::new("--config"), c.as_os_str()]),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -624,4 +640,30 @@ impl Drop for TestContainers {
             .args(&self.0)
             .output();
     }
+}
+
+/// When `BERTH_E2E_SHOTS=DIR` is set, saves what the browser shows as
+/// `DIR/NAME-1280.png` (desktop) and `DIR/NAME-390.png` (phone), for people
+/// who check the pages by eye; the window is desktop-sized again after.
+/// Does nothing otherwise.
+pub async fn screenshots(client: &Client, name: &str) -> Result {
+    let Some(dir) = std::env::var_os("BERTH_E2E_SHOTS") else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir)?;
+    for (width, height) in [(1280, 1100), (390, 1500)] {
+        client.set_window_size(width, height).await?;
+        // Let the layout settle at the new width before the picture.
+        client
+            .execute_async(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+                vec![],
+            )
+            .await?;
+        let png = client.screenshot().await?;
+        std::fs::write(dir.join(format!("{name}-{width}.png")), png)?;
+    }
+    client.set_window_size(1280, 900).await?;
+    Ok(())
 }

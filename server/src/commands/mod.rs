@@ -2,12 +2,14 @@
 
 mod agent;
 mod events;
+mod host;
 mod monitor;
 mod prove;
 mod user;
 
 pub(crate) use agent::agent;
 pub(crate) use events::events;
+pub(crate) use host::host;
 pub(crate) use monitor::monitor;
 pub(crate) use user::user;
 

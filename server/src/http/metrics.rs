@@ -90,6 +90,18 @@ pub(crate) fn render(snapshot: &StatsSnapshot, hosts: &[(HostStatus, std::sync::
             up.sample(&[("host", &status.id.0)], if status.reachable { 1.0 } else { 0.0 });
         }
     }
+    {
+        let mut rtt = f.family(
+            "berth_host_rtt_seconds",
+            "gauge",
+            "The last round trip to the host's engine (or its agent), measured each heartbeat.",
+        );
+        for (status, _) in hosts {
+            if let Some(us) = status.rtt_us {
+                rtt.sample(&[("host", &status.id.0)], us as f64 / 1e6);
+            }
+        }
+    }
     type HostGauge = (&'static str, &'static str, fn(&berth_core::model::HostSample) -> f64);
     let host_gauges: [HostGauge; 12] = [
         ("berth_host_cpu_usage_percent", "Busy share of all cores, 0-100.", |h| {

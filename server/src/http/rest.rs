@@ -3,6 +3,7 @@
 //! pages by cursor. A caller signs in with the session cookie of the pages or
 //! an API key (`Authorization: Bearer`); core decides what each may do.
 
+mod hosts;
 mod log;
 mod openapi;
 mod resources;
@@ -35,8 +36,11 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout))
         .route("/me", get(me))
-        .route("/hosts", get(hosts))
-        .route("/hosts/{host}", get(host))
+        .route("/hosts", get(hosts).post(hosts::add_host))
+        .route(
+            "/hosts/{host}",
+            get(host).patch(hosts::change_host).delete(hosts::remove_host),
+        )
         .route("/hosts/{host}/containers", get(containers).post(create_container))
         .route("/hosts/{host}/containers/{id}/{action}", post(container_action))
         .route("/hosts/{host}/containers/{id}", get(inspect_container))
@@ -46,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/verify", post(verify))
         .route("/events/{seq}", get(one))
         .route("/openapi.json", get(openapi::document))
+        .merge(hosts::routes())
         .merge(users::routes())
         .merge(log::routes())
         .merge(resources::routes())

@@ -1,21 +1,27 @@
-//! `/ws/events`: the live event stream for the viewer. Opened with a one-time
-//! ticket from a permission-checked server function, Origin-checked; sends
-//! the events after `after` that match the filter (so nothing committed
-//! between the page load and the socket is missed), then every new one.
+//! The live feeds, each opened with a one-time ticket from a
+//! permission-checked server function and Origin-checked:
+//! - `/ws/events`: the events after `after` that match the filter (so
+//!   nothing committed between the page load and the socket is missed),
+//!   then every new one;
+//! - `/ws/containers`: one host's containers, or every visible host's;
+//! - `/ws/stats`: the dashboard.
 
 use super::AppState;
 use super::guard::same_origin;
+use axum::extract::ws::Utf8Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use berth_app::api::containers::HostsFeed;
 use berth_core::access::Caller;
 use berth_core::auth::{Purpose, TicketGrant};
-use berth_core::model::{Event, EventFilter, NewEvent, Outcome};
+use berth_core::hosts::Host;
+use berth_core::model::{Container, Event, EventFilter, HostStatus, HostView, NewEvent, Outcome};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
+use std::sync::{Arc, LazyLock, Mutex};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 
 /// At most this many missed events are sent on connect.
@@ -125,6 +131,8 @@ pub(crate) async fn events(
 
 /// `/ws/containers`: the status and containers of the ticket's host now,
 /// then again on every change. One engine stream feeds every open page.
+/// With `?hosts=all` (and a ticket from `all_containers_ticket`): every
+/// host the caller may see, as `HostsFeed` messages (`all_hosts`).
 pub(crate) async fn containers(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -132,6 +140,13 @@ pub(crate) async fn containers(
     Query(params): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if params.get("hosts").map(String::as_str) == Some("all") {
+        // The dashboard's ticket: its feed carries the same hosts and containers.
+        return match admit(&state, &headers, ip(&info), &params, Purpose::Stats).await {
+            Ok(admitted) => upgrade.on_upgrade(move |socket| all_hosts(socket, state, admitted)),
+            Err(refused) => refused,
+        };
+    }
     let mut admitted = match admit(&state, &headers, ip(&info), &params, Purpose::Containers).await {
         Ok(a) => a,
         Err(refused) => return refused,
@@ -171,6 +186,134 @@ pub(crate) async fn containers(
             }
         }
     })
+}
+
+/// A host followed by an all-hosts socket: its list and status changes.
+struct Followed {
+    host: Arc<Host>,
+    lists: broadcast::Receiver<Arc<Vec<Container>>>,
+    status: watch::Receiver<HostStatus>,
+}
+
+impl Followed {
+    fn new(host: Arc<Host>) -> Followed {
+        Followed {
+            lists: host.subscribe_containers(),
+            status: host.subscribe_status(),
+            host,
+        }
+    }
+}
+
+/// Waits until the list or the status of one of `followed` changes and
+/// says which; never, when nothing is followed.
+async fn next_change(followed: &mut [Followed]) -> usize {
+    if followed.is_empty() {
+        return std::future::pending().await;
+    }
+    let waits = followed.iter_mut().enumerate().map(|(i, f)| {
+        Box::pin(async move {
+            tokio::select! {
+                // Lagged: the host's latest list is read anyway. Closed cannot
+                // happen while the host is held here; wait for the registry.
+                next = f.lists.recv() => if let Err(RecvError::Closed) = next {
+                    std::future::pending::<()>().await
+                },
+                changed = f.status.changed() => if changed.is_err() {
+                    std::future::pending::<()>().await
+                },
+            }
+            i
+        })
+    });
+    futures_util::future::select_all(waits).await.0
+}
+
+fn feed_text(message: &HostsFeed) -> Utf8Bytes {
+    serde_json::to_string(message).unwrap_or_default().into()
+}
+
+/// A host's `HostsFeed::Host` message now, serialised once for every
+/// socket that follows the host, not once per viewer: the text is kept
+/// until the host's list or status changes (one per host name, so a
+/// removed host's last list stays until a host of that name returns).
+fn host_message(host: &Host) -> Utf8Bytes {
+    type Last = (Arc<Vec<Container>>, HostStatus, Utf8Bytes);
+    static LAST: LazyLock<Mutex<HashMap<String, Last>>> = LazyLock::new(Default::default);
+    let (containers, status) = (host.containers(), host.status());
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((list, seen, text)) = last.get(&host.id().0)
+        && Arc::ptr_eq(list, &containers)
+        && *seen == status
+    {
+        return text.clone();
+    }
+    let view = HostView {
+        status: status.clone(),
+        containers: containers.as_ref().clone(),
+    };
+    let text = feed_text(&HostsFeed::Host { view });
+    last.insert(host.id().0.clone(), (containers, status, text.clone()));
+    text
+}
+
+/// Every host the caller may see: their names, then each one's status and
+/// containers; then each host again when it changes, and all of it again
+/// when hosts come or go or the caller's access changes.
+async fn all_hosts(mut socket: WebSocket, state: AppState, mut admitted: Admitted) {
+    let mut registry = state.berth.hosts.subscribe();
+    let mut stopping = state.stopping.clone();
+    let mut followed: Vec<Followed> = Vec::new();
+    let mut due: Vec<usize> = Vec::new();
+    let mut regroup = true;
+    loop {
+        if std::mem::take(&mut regroup) {
+            followed = state
+                .berth
+                .hosts
+                .visible(&admitted.caller)
+                .into_iter()
+                .map(Followed::new)
+                .collect();
+            let hosts = followed.iter().map(|f| f.host.id().clone()).collect();
+            if socket
+                .send(Message::Text(feed_text(&HostsFeed::Hosts { hosts })))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            due = (0..followed.len()).collect();
+        }
+        for i in due.drain(..) {
+            if socket
+                .send(Message::Text(host_message(&followed[i].host)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        tokio::select! {
+            i = next_change(&mut followed) => due.push(i),
+            changed = registry.changed() => match changed {
+                Ok(()) => regroup = true,
+                Err(_) => return,
+            },
+            _ = admitted.changes.changed() => {
+                if !admitted.still_allowed(&state).await {
+                    return close(&mut socket, 1008, "your access was withdrawn").await;
+                }
+                // Grants on some hosts may have changed.
+                regroup = true;
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => continue,
+            },
+            _ = stopping.changed() => return close(&mut socket, 1001, "server stopping").await,
+        }
+    }
 }
 
 /// `/ws/stats`: the dashboard of what the caller may see (hosts,

@@ -197,8 +197,12 @@ impl Engine for DockerEngine {
         events::events(&self.docker(), &self.host, since_ns, until_ns)
     }
 
-    fn stats(&self, id: &str) -> BoxStream<'static, Result<EngineStats, EngineError>> {
-        stats::stream(&self.docker(), &self.host, id)
+    fn stats(&self, id: &str, every: std::time::Duration) -> BoxStream<'static, Result<EngineStats, EngineError>> {
+        if every < super::engine::STREAM_BELOW {
+            stats::stream(&self.docker(), &self.host, id)
+        } else {
+            stats::poll(&self.docker(), &self.host, id, every)
+        }
     }
 
     async fn images(&self) -> Result<Vec<Image>, EngineError> {

@@ -21,6 +21,36 @@ pub(super) fn stream(docker: &Docker, host: &str, id: &str) -> BoxStream<'static
         .boxed()
 }
 
+/// One reading of a container each `every`, each asked for on its own
+/// (`stream=false`, `one-shot=true`: the engine answers at once, without
+/// the previous reading, which the collector keeps itself). Ends after an
+/// error (the container is gone, or the engine).
+pub(super) fn poll(
+    docker: &Docker,
+    host: &str,
+    id: &str,
+    every: std::time::Duration,
+) -> BoxStream<'static, Result<EngineStats, EngineError>> {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = (docker.clone(), host.to_string(), id.to_string(), ticker);
+    futures_util::stream::unfold(Some(state), |state| async move {
+        let (docker, host, id, mut ticker) = state?;
+        ticker.tick().await;
+        let options = StatsOptionsBuilder::default().stream(false).one_shot(true).build();
+        let mut answer = docker.stats(&id, Some(options));
+        let reading = answer.next().await?;
+        // Read the answer to its end, so the connection to the engine is
+        // kept for the next reading rather than closed and made again.
+        while answer.next().await.is_some() {}
+        match reading {
+            Ok(s) => Some((Ok(convert(s)), Some((docker, host, id, ticker)))),
+            Err(e) => Some((Err(map_error(&host, &id, e)), None)),
+        }
+    })
+    .boxed()
+}
+
 /// Converts one engine reading. Memory follows the docker CLI: usage minus
 /// `total_inactive_file` (cgroup v1) or `inactive_file` (cgroup v2), when
 /// smaller than usage.

@@ -3,7 +3,7 @@
 //! model's schemas, so it cannot drift from the code. Public: it says what
 //! the API is, not what is in it.
 
-use super::{log, resources, stats, users};
+use super::{hosts, log, resources, stats, users};
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         super::login, super::logout, super::me, super::hosts, super::host, super::containers,
         super::container_action, super::create_container, super::inspect_container, super::reveal_env,
         super::list, super::one, super::verify, super::export,
+        hosts::entries, hosts::probe, hosts::add_host, hosts::change_host, hosts::remove_host,
+        hosts::accept_fingerprint,
         resources::images, resources::image, resources::remove_image, resources::prune_images,
         resources::networks, resources::network, resources::remove_network, resources::prune_networks,
         resources::volumes, resources::volume, resources::remove_volume, resources::prune_volumes,

@@ -1,0 +1,106 @@
+//! `berth agent` as the browser tests run it: set up with `berth agent
+//! init` in a temporary directory on a free loopback port, started in
+//! front of the Docker engine at a `DOCKER_HOST`, and killed with its
+//! process group when dropped (also when the test panics). `host_entry`
+//! writes the `[[hosts]]` entry that lets a berth server reach it.
+
+use super::{ChildGuard, Result, berth_bin, free_port};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::Command;
+
+pub struct Agent {
+    /// `https://127.0.0.1:PORT`
+    pub url: String,
+    /// What `berth agent init` printed: berth presents the token and pins
+    /// the certificate's fingerprint.
+    pub token: String,
+    pub fingerprint: String,
+    log: PathBuf,
+    _process: ChildGuard,
+    dir: tempfile::TempDir,
+}
+
+/// A TOML basic string.
+fn toml_str(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl Agent {
+    /// `berth agent init`, then `berth agent FLAGS...` serving the engine at
+    /// `docker_host` (`unix:///…/sock`); returns once it accepts connections.
+    pub async fn start(docker_host: &str, flags: &[&str]) -> Result<Agent> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port();
+        let init = std::process::Command::new(berth_bin())
+            .args(["agent", "init", "--dir"])
+            .arg(dir.path())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .output()?;
+        let printed = String::from_utf8_lossy(&init.stdout).into_owned();
+        if !init.status.success() {
+            return Err(format!("berth agent init failed: {}", String::from_utf8_lossy(&init.stderr)).into());
+        }
+        let field = |name: &str| {
+            printed
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+                .ok_or_else(|| format!("`berth agent init` printed no {name}:\n{printed}"))
+        };
+        let (token, fingerprint) = (field("token")?, field("fingerprint")?);
+
+        let log = dir.path().join("agent.log");
+        let file = std::fs::File::create(&log)?;
+        let mut command = Command::new(berth_bin());
+        command
+            .args(["agent", "--dir"])
+            .arg(dir.path())
+            .args(flags)
+            .env("DOCKER_HOST", docker_host)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file);
+        let mut process = ChildGuard::spawn("berth agent", command)?;
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = || std::fs::read_to_string(&log).unwrap_or_default();
+            if let Ok(Some(status)) = process.child.try_wait() {
+                return Err(format!("berth agent exited ({status}):\n{}", log()).into());
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                return Err(format!("berth agent never listened on {port}:\n{}", log()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Agent {
+            url: format!("https://127.0.0.1:{port}"),
+            token,
+            fingerprint,
+            log,
+            _process: process,
+            dir,
+        })
+    }
+
+    /// The `[[hosts]]` entry of a berth server that manages this agent's
+    /// machine as host `name` (the token goes in a file beside the agent's).
+    pub fn host_entry(&self, name: &str) -> Result<String> {
+        let token_file = self.dir.path().join(format!("{name}.token"));
+        std::fs::write(&token_file, format!("{}\n", self.token))?;
+        Ok(format!(
+            "[[hosts]]\nname = {}\nagent = {}\ntoken_file = {}\nfingerprint = {}\n",
+            toml_str(name),
+            toml_str(&self.url),
+            toml_str(&token_file.display().to_string()),
+            toml_str(&self.fingerprint),
+        ))
+    }
+
+    /// What the agent logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}

@@ -1,0 +1,346 @@
+//! `berth host add|list|rename|disable|enable|remove|accept-fingerprint`:
+//! manages the hosts of a *running* berth through its REST API, with an
+//! admin's API key, so it works while the server holds the database. The
+//! server decides and records each call; this only asks and prints.
+//!
+//! Not here: what the operations do (`berth_core::hosts::HostAdmin`).
+
+use crate::cli::{HostArgs, HostCommand};
+use crate::config::{Config, read_token};
+use anyhow::{Context, anyhow, bail};
+use axum::body::Bytes;
+use axum::http::{HeaderValue, Method, Request, header};
+use berth_core::model::{HostEntry, HostOrigin};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A probe waits up to 10 s for the agent; this leaves room for it.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer read (a long host list fits many times).
+const ANSWER_LIMIT: usize = 4 << 20;
+
+pub(crate) fn host(config: Config, args: HostArgs) -> anyhow::Result<ExitCode> {
+    let api = Api::new(&config, &args)?;
+    super::runtime()?.block_on(async move {
+        match args.command {
+            HostCommand::Add {
+                name,
+                agent,
+                token_file,
+                fingerprint,
+            } => add(&api, &name, &agent, &token_file, fingerprint).await,
+            HostCommand::List => list(&api).await,
+            HostCommand::Rename { name, new_name } => {
+                api.call(Method::PATCH, &host_path(&name), Some(json!({ "name": new_name })))
+                    .await?;
+                println!("renamed host {name} to {new_name}; the grants that named it follow it");
+                Ok(ExitCode::SUCCESS)
+            }
+            HostCommand::Disable { name } => {
+                api.call(Method::PATCH, &host_path(&name), Some(json!({ "enabled": false })))
+                    .await?;
+                println!("disabled host {name}: berth no longer connects to it (`berth host enable {name}` undoes it)");
+                Ok(ExitCode::SUCCESS)
+            }
+            HostCommand::Enable { name } => {
+                api.call(Method::PATCH, &host_path(&name), Some(json!({ "enabled": true })))
+                    .await?;
+                println!("enabled host {name}: berth connects to it again");
+                Ok(ExitCode::SUCCESS)
+            }
+            HostCommand::Remove { name } => {
+                api.call(Method::DELETE, &host_path(&name), None).await?;
+                println!("removed host {name}; its history stays in the event log");
+                Ok(ExitCode::SUCCESS)
+            }
+            HostCommand::AcceptFingerprint { name, fingerprint } => {
+                let path = format!("{}/fingerprint", host_path(&name));
+                api.call(Method::POST, &path, Some(json!({ "fingerprint": fingerprint })))
+                    .await?;
+                println!("host {name} now pins {fingerprint}; berth reconnects to it");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+/// `/api/v1/hosts/NAME`; a name that is no host name is refused by the
+/// server, so it only needs to stay inside its path segment here.
+fn host_path(name: &str) -> String {
+    let safe: String = name
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    format!("/api/v1/hosts/{safe}")
+}
+
+async fn add(
+    api: &Api,
+    name: &str,
+    agent: &str,
+    token_file: &Path,
+    fingerprint: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let token = read_token(token_file).map_err(anyhow::Error::msg)?;
+    let fingerprint = match fingerprint {
+        Some(f) => f,
+        None => {
+            let probed = api
+                .call(Method::POST, "/api/v1/hosts/probe", Some(json!({ "url": agent })))
+                .await?;
+            let seen = probed["fingerprint"]
+                .as_str()
+                .ok_or_else(|| anyhow!("berth answered the probe without a fingerprint"))?
+                .to_string();
+            println!("The agent at {agent} presents the certificate\n  {seen}");
+            if !confirm()? {
+                bail!(
+                    "not added. Compare that fingerprint with the one `berth agent init` printed on the agent's \
+                     machine (or `berth agent --dir DIR` logs at start), then pass it with --fingerprint"
+                );
+            }
+            seen
+        }
+    };
+    let body = json!({ "name": name, "url": agent, "token": token, "fingerprint": fingerprint });
+    let added: HostEntry = serde_json::from_value(api.call(Method::POST, "/api/v1/hosts", Some(body)).await?)
+        .context("berth answered with something that is not a host")?;
+    println!(
+        "added host {} ({}, {})",
+        added.id,
+        added.address.as_deref().unwrap_or(agent),
+        added.fingerprint.as_deref().unwrap_or(&fingerprint)
+    );
+    println!("berth is connecting to it; `berth host list` shows whether it is reachable.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal whether the probed fingerprint is the right one;
+/// refuses when there is no terminal to ask on.
+fn confirm() -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "not added: without --fingerprint berth asks you to confirm the fingerprint above, and standard \
+             input is not a terminal. Check it against what `berth agent init` printed on the agent's machine \
+             and pass it with --fingerprint"
+        );
+    }
+    print!("Is this the fingerprint `berth agent init` printed on that machine? [y/N] ");
+    std::io::stdout().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer")?;
+    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+async fn list(api: &Api) -> anyhow::Result<ExitCode> {
+    let page = api.call(Method::GET, "/api/v1/hosts/entries?limit=1000", None).await?;
+    let entries: Vec<HostEntry> = serde_json::from_value(page["items"].clone())
+        .context("berth answered with something that is not a list of hosts")?;
+    if entries.is_empty() {
+        println!("no hosts you may see");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = entries.iter().map(|e| e.id.0.len()).max().unwrap_or(4).max(4);
+    println!(
+        "{:<width$}  {:<6}  {:<9}  {:<11}  {:<28}  FINGERPRINT",
+        "NAME", "ORIGIN", "TRANSPORT", "STATE", "ADDRESS"
+    );
+    for e in &entries {
+        let state = if !e.enabled {
+            "disabled"
+        } else if e.status.reachable {
+            "reachable"
+        } else {
+            "unreachable"
+        };
+        let transport = serde_json::to_value(e.transport)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        println!(
+            "{:<width$}  {:<6}  {:<9}  {:<11}  {:<28}  {}",
+            e.id.0,
+            e.origin.as_str(),
+            transport,
+            state,
+            e.address.as_deref().unwrap_or("-"),
+            e.fingerprint.as_deref().unwrap_or("-"),
+        );
+        if e.enabled
+            && !e.status.reachable
+            && let Some(why) = &e.status.error
+        {
+            println!("{:<width$}  why: {why}", "");
+        }
+    }
+    if entries.iter().any(|e| e.origin == HostOrigin::Config) {
+        println!("\nHosts from the configuration file ([[hosts]]) are changed there, not with `berth host`.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// berth's REST API, called with an API key.
+struct Api {
+    base: String,
+    key: String,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl Api {
+    fn new(config: &Config, args: &HostArgs) -> anyhow::Result<Api> {
+        let base = match &args.server {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let mut listen = config.listen;
+                if listen.ip().is_unspecified() {
+                    listen.set_ip([127, 0, 0, 1].into());
+                }
+                format!("http://{listen}")
+            }
+        };
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            bail!("--server {base}: write the address as http://HOST:PORT or https://HOST");
+        }
+        let key = match (&args.api_key_file, std::env::var("BERTH_API_KEY")) {
+            (Some(file), _) => std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the API key file {}", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            (None, Ok(key)) => key.trim().to_string(),
+            (None, Err(_)) => bail!(
+                "`berth host` talks to the running berth with an admin's API key: create one on your account \
+                 page (or POST /api/v1/me/keys), save it in a file and pass --api-key-file FILE, or set \
+                 BERTH_API_KEY"
+            ),
+        };
+        if key.is_empty() {
+            bail!("the API key is empty: the file's first line (or BERTH_API_KEY) must hold it");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let https = match builder.with_provider_and_native_roots(provider.clone()) {
+            Ok(b) => b.https_or_http().enable_http1().build(),
+            // No roots on this machine: plain http still works, and https
+            // fails with the TLS error.
+            Err(_) => {
+                let tls = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .context("cannot set up TLS")?
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls)
+                    .https_or_http()
+                    .enable_http1()
+                    .build()
+            }
+        };
+        Ok(Api {
+            base,
+            key,
+            client: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    /// Sends `method path` with `body` as JSON; the answer's JSON when it
+    /// succeeded (`null` when empty), else the server's error message.
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let auth = HeaderValue::from_str(&format!("Bearer {}", self.key))
+            .map_err(|_| anyhow!("the API key has characters a header cannot carry"))?;
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(&url)
+            .header(header::AUTHORIZATION, auth)
+            .header(header::USER_AGENT, concat!("berth/", env!("CARGO_PKG_VERSION")));
+        let bytes = match body {
+            Some(b) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Bytes::from(serde_json::to_vec(&b)?)
+            }
+            None => Bytes::new(),
+        };
+        let request = request
+            .body(Full::new(bytes))
+            .map_err(|e| anyhow!("{url} is not a URL berth can call: {e}"))?;
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|e| {
+                anyhow!(
+                    "cannot reach berth at {}: {} (is berth running there? --server URL reaches another)",
+                    self.base,
+                    causes(&e)
+                )
+            })?;
+            let status = response.status();
+            let body = Limited::new(response.into_body(), ANSWER_LIMIT)
+                .collect()
+                .await
+                .map_err(|e| anyhow!("berth's answer broke off: {e}"))?
+                .to_bytes();
+            Ok::<_, anyhow::Error>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .map_err(|_| anyhow!("{method} {url}: no answer within {} s", TIMEOUT.as_secs()))??;
+        let value: Value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
+        };
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = value["error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        let hint = match status.as_u16() {
+            401 => " (the API key was refused: is it current, and its owner enabled?)",
+            403 => " (`berth host` needs an admin's API key)",
+            _ => "",
+        };
+        bail!("{message}{hint}")
+    }
+}
+
+/// An error with its causes ("connection refused" hides in a source).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_name_stays_in_its_path_segment() {
+        assert_eq!(host_path("db-1"), "/api/v1/hosts/db-1");
+        assert_eq!(host_path("a/../b"), "/api/v1/hosts/a%2F..%2Fb");
+        assert_eq!(host_path("x?y"), "/api/v1/hosts/x%3Fy");
+    }
+}
