@@ -27,6 +27,8 @@
 
 mod support;
 
+use support::{clock_ticks, env_or, stat_ticks, status_mib};
+
 use bollard::Docker;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::CreateContainerOptionsBuilder;
@@ -42,44 +44,14 @@ const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 const ADMIN: &str = "bench";
 const PASSWORD: &str = "bench-password-1234";
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 /// utime + stime of process `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    let Some((_, rest)) = text.rsplit_once(')') else {
-        return 0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let get = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    get(14) + get(15)
+    stat_ticks(&format!("/proc/{pid}/stat"))
 }
 
 /// A `kB` line of /proc/PID/status, in MiB.
-fn status_mib(pid: u32, field: &str) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+fn mib(pid: u32, field: &str) -> f64 {
+    status_mib(&format!("/proc/{pid}/status"), field)
 }
 
 fn free_port() -> u16 {
@@ -231,6 +203,11 @@ struct Usage {
     rss_mean: f64,
     rss_max: f64,
     hwm: f64,
+    /// At the end: the process's own memory, and the pages of the binary
+    /// (and libraries) it has touched, which every process of the same
+    /// file shares and the kernel can drop and read again.
+    anon: f64,
+    file: f64,
 }
 
 async fn measure(pids: &[u32], secs: u64, tick: f64) -> Vec<Usage> {
@@ -239,7 +216,7 @@ async fn measure(pids: &[u32], secs: u64, tick: f64) -> Vec<Usage> {
     let mut rss: Vec<Vec<f64>> = vec![Vec::new(); pids.len()];
     while started.elapsed() < Duration::from_secs(secs) {
         for (i, p) in pids.iter().enumerate() {
-            rss[i].push(status_mib(*p, "VmRSS:"));
+            rss[i].push(mib(*p, "VmRSS:"));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -253,7 +230,9 @@ async fn measure(pids: &[u32], secs: u64, tick: f64) -> Vec<Usage> {
                 cpu_percent: used / wall * 100.0,
                 rss_mean: samples.iter().sum::<f64>() / samples.len().max(1) as f64,
                 rss_max: samples.iter().copied().fold(0.0, f64::max),
-                hwm: status_mib(*p, "VmHWM:"),
+                hwm: mib(*p, "VmHWM:"),
+                anon: mib(*p, "RssAnon:"),
+                file: mib(*p, "RssFile:"),
             }
         })
         .collect()
@@ -261,8 +240,9 @@ async fn measure(pids: &[u32], secs: u64, tick: f64) -> Vec<Usage> {
 
 fn print(label: &str, u: &Usage) {
     println!(
-        "  {label:<34} CPU {:>6.3}% of a core   RSS mean {:>6.1} MiB  max {:>6.1} MiB  (peak VmHWM {:>6.1} MiB)",
-        u.cpu_percent, u.rss_mean, u.rss_max, u.hwm
+        "  {label:<34} CPU {:>6.3}% of a core   RSS mean {:>6.1} MiB  max {:>6.1} MiB  (peak VmHWM {:>6.1} MiB; \
+         at the end {:.1} MiB its own, {:.1} MiB the binary's pages)",
+        u.cpu_percent, u.rss_mean, u.rss_max, u.hwm, u.anon, u.file
     );
 }
 

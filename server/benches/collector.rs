@@ -29,6 +29,8 @@
 
 mod support;
 
+use support::{clock_ticks, env_or, stat_ticks, status_mib};
+
 use berth_core::events::EventLog;
 use berth_core::hosts::{Host, Hosts};
 use berth_core::stats::{Stats, StatsConfig};
@@ -46,48 +48,6 @@ const PREFIX: &str = "berth-bench-collector-";
 const CONCURRENCY: usize = 8;
 /// The collector's interval, and the pace of each container's stats stream.
 const INTERVAL: Duration = Duration::from_secs(5);
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
-}
-
-/// Clock ticks per second, for /proc/*/stat (`getconf CLK_TCK`, 100 nearly everywhere).
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// utime + stime, in clock ticks, of a /proc `stat` file (process or thread).
-fn stat_ticks(path: &str) -> u64 {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return 0;
-    };
-    // The fields after the command name, which may hold spaces: state is field 3.
-    let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
-        return 0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let get = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    get(14) + get(15)
-}
-
-/// A `kB` line of /proc/self/status, in MiB.
-fn status_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn dockerd_pid() -> Option<String> {
     Command::new("pidof")
@@ -221,7 +181,7 @@ impl Services {
             cpu: share(after.process, before.process),
             main: share(after.main, before.main),
             dockerd: share(after.dockerd, before.dockerd),
-            rss: status_mib("VmRSS:"),
+            rss: status_mib("/proc/self/status", "VmRSS:"),
             ours,
             all,
         };
@@ -347,7 +307,7 @@ async fn run() {
     println!(
         "  VmRSS {:.1} MiB after the collector phase, VmHWM {:.1} MiB; last snapshot held {} of {count} bench containers",
         collector.rss,
-        status_mib("VmHWM:"),
+        status_mib("/proc/self/status", "VmHWM:"),
         collector.ours,
     );
     services.events.close().await.expect("close event log");

@@ -5,6 +5,8 @@
 //!   with the agent's version and a round trip, containers under the right
 //!   host, a stop and a start through REST recorded with the host, and the
 //!   agent's machine readings among berth's statistics.
+//! - The live list of every host's containers carries only the hosts a
+//!   user may see (a user who may see none gets no ticket for it).
 //! - A host set up wrong stays unreachable, saying why, on record: a wrong
 //!   token, a certificate that is not the pinned one (and then the token is
 //!   never sent), an allowlist without berth's address.
@@ -186,6 +188,68 @@ async fn two_hosts_through_agents_are_hosts_like_local_with_their_machines_readi
 
     server.stop().await.unwrap();
     eprintln!("two hosts through agents: {:?}", began.elapsed());
+}
+
+/// The live list of every host's containers (`/ws/containers?hosts=all`)
+/// carries only the hosts a user may see; one who may see none gets no ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_all_hosts_feed_carries_only_the_hosts_a_user_may_see() {
+    let agent_dir = AgentDir::init(&[]);
+    let _agent = agent_dir.start(None, &[]);
+    let (_dir, server, admin) = berth_with(vec![agent_dir.host("edge")]).await;
+    reachable(&server, &admin, "edge", 20).await;
+    let ticket = async |user: &reqwest::Client| {
+        user.post(server.url("/api/all_containers_ticket"))
+            .send()
+            .await
+            .unwrap()
+    };
+
+    let nobody = plain_user(&server, &admin, "nobody", "a-long-password-1").await;
+    assert_eq!(ticket(&nobody).await.status(), 403, "no host to see, no ticket");
+
+    let viewer = plain_user(&server, &admin, "viewer", "a-long-password-2").await;
+    let id = get_json(&server, &admin, "/api/v1/users").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "viewer")
+        .map(|u| match &u["id"] {
+            Value::String(id) => id.clone(),
+            id => id.to_string(),
+        })
+        .unwrap();
+    let resp = admin
+        .put(server.url(&format!("/api/v1/users/{id}/grants")))
+        .json(&serde_json::json!([{ "host": "edge", "level": "view" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let resp = ticket(&viewer).await;
+    assert_eq!(resp.status(), 200);
+    let ticket: String = resp.json().await.unwrap();
+    let url = format!(
+        "{}/ws/containers?hosts=all&ticket={ticket}",
+        server.base.replace("http://", "ws://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("the feed opens");
+    // The hosts followed, then each one's view: `edge` only, never `local`.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), futures_util::StreamExt::next(&mut socket))
+            .await
+            .expect("the feed speaks within 10 s")
+            .expect("the feed stays open")
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+            seen.push(serde_json::from_str::<Value>(&text).unwrap());
+        }
+    }
+    let text = serde_json::to_string(&seen).unwrap();
+    assert!(text.contains("\"edge\""), "{text}");
+    assert!(!text.contains("\"local\""), "a host the viewer may not see: {text}");
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,7 +98,7 @@ pub async fn all_containers_ticket() -> Result<String, AppError> {
     }
     berth
         .auth
-        .issue_ticket(&caller, Purpose::Stats, None)
+        .issue_ticket(&caller, Purpose::AllContainers, None)
         .await
         .map_err(failure)
 }

@@ -18,6 +18,9 @@ pub enum Purpose {
     Events,
     /// `/ws/containers`: one host's containers, live.
     Containers,
+    /// `/ws/containers?hosts=all`: the containers of every host the caller
+    /// may see, live.
+    AllContainers,
     /// `/ws/stats`: the dashboard, live.
     Stats,
 }
@@ -29,6 +32,8 @@ impl Purpose {
         match self {
             Purpose::Events => crate::model::Operation::ReadEvents,
             Purpose::Containers => crate::model::Operation::ViewHost,
+            // Seeing any host is enough: the feed carries only those they see.
+            Purpose::AllContainers => crate::model::Operation::ViewDashboard,
             Purpose::Stats => crate::model::Operation::ViewDashboard,
         }
     }

@@ -1,6 +1,10 @@
-//! What the engine benchmarks share: making many containers at once, and
-//! removing them by name prefix, at the start (leftovers of a crashed run)
-//! and at the end.
+//! What the engine benchmarks share: their settings from the environment,
+//! reading a process's CPU time and memory from /proc, making many
+//! containers at once, and removing them by name prefix, at the start
+//! (leftovers of a crashed run) and at the end.
+
+// Each bench uses what it needs of these.
+#![allow(dead_code)]
 
 use futures_util::StreamExt;
 use std::future::Future;
@@ -68,4 +72,47 @@ pub fn remove_containers(prefix: &str) -> usize {
         eprintln!("cleanup: docker rm -f failed; remove the {prefix}* containers by hand");
     }
     ids.len()
+}
+
+/// A whole number from the environment, or `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
+}
+
+/// Clock ticks per second, for /proc/*/stat (`getconf CLK_TCK`, 100 nearly everywhere).
+pub fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime, in clock ticks, of a /proc `stat` file (process or thread).
+pub fn stat_ticks(path: &str) -> u64 {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return 0;
+    };
+    // The fields after the command name, which may hold spaces: state is field 3.
+    let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let get = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    get(14) + get(15)
+}
+
+/// A `kB` line (`VmRSS:`, `RssAnon:`...) of a /proc `status` file, in MiB.
+pub fn status_mib(path: &str, field: &str) -> f64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }

@@ -141,8 +141,7 @@ pub(crate) async fn containers(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if params.get("hosts").map(String::as_str) == Some("all") {
-        // The dashboard's ticket: its feed carries the same hosts and containers.
-        return match admit(&state, &headers, ip(&info), &params, Purpose::Stats).await {
+        return match admit(&state, &headers, ip(&info), &params, Purpose::AllContainers).await {
             Ok(admitted) => upgrade.on_upgrade(move |socket| all_hosts(socket, state, admitted)),
             Err(refused) => refused,
         };
