@@ -2,13 +2,15 @@
 //! since when, how berth reaches it, versions, round trip, what it refuses)
 //! and resources now, and its charts (CPU, per core, load, memory, disk use
 //! per filesystem, disk and network throughput) over 1 h, 24 h, 7 d or 30 d.
+//! Admins also manage the hosts on `/hosts` (`hosts_admin`).
 
 use crate::api::stats::{get_dashboard, host_charts, stats_ticket};
 use crate::components::charts::ChartPanel;
 use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, since};
 use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
-use berth_core::model::{Dashboard, HostLimits, HostSample, HostStatus, Unit, format_ts, human_size};
+use crate::pages::hosts_admin::HostsAdmin;
+use berth_core::model::{Dashboard, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -47,12 +49,27 @@ where
     }
 }
 
+/// Every host as a card; for admins also the list of host entries with
+/// their controls and the form that adds a host (`hosts_admin`).
 #[component]
 pub fn HostsPage() -> impl IntoView {
+    let live = follow_dashboard();
+    let perms = super::permissions();
+    let admin = move || async move { perms.await.allows(Operation::AddHost, None) };
     view! {
         <Title text="Hosts"/>
-        <h1>"Hosts"</h1>
-        <WithDashboard live=follow_dashboard() render=|current| view! { <div class="host-grid"><HostCards current/></div> }/>
+        <div class="section-head">
+            <h1>"Hosts"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    admin().await.then(|| view! { <a class="btn" href="#add-host">"Add a host"</a> })
+                })}
+            </Suspense>
+        </div>
+        <WithDashboard live render=|current| view! { <div class="host-grid"><HostCards current/></div> }/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { admin().await.then(|| view! { <HostsAdmin live/> }) })}
+        </Suspense>
     }
 }
 

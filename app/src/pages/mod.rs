@@ -10,6 +10,7 @@ pub mod event;
 pub mod events;
 pub mod home;
 pub mod host;
+mod hosts_admin;
 mod live;
 pub mod login;
 pub mod resources;

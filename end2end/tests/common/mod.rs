@@ -604,6 +604,18 @@ pub async fn create_first_admin(client: &Client, berth: &Berth, name: &str, pass
     Ok(())
 }
 
+/// Signs `name` in through the sign-in page (after dropping any session)
+/// and waits for the dashboard, or fails with the page's error.
+pub async fn sign_in(client: &Client, berth: &Berth, name: &str, password: &str) -> Result {
+    client.delete_all_cookies().await?;
+    open(client, &berth.url("/login")).await?;
+    fill(client, "#login-name", name).await?;
+    fill(client, "#login-password", password).await?;
+    click_button(client, "Sign in").await?;
+    wait_for_path_unless_error(client, "/", "#login-error").await?;
+    Ok(())
+}
+
 /// Containers of the test image made for one test; removed (with any other
 /// names it lists in `also`) before it runs and when it ends.
 pub struct TestContainers(Vec<String>);

@@ -118,7 +118,7 @@ fn init(
 fn run(dir: &Path, listen: Option<SocketAddr>, read_only: bool, no_exec: bool) -> anyhow::Result<ExitCode> {
     let (file, options) = load(dir, read_only, no_exec)?;
     let listen = listen.unwrap_or(file.listen);
-    init_logging();
+    super::init_logging("info");
     // One thread is plenty for one core's connection: the agent stays small.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -141,19 +141,6 @@ fn run(dir: &Path, listen: Option<SocketAddr>, read_only: bool, no_exec: bool) -
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The agent logs to stderr, which is mostly a journal or a file: colours
-/// only on a terminal, so that its log reads (and greps) as plain text.
-fn init_logging() {
-    use std::io::IsTerminal;
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// Reads and checks the agent's files; flags add limits to the file's.
