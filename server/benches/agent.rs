@@ -197,6 +197,33 @@ async fn sign_in(base: &str) -> reqwest::Client {
     }
 }
 
+/// `berth serve` in `dir` with `agents` as hosts beside the local engine,
+/// an admin signed in, every host connected: its pid, its base URL and
+/// the admin's client.
+async fn start_core(
+    procs: &mut Procs,
+    dir: &Path,
+    interval: u64,
+    agents: &[(String, &Agent)],
+) -> (u32, String, reqwest::Client) {
+    let data = dir.join("data");
+    add_admin(&data);
+    let config = berth_config(dir, interval, agents);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let pid = procs.spawn(
+        Command::new(BERTH)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--listen", &format!("127.0.0.1:{port}")]),
+    );
+    let client = sign_in(&base).await;
+    until_reachable(&client, &base, agents.len() + 1).await;
+    (pid, base, client)
+}
+
 /// CPU share of one core and RSS of `pids` over `secs`, sampled each second.
 struct Usage {
     cpu_percent: f64,
@@ -289,21 +316,7 @@ async fn main() {
             .args(["agent", "--dir"])
             .arg(dir.path().join("agent")),
     );
-    let data = dir.path().join("data");
-    add_admin(&data);
-    let config = berth_config(dir.path(), interval, &[("edge".into(), &agent)]);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let core_pid = procs.spawn(
-        Command::new(BERTH)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--listen", &format!("127.0.0.1:{port}")]),
-    );
-    let client = sign_in(&base).await;
-    until_reachable(&client, &base, 2).await;
+    let (core_pid, _, _) = start_core(&mut procs, dir.path(), interval, &[("edge".into(), &agent)]).await;
     tokio::time::sleep(Duration::from_secs(warmup)).await;
     let usage = measure(&[agent_pid, core_pid], secs, tick).await;
     println!("1. one agent serving {count} containers to one core:");
@@ -321,21 +334,7 @@ async fn main() {
         agents.push((format!("edge-{i}"), a));
     }
     let named: Vec<(String, &Agent)> = agents.iter().map(|(n, a)| (n.clone(), a)).collect();
-    let data = dir.path().join("data");
-    add_admin(&data);
-    let config = berth_config(dir.path(), interval, &named);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let core_pid = procs.spawn(
-        Command::new(BERTH)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--listen", &format!("127.0.0.1:{port}")]),
-    );
-    let client = sign_in(&base).await;
-    until_reachable(&client, &base, 6).await;
+    let (core_pid, base, client) = start_core(&mut procs, dir.path(), interval, &named).await;
     tokio::time::sleep(Duration::from_secs(warmup)).await;
     let idle = measure(&[core_pid], secs, tick).await;
     // One viewer: the dashboard page, then its live feed, read as it arrives.
@@ -349,7 +348,7 @@ async fn main() {
         .json()
         .await
         .unwrap();
-    let url = format!("ws://127.0.0.1:{port}/ws/stats?ticket={ticket}");
+    let url = format!("{}/ws/stats?ticket={ticket}", base.replace("http://", "ws://"));
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("the dashboard's feed");

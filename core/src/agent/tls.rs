@@ -106,10 +106,7 @@ pub fn server_config(cert_pem: &str, key_pem: &str) -> Result<Arc<rustls::Server
 /// The core's side: trusts the certificate with fingerprint `pin` only
 /// (any, with `None`: to learn the fingerprint, and then send nothing).
 /// `seen` gets the fingerprint presented, also when it is refused.
-pub(crate) fn client_config(
-    pin: Option<Fingerprint>,
-    seen: Arc<Mutex<Option<Fingerprint>>>,
-) -> Arc<rustls::ClientConfig> {
+pub fn client_config(pin: Option<Fingerprint>, seen: Arc<Mutex<Option<Fingerprint>>>) -> Arc<rustls::ClientConfig> {
     let provider = provider();
     let verifier = Pinned {
         pin,
