@@ -14,6 +14,8 @@ cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.129   # must equal the `wasm-bindgen` pin in Cargo.toml
 BINARYEN_VERSION=132           # wasm-opt from npm; Debian's (108) breaks the wasm
+XTERM_VERSION=6.0.0            # the web terminal: @xterm/xterm from npm, served by berth itself
+XTERM_FIT_VERSION=0.11.0       # and its @xterm/addon-fit
 SCHEMATHESIS_VERSION=4.32.5    # server/tests/openapi.rs uses this version's flags
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -49,6 +51,51 @@ wasm_opt() {
   "$bin" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$1" -o "$1"
 }
 
+# compress_site debug|release: FILE.gz and FILE.br beside each text and wasm
+# file of the site (node's zlib; best levels for release, quick ones for the
+# tests' debug site), which the server sends to browsers that take them.
+compress_site() {
+  if ! command -v node >/dev/null; then
+    say "node is missing: the site will be served uncompressed"
+    return 0
+  fi
+  node - "$SITE_DIR" "$1" <<'JS'
+const fs = require('fs'), path = require('path'), zlib = require('zlib');
+const [dir, profile] = process.argv.slice(2);
+const best = profile === 'release';
+const files = (d) => fs.readdirSync(d, { withFileTypes: true })
+  .flatMap((e) => e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]);
+for (const file of files(dir).filter((f) => /\.(js|mjs|wasm|css|svg|json|html|txt)$/.test(f))) {
+  const raw = fs.readFileSync(file);
+  fs.writeFileSync(file + '.gz', zlib.gzipSync(raw, { level: best ? 9 : 6 }));
+  fs.writeFileSync(file + '.br', zlib.brotliCompressSync(raw, { params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: best ? 11 : 5,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
+  } }));
+}
+JS
+}
+
+# xterm_assets: xterm.js, its CSS and its fit addon (pinned, from npm into
+# $TARGET_DIR/tools once) into the site's /xterm/, for public/terminal.js:
+# the terminal pages load them from berth, never from a CDN.
+xterm_assets() {
+  local mods="$TARGET_DIR/tools/node_modules/@xterm"
+  local have_term have_fit
+  have_term=$(node -p "require('$mods/xterm/package.json').version" 2>/dev/null || true)
+  have_fit=$(node -p "require('$mods/addon-fit/package.json').version" 2>/dev/null || true)
+  if [ "$have_term" != "$XTERM_VERSION" ] || [ "$have_fit" != "$XTERM_FIT_VERSION" ]; then
+    command -v npm >/dev/null || die "the web terminal needs xterm.js from npm: install npm (and node)"
+    say "installing xterm.js $XTERM_VERSION and @xterm/addon-fit $XTERM_FIT_VERSION (npm)"
+    mkdir -p "$TARGET_DIR/tools"
+    npm install --silent --no-audit --no-fund --save-exact --prefix "$TARGET_DIR/tools" \
+      "@xterm/xterm@$XTERM_VERSION" "@xterm/addon-fit@$XTERM_FIT_VERSION" >&2
+  fi
+  mkdir -p "$SITE_DIR/xterm"
+  cp "$mods/xterm/lib/xterm.js" "$mods/xterm/css/xterm.css" "$mods/addon-fit/lib/addon-fit.js" "$SITE_DIR/xterm/"
+  cp "$mods/xterm/LICENSE" "$SITE_DIR/xterm/LICENSE.txt"
+}
+
 # build_site debug|release: the wasm, its JS glue, the CSS and public/ into $SITE_DIR.
 build_site() {
   local profile=wasm-release dir=wasm-release
@@ -61,6 +108,8 @@ build_site() {
   [ "$1" = release ] && wasm_opt "$SITE_DIR/pkg/berth_bg.wasm"
   cp style/main.css "$SITE_DIR/pkg/berth.css"
   cp -R public/. "$SITE_DIR/"
+  xterm_assets
+  compress_site "$1"
   # The server embeds whatever this names (see server/build.rs).
   export BERTH_EMBED_SITE="$SITE_DIR"
 }

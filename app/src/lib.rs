@@ -13,12 +13,14 @@ pub mod proof;
 
 use components::layout::Layout;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Named like the app's js and wasm (fingerprinted in a release build).
+    let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -27,6 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="berth" href=css/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -41,7 +44,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="berth" href="/pkg/berth.css"/>
         <Title formatter=|page: String| if page.is_empty() { "berth".to_string() } else { format!("{page} · berth") }/>
         <Router>
             <Routes fallback=|| view! { <pages::NotFound/> }>
@@ -53,6 +55,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("hosts/:host") view=pages::host::HostPage/>
                     <Route path=path!("containers") view=pages::containers::ContainersPage/>
                     <Route path=path!("containers/:host/:id") view=pages::container::ContainerPage/>
+                    <Route path=path!("containers/:host/:id/terminal") view=pages::terminal::TerminalPage/>
+                    <Route path=path!("containers/:host/:id/logs") view=pages::logs::ContainerLogsPage/>
+                    <Route path=path!("logs") view=pages::stored_logs::StoredLogsPage/>
+                    <Route path=path!("logs/:host") view=pages::logs::MergedLogsPage/>
                     <Route path=path!("events") view=pages::events::EventsPage/>
                     <Route path=path!("events/:seq") view=pages::event::EventPage/>
                     <Route path=path!("users") view=pages::users::UsersPage/>

@@ -26,6 +26,8 @@ pub mod health;
 #[cfg(feature = "engine")]
 pub mod hosts;
 #[cfg(feature = "engine")]
+pub mod logs;
+#[cfg(feature = "engine")]
 mod services;
 #[cfg(feature = "engine")]
 pub mod stats;
@@ -33,6 +35,8 @@ pub mod stats;
 pub mod store;
 #[cfg(feature = "engine")]
 pub mod tasks;
+#[cfg(feature = "engine")]
+pub mod terminal;
 
 #[cfg(feature = "engine")]
 pub use services::Berth;

@@ -29,6 +29,12 @@ pub struct Berth {
     pub stats: Stats,
     pub health: Health,
     pub checkpoints: Checkpointer,
+    /// Containers' live logs, one engine stream each shared by every follower.
+    pub logs: crate::logs::LogHub,
+    /// Terminals in containers, and their recordings.
+    pub terminals: crate::terminal::Terminals,
+    /// Container logs kept in the store under a budget, searchable.
+    pub stored_logs: crate::logs::stored::StoredLogs,
 }
 
 /// Reading the log for a caller: refused, or the log failed.

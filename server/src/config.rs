@@ -5,6 +5,12 @@ use berth_core::agent::{AgentSettings, AgentUrl, Fingerprint};
 use berth_core::hosts::TlsSettings;
 use berth_core::stats::{Retention, StatsConfig};
 use berth_core::tlog::note::{COSIGNATURE_V1, VerifierKey};
+mod stored_logs;
+mod terminal;
+
+pub use stored_logs::StoredLogsSettings;
+pub use terminal::TerminalSettings;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -39,6 +45,18 @@ pub struct Config {
     /// Remote Docker engines over TCP with TLS client certificates, managed
     /// beside the local one (`[[hosts]]` in TOML).
     pub hosts: Vec<HostConfig>,
+    /// How long a websocket ticket (issued when a page opens a live feed or
+    /// a terminal) stays valid, in seconds.
+    pub ticket_ttl_secs: u32,
+    /// Terminals in containers (`[terminal]` in TOML).
+    pub terminal: TerminalSettings,
+    /// Containers' live logs: what each followed container keeps for new
+    /// followers, and how long its stream outlives its last one (`[logs]`
+    /// in TOML: `ring_lines`, `ring_bytes`, `follower_queue`, `linger_secs`).
+    pub logs: berth_core::logs::LogHubConfig,
+    /// How much of the collected container logs is kept (`[stored_logs]`
+    /// in TOML: `budget_mib`, `key_budget_mib`).
+    pub stored_logs: StoredLogsSettings,
 }
 
 /// A host beside the local one: a remote Docker engine reached over TCP
@@ -284,6 +302,10 @@ impl Default for Config {
             metrics_token: None,
             witnesses: Vec::new(),
             hosts: Vec::new(),
+            ticket_ttl_secs: berth_core::auth::DEFAULT_TICKET_TTL.as_secs() as u32,
+            terminal: TerminalSettings::default(),
+            logs: berth_core::logs::LogHubConfig::default(),
+            stored_logs: StoredLogsSettings::default(),
         }
     }
 }
@@ -297,7 +319,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
     "listen",
     "data_dir",
     "public_url",
@@ -306,6 +328,7 @@ const ENV_KEYS: [&str; 8] = [
     "log",
     "stats_interval_secs",
     "metrics_token",
+    "ticket_ttl_secs",
 ];
 
 impl Config {
@@ -351,6 +374,15 @@ impl Config {
             ));
         }
         self.stats_retention.validate()?;
+        if !(1..=600).contains(&self.ticket_ttl_secs) {
+            return Err(format!(
+                "ticket_ttl_secs must be between 1 and 600, not {}",
+                self.ticket_ttl_secs
+            ));
+        }
+        self.terminal.validate()?;
+        self.stored_logs.validate()?;
+        self.logs.check()?;
         if let Some(token) = &self.metrics_token
             && token.0.trim().len() < 16
         {

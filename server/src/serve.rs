@@ -13,10 +13,12 @@ use berth_core::auth::{Auth, RedbSessionStore};
 use berth_core::events::{Checkpointer, EventLog};
 use berth_core::health::Health;
 use berth_core::hosts::{ConfiguredHost, Host, HostAdmin, Hosts};
+use berth_core::logs::stored::StoredLogs;
 use berth_core::model::{Actor, NewEvent, Outcome};
 use berth_core::stats::Stats;
 use berth_core::store::Store;
 use berth_core::tasks::{Stop, Tasks};
+use berth_core::terminal::Terminals;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -79,7 +81,29 @@ pub async fn run(
         heartbeat,
         config.hosts.iter().map(configured).collect(),
     );
+    auth.set_ticket_ttl(Duration::from_secs(u64::from(config.ticket_ttl_secs)));
+    let terminals = Terminals::new(
+        store.clone(),
+        events.clone(),
+        hosts.clone(),
+        auth.clone(),
+        config.terminal.core(),
+    );
+    // Each host's live log streams run under its supervisor.
+    let logs = berth_core::logs::LogHub::new(&hosts, config.logs.clone());
+    let stored_logs = {
+        let (store, events, hosts, budgets) = (
+            store.clone(),
+            events.clone(),
+            hosts.clone(),
+            config.stored_logs.budgets(),
+        );
+        tokio::task::spawn_blocking(move || StoredLogs::open(store, events, hosts, budgets)).await??
+    };
     let berth = Berth {
+        stored_logs: stored_logs.clone(),
+        logs,
+        terminals,
         checkpoints: checkpoints.clone(),
         store: store.clone(),
         events: events.clone(),
@@ -105,6 +129,7 @@ pub async fn run(
     let served = async {
         let sessions = RedbSessionStore::new(store.clone(), events.clone());
         health.watch_each_host();
+        stored_logs.collect_each_host();
         hosts.add(local_host)?;
         for host in remote_hosts {
             hosts.add(host)?;
@@ -159,6 +184,8 @@ fn spawn_tasks(tasks: &mut Tasks, berth: &Berth, sessions: RedbSessionStore, wit
     tasks.spawn("session-purge", |stop| purge_sessions(sessions, stop));
     let (stats, hosts) = (berth.stats.clone(), berth.hosts.clone());
     tasks.spawn("stats-collector", |stop| stats.run(hosts, stop));
+    let stored_logs = berth.stored_logs.clone();
+    tasks.spawn("stored-logs-writer", |stop| stored_logs.run(stop));
     let checkpoints = berth.checkpoints.clone();
     tasks.spawn("checkpoint-signer", |stop| checkpoints.run(stop));
     let (events, checkpoints) = (berth.events.clone(), berth.checkpoints.clone());

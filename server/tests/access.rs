@@ -155,7 +155,38 @@ fn rest(op: Operation, tag: &str) -> (reqwest::Method, String, Option<Value>) {
             format!("/api/v1/hosts/{NONE}/fingerprint"),
             Some(json!({ "fingerprint": FINGERPRINT })),
         ),
+        O::ReadLogs => (
+            M::GET,
+            format!("/api/v1/hosts/{HOST}/containers/{NONE}/logs?tail=1"),
+            None,
+        ),
+        O::DownloadLogs => (
+            M::GET,
+            format!("/api/v1/hosts/{HOST}/containers/{NONE}/logs/download"),
+            None,
+        ),
+        O::OpenTerminal => (
+            M::POST,
+            format!("/api/v1/hosts/{HOST}/containers/{NONE}/terminal"),
+            None,
+        ),
+        O::ReplayTerminal => (M::GET, format!("/api/v1/events/{}/recording", local_event()), None),
+        O::CollectLogs => (
+            M::PUT,
+            format!("/api/v1/hosts/{HOST}/logs/collect"),
+            Some(json!({ "key": format!("name:{NONE}"), "collect": false })),
+        ),
     }
+}
+
+/// An event about the host that is no terminal session: replaying it is
+/// decided on its host, and once allowed finds no recording.
+static LOCAL_EVENT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+fn local_event() -> u64 {
+    *LOCAL_EVENT
+        .get()
+        .expect("the matrix found an event about the host first")
 }
 
 /// Where no agent listens: a probe allowed finds nothing there.
@@ -255,6 +286,15 @@ fn server_fn(op: Operation, tag: &str) -> (String, Value) {
             "accept_fingerprint",
             json!({ "host": NONE, "fingerprint": FINGERPRINT }),
         ),
+        O::ReadLogs => ("logs_ticket", json!({ "host": HOST })),
+        // A download is a file: REST only.
+        O::DownloadLogs => return ("".into(), Value::Null),
+        O::OpenTerminal => ("terminal_ticket", json!({ "host": HOST, "id": NONE })),
+        O::ReplayTerminal => ("terminal_recording", json!({ "seq": local_event() })),
+        O::CollectLogs => (
+            "collect_logs",
+            json!({ "host": HOST, "key": format!("name:{NONE}"), "collect": "false", "budget_mib": "" }),
+        ),
     };
     (endpoint.to_string(), args)
 }
@@ -266,6 +306,16 @@ fn ticket_fn(op: Operation) -> Option<(&'static str, Value, &'static str)> {
         Operation::ReadEvents => Some(("live_ticket", json!({}), "/ws/events?after=0&")),
         Operation::ViewHost => Some(("containers_ticket", json!({ "host": HOST }), "/ws/containers?")),
         Operation::ViewDashboard => Some(("stats_ticket", json!({}), "/ws/stats?")),
+        Operation::ReadLogs => Some((
+            "logs_ticket",
+            json!({ "host": HOST }),
+            "/ws/logs?containers=berth-matrix-none&tail=1&",
+        )),
+        Operation::OpenTerminal => Some((
+            "terminal_ticket",
+            json!({ "host": HOST, "id": NONE }),
+            "/ws/terminal?cols=80&rows=24&",
+        )),
         _ => None,
     }
 }
@@ -425,6 +475,8 @@ async fn every_operation_is_decided_once_the_same_way_at_every_entry_point() {
     let admin = client();
     assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
 
+    let connected = common::agent::recorded(&server, &admin, &format!("kind=host.connect&host={HOST}")).await;
+    LOCAL_EVENT.get_or_init(|| connected["seq"].as_u64().unwrap());
     let mut subjects = vec![subject(&server, &admin, "admin", None).await];
     let mut grant_sets: Vec<(String, Vec<Grant>)> = Level::ALL
         .iter()

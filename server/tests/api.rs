@@ -255,6 +255,84 @@ async fn signed_out_pages_redirect_and_not_found_is_a_page() {
     server.stop().await.unwrap();
 }
 
+/// The site's files go out compressed as the browser asks, the app's under
+/// fingerprinted names that browsers keep, the others revalidated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_files_are_compressed_fingerprinted_and_cached() {
+    if option_env!("BERTH_EMBED_SITE").is_none() {
+        eprintln!("skipped: this build has no site embedded (./dev.sh test embeds it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    let client = client();
+    let page = client
+        .get(server.url("/setup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let named = |pattern: &str| {
+        let at = page
+            .find(pattern)
+            .unwrap_or_else(|| panic!("{pattern} in the page:\n{page}"));
+        let start = page[..at].rfind('"').unwrap() + 1;
+        page[start..at + pattern.len()].to_string()
+    };
+    let (js, wasm, css) = (named(".js"), named("_bg.wasm"), named(".css"));
+    for url in [&js, &wasm, &css] {
+        assert!(
+            url.starts_with("/pkg/berth.") && url.len() > "/pkg/berth.0123456789abcdef".len(),
+            "fingerprinted: {url}"
+        );
+    }
+    let get = |url: String, accept: &'static str| {
+        let req = client.get(server.url(&url));
+        async move {
+            let resp = req.header("accept-encoding", accept).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{url}");
+            let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+            let encoding = header("content-encoding");
+            let cache = header("cache-control").unwrap();
+            let etag = header("etag");
+            (encoding, cache, etag, resp.bytes().await.unwrap())
+        }
+    };
+    let (none, cache, _, raw) = get(wasm.clone(), "identity").await;
+    assert_eq!((none, cache.as_str()), (None, "public, max-age=31536000, immutable"));
+    assert_eq!(&raw[..4], b"\0asm");
+    let (gz, _, _, gzipped) = get(wasm.clone(), "gzip, deflate").await;
+    assert_eq!(gz.as_deref(), Some("gzip"));
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut unzipped).unwrap();
+    assert!(unzipped == raw, "the gzip form is the wasm");
+    let (br, _, _, brotli) = get(wasm.clone(), "gzip, deflate, br, zstd").await;
+    assert_eq!(br.as_deref(), Some("br"));
+    assert!(brotli.len() < gzipped.len() && gzipped.len() < raw.len());
+    println!(
+        "wasm: {} KiB raw, {} KiB gzip, {} KiB brotli",
+        raw.len() / 1024,
+        gzipped.len() / 1024,
+        brotli.len() / 1024
+    );
+
+    // The plain names still answer (tools, older pages), revalidated by tag.
+    let (_, cache, etag, _) = get("/favicon.svg".into(), "gzip").await;
+    assert_eq!(cache, "no-cache");
+    let etag = etag.expect("an ETag");
+    let again = client
+        .get(server.url("/favicon.svg"))
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "unchanged: not sent again");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_add_users_who_then_are_denied_the_event_log() {
     let (_dir, server) = Server::with_admin().await;

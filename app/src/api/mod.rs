@@ -5,8 +5,11 @@ pub mod containers;
 pub mod events;
 pub mod hosts;
 pub mod log;
+pub mod logs;
 pub mod resources;
 pub mod stats;
+pub mod stored_logs;
+pub mod terminal;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -1,5 +1,6 @@
 //! Pieces the pages share.
 
+pub mod ansi;
 pub mod chart;
 pub mod charts;
 pub mod clipboard;
@@ -7,5 +8,12 @@ pub mod confirm;
 pub mod event_table;
 pub mod hosts;
 pub mod layout;
+pub mod log_api;
+pub mod log_buffer;
+pub mod log_controls;
+pub mod log_feed;
+pub mod log_search;
+pub mod log_view;
 pub mod socket;
 pub mod status;
+pub mod xterm;

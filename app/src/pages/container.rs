@@ -53,6 +53,10 @@ fn or_dash(v: Option<String>) -> String {
 fn Detail(d: ContainerDetail, host: String, status: Option<HostStatus>, perms: Permissions) -> impl IntoView {
     let reveal = perms.allows(Operation::RevealSecret, Some(&host));
     let set_expected = perms.allows(Operation::SetExpectedState, Some(&host));
+    // A shell for those with the terminal right, where the host allows exec.
+    let terminal = perms.allows(Operation::OpenTerminal, Some(&host))
+        && d.state == "running"
+        && status.as_ref().is_none_or(|s| s.limits.allows_exec());
     // Values revealed on purpose, by variable name.
     let revealed: RwSignal<HashMap<String, String>> = RwSignal::new(HashMap::new());
     let reveal_failed: RwSignal<Option<AppError>> = RwSignal::new(None);
@@ -100,7 +104,15 @@ fn Detail(d: ContainerDetail, host: String, status: Option<HostStatus>, perms: P
     view! {
         <div class="section-head">
             <h1>{d.name.clone()}</h1>
-            <a class="btn" href=format!("/events?target=container:{}", d.name)>"Its events →"</a>
+            <div class="actions">
+                <a class="btn" id="container-logs" href=format!("/containers/{host}/{}/logs", d.id)>"Logs →"</a>
+                {terminal.then(|| view! {
+                    <a class="btn" id="container-terminal" href=format!("/containers/{host}/{}/terminal", d.name)>"Terminal →"</a>
+                })}
+                <a class="btn" id="container-stored-logs" href=crate::pages::stored_logs::key_link(&host, &stored_key(&d))
+                    title="The logs berth keeps of this container's key, across re-creation">"Stored logs →"</a>
+                <a class="btn" href=format!("/events?target=container:{}", d.name)>"Its events →"</a>
+            </div>
         </div>
         <dl class="fields card">
             <dt>"State"</dt><dd><span class=format!("badge state-{}", d.state)>{state}</span>
@@ -185,4 +197,15 @@ fn list_or_empty(items: Vec<String>, empty: &'static str) -> impl IntoView {
         view! { <ul class="plain">{items.into_iter().map(|i| view! { <li><code>{i}</code></li> }).collect_view()}</ul> }
             .into_any()
     }
+}
+
+/// The key the container's logs are stored (and its expected state kept)
+/// under: its compose project and service, or its name.
+fn stored_key(d: &ContainerDetail) -> String {
+    let label = |name: &str| d.labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    berth_core::model::expectation_key(
+        &d.name,
+        label("com.docker.compose.project"),
+        label("com.docker.compose.service"),
+    )
 }

@@ -317,7 +317,7 @@ fn List(
                     let acts = acts.get();
                     groups().into_iter().map(|(title, rows)| view! {
                         <tbody>
-                            <tr class="group"><th colspan=if acts { "7" } else { "6" } scope="rowgroup">{title}</th></tr>
+                            <tr class="group"><th colspan=if acts { "7" } else { "6" } scope="rowgroup">{title}{project_logs(&rows)}</th></tr>
                             {rows.into_iter().map(|row| view! { <ContainerRow row act options perms acts/> }).collect_view()}
                         </tbody>
                     }).collect_view()
@@ -326,6 +326,16 @@ fn List(
         </div>
         {empty}
     }
+}
+
+/// A link to the merged logs of a compose project's group (none for the
+/// standalone containers).
+fn project_logs(rows: &[Row]) -> Option<impl IntoView + use<>> {
+    let row = rows.first()?;
+    let project = row.c.project.as_deref()?;
+    let encode = crate::api::events::encode;
+    let href = format!("/logs/{}?project={}", encode(&row.host.0), encode(project));
+    Some(view! { <a class="group-logs" href=href title="Every container of this project, merged">"Logs →"</a> })
 }
 
 /// Create and start a container from a local image on one of `hosts` (those

@@ -61,6 +61,7 @@ pub fn EventPage() -> impl IntoView {
                                 <a class="btn" href=format!("/events/{}", seq + 1)>"Next →"</a>
                             </nav>
                             <VerifyInBrowser event=e.clone() server_key/>
+                            {(e.kind == "terminal.close").then(|| view! { <super::replay::Replay event=e.clone()/> })}
                         }.into_any()
                     }
                 }

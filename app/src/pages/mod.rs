@@ -12,9 +12,14 @@ pub mod home;
 pub mod host;
 mod hosts_admin;
 mod live;
+mod log_viewer;
 pub mod login;
+pub mod logs;
+pub mod replay;
 pub mod resources;
 pub mod setup;
+pub mod stored_logs;
+pub mod terminal;
 pub mod user;
 pub mod users;
 

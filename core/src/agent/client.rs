@@ -17,10 +17,11 @@ use super::link::{Forget, Link, Pending, StreamGuard};
 use super::protocol::{self, FromAgent, Hello, Operation, PROTOCOL, Refusal, Request, Subscription, ToAgent, Welcome};
 use super::tls::{self, Fingerprint};
 use super::wire::{self, WireError};
-use crate::hosts::{Engine, EngineError};
+use crate::hosts::{Engine, EngineError, ExecSession};
 use crate::model::{
-    AgentInfo, Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, HostSample, Image,
-    ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
+    AgentInfo, Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecSpec,
+    HostSample, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume,
+    VolumeDetail,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -407,6 +408,28 @@ impl Engine for AgentEngine {
         self.subscribe(protocol::Stats {
             id: id.into(),
             every_ms: every.as_millis().min(u128::from(u64::MAX)) as u64,
+        })
+    }
+
+    fn logs(
+        &self,
+        id: &str,
+        query: &crate::model::LogQuery,
+    ) -> BoxStream<'static, Result<crate::model::LogLine, EngineError>> {
+        super::logs::lines(self.subscribe(protocol::Logs {
+            id: id.into(),
+            query: query.clone(),
+        }))
+    }
+
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> Result<ExecSession, EngineError> {
+        let (link, _) = self.inner.connection().await?;
+        super::exec::open(link, id, spec).await.map_err(|e| match e {
+            EngineError::Rejected(m) if m.contains("does not know this request") => EngineError::Rejected(format!(
+                "the agent on host {} is older than terminals: upgrade it ({m})",
+                self.inner.host
+            )),
+            other => other,
         })
     }
 

@@ -137,14 +137,22 @@ impl Link {
     /// One frame from the agent.
     fn receive(&self, frame: FromAgent) -> Result<(), String> {
         match frame {
-            FromAgent::Reply { id, result } => {
-                if let Some(Pending::Call(tx)) = self.state().pending.remove(&id) {
+            FromAgent::Reply { id, result } => match self.state().pending.remove(&id) {
+                Some(Pending::Call(tx)) => {
                     let _ = tx.send(match result {
                         Answer::Ok(v) => Ok(v),
                         Answer::Err(e) => Err(self.ours(e)),
                     });
                 }
-            }
+                // A stream refused at once (limits, or a request an older
+                // agent does not know): the refusal ends it.
+                Some(Pending::Stream(tx)) => {
+                    if let Answer::Err(e) = result {
+                        let _ = tx.try_send(Err(self.ours(e)));
+                    }
+                }
+                _ => {}
+            },
             FromAgent::Item { id, value } => {
                 let mut state = self.state();
                 if let Some(Pending::Stream(tx)) = state.pending.get(&id)

@@ -10,14 +10,17 @@
 //! - `addr`: the agent's address and its allowlist;
 //! - `server`: the agent (`berth agent`), which enforces its own limits;
 //! - `client`: `AgentEngine`, the `hosts::Engine` of a host reached
-//!   through an agent; `link`: its one connection as callers share it.
+//!   through an agent; `link`: its one connection as callers share it;
+//! - `exec`: terminals through the agent, on both sides.
 //!
 //! Not here: the agent's configuration file and command line (the server
 //! crate), and who may add a host (`hosts`).
 
 pub mod addr;
 mod client;
+mod exec;
 mod link;
+mod logs;
 pub mod protocol;
 mod server;
 pub mod tls;

@@ -5,7 +5,7 @@
 //! often it pings); the agent answers `Welcome` (its version and limits) or
 //! `Refused` (why), and closes after a refusal. Then the core sends `Call`s, each with its own
 //! id, and the agent answers each with one `Reply`, or, for a stream
-//! (engine events, a container's stats), with `Item`s and one `End`; the
+//! (engine events, a container's stats or logs), with `Item`s and one `End`; the
 //! core may `Cancel` a stream. `Ping` and `Pong` measure the round trip and
 //! tell a silent peer from a quiet one. Many calls and streams share the
 //! connection at once.
@@ -19,9 +19,11 @@
 
 use crate::hosts::EngineError;
 use crate::model::{
-    Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, HostLimits, HostSample,
-    Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Volume, VolumeDetail,
+    Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecExit, ExecSpec,
+    HostLimits, HostSample, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport,
+    Volume, VolumeDetail,
 };
+use crate::model::{LogLine, LogQuery};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,6 +50,20 @@ pub enum ToAgent {
     },
     Ping {
         id: u64,
+    },
+    /// Keystrokes for the terminal (`Exec`) under way as `id`, base64.
+    /// Sent only once the agent has answered the `Exec` with `Started`, so
+    /// an agent that does not know terminals never sees one.
+    Input {
+        id: u64,
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+    },
+    /// The terminal `id`'s new size.
+    Resize {
+        id: u64,
+        cols: u16,
+        rows: u16,
     },
 }
 
@@ -213,9 +229,17 @@ pub enum Request {
     PruneVolumes(PruneVolumes),
     Events(Events),
     Stats(Stats),
+    Logs(Logs),
+    Exec(Exec),
 }
 
 impl Request {
+    /// Whether it runs a process in a container (refused by an agent
+    /// started `--no-exec` or `--read-only`).
+    pub fn executes(&self) -> bool {
+        matches!(self, Request::Exec(_))
+    }
+
     /// Whether it changes something on the host (refused by a read-only agent).
     pub fn changes(&self) -> bool {
         matches!(
@@ -256,6 +280,8 @@ impl Request {
             Request::PruneVolumes(_) => "PruneVolumes",
             Request::Events(_) => "Events",
             Request::Stats(_) => "Stats",
+            Request::Logs(_) => "Logs",
+            Request::Exec(_) => "Exec",
         }
     }
 }
@@ -300,6 +326,53 @@ subscription!(
         every_ms: u64,
     } => EngineStats
 );
+subscription!(
+    /// A container's log lines, as `Engine::logs`, in batches of the lines
+    /// ready together (each batch well under a frame's limit).
+    Logs { id: String, query: LogQuery } => Vec<LogLine>
+);
+
+subscription!(
+    /// A terminal: `spec` run in container `id` with a TTY, as
+    /// `Engine::exec`. The first item is `Started` (or the stream ends with
+    /// the refusal); then `Output` as it comes, and `Exited` once the core
+    /// `Cancel`s it (the agent then hangs the process up, kills it if it
+    /// stays, and says how it ended) or it ends by itself. `Input` and
+    /// `Resize` frames carry the keystrokes and sizes.
+    Exec { id: String, spec: ExecSpec } => ExecItem
+);
+
+/// What a terminal's stream carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecItem {
+    /// The process runs: what it is (the shell found, or the command).
+    Started { command: Vec<String> },
+    /// What it wrote, base64.
+    Output {
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+    },
+    /// How it ended; the last item.
+    Exited(ExecExit),
+}
+
+/// Bytes as base64 text in JSON frames.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        // Owned: frames are read into `Value`s first, which lend no `&str`.
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -326,6 +399,36 @@ mod tests {
         assert!(!request.changes());
         assert!(Request::from(PruneVolumes { label: None }).changes());
         assert!(serde_json::from_value::<Request>(serde_json::json!({"op": "Format", "args": {}})).is_err());
+    }
+
+    #[test]
+    fn terminal_bytes_travel_as_base64_through_values() {
+        let output = ExecItem::Output {
+            data: vec![0, 27, b'[', 0xff],
+        };
+        let value = serde_json::to_value(&output).unwrap();
+        assert_eq!(value, serde_json::json!({"output": {"data": "ABtb/w=="}}));
+        assert_eq!(serde_json::from_value::<ExecItem>(value).unwrap(), output);
+        let input = ToAgent::Input {
+            id: 3,
+            data: b"ls\r".to_vec(),
+        };
+        let wire = serde_json::to_value(&input).unwrap();
+        assert_eq!(wire["input"]["data"], "bHMN");
+        assert_eq!(serde_json::from_value::<ToAgent>(wire).unwrap(), input);
+        assert!(serde_json::from_value::<ExecItem>(serde_json::json!({"output": {"data": "@@"}})).is_err());
+        assert!(
+            Request::from(Exec {
+                id: "web".into(),
+                spec: ExecSpec {
+                    command: None,
+                    user: None,
+                    cols: 80,
+                    rows: 24
+                }
+            })
+            .executes()
+        );
     }
 
     #[test]

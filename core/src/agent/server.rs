@@ -157,6 +157,8 @@ async fn connection(
     let mut work = JoinSet::new();
     let calls = Arc::new(Semaphore::new(MAX_CALLS));
     let mut streams: HashMap<u64, AbortHandle> = HashMap::new();
+    // The terminals (`Exec`), which end their processes when they stop.
+    let mut terminals = super::exec::Inputs::default();
     let mut sender_ended = false;
     let ended = loop {
         // Nothing else may end a read half way (a frame's first bytes would
@@ -202,15 +204,25 @@ async fn connection(
                 continue;
             }
             ToAgent::Cancel { id } => {
-                if let Some(h) = streams.remove(&id) {
+                if !terminals.cancel(id)
+                    && let Some(h) = streams.remove(&id)
+                {
                     h.abort();
                 }
+                continue;
+            }
+            ToAgent::Input { id, data } => {
+                terminals.send(id, super::exec::Typed::Data(data.into()));
+                continue;
+            }
+            ToAgent::Resize { id, cols, rows } => {
+                terminals.send(id, super::exec::Typed::Resize(cols, rows));
                 continue;
             }
             ToAgent::Hello(_) => break Err("a second hello".into()),
             ToAgent::Call { id, request } => (id, request),
         };
-        let request = match admit(shared.limits, request, work.len()) {
+        let request = match admit(shared.limits, request, work.len() + terminals.under_way()) {
             Ok(request) => request,
             Err(error) => {
                 let reply = FromAgent::Reply {
@@ -225,7 +237,8 @@ async fn connection(
         };
         let (shared, outbox) = (shared.clone(), outbox.clone());
         match request {
-            Request::Events(_) | Request::Stats(_) => {
+            Request::Exec(exec) => terminals.start(shared.engine.clone(), id, exec, outbox),
+            Request::Events(_) | Request::Stats(_) | Request::Logs(_) => {
                 streams.retain(|_, h| !h.is_finished());
                 let handle = work.spawn(async move { stream(&shared, id, request, &outbox).await });
                 if let Some(old) = streams.insert(id, handle) {
@@ -246,6 +259,8 @@ async fn connection(
             }
         }
     };
+    // Terminals first: their processes are hung up while the writer still sends.
+    terminals.close().await;
     work.shutdown().await;
     if !sender_ended {
         sending.abort();
@@ -401,6 +416,12 @@ fn admit(limits: HostLimits, request: Value, under_way: usize) -> Result<Request
 
 /// What the agent's limits forbid, whoever asks.
 fn forbidden(limits: HostLimits, request: &Request) -> Option<EngineError> {
+    if request.executes() && !limits.allows_exec() {
+        let flag = if limits.read_only { "--read-only" } else { "--no-exec" };
+        return Some(EngineError::Forbidden(format!(
+            "this host's agent refuses terminals and other commands in containers (it was started with {flag})"
+        )));
+    }
     (limits.read_only && request.changes()).then(|| {
         EngineError::Forbidden(format!(
             "this host's agent is read-only: it refuses {} (it was started with --read-only)",
@@ -440,7 +461,9 @@ async fn answer(shared: &Shared, request: Request) -> Result<Value, EngineError>
         Request::VolumeInfo(r) => to_value(engine.volume(&r.name).await?),
         Request::RemoveVolume(r) => to_value(engine.remove_volume(&r.name, r.force).await?),
         Request::PruneVolumes(r) => to_value(engine.prune_volumes(r.label.as_deref()).await?),
-        Request::Events(_) | Request::Stats(_) => Err(EngineError::Rejected("a stream is not a call".into())),
+        Request::Events(_) | Request::Stats(_) | Request::Logs(_) | Request::Exec(_) => {
+            Err(EngineError::Rejected("a stream is not a call".into()))
+        }
     }
 }
 
@@ -457,6 +480,12 @@ async fn stream(shared: &Shared, id: u64, request: Request, outbox: &mpsc::Sende
             .stats(&r.id, Duration::from_millis(r.every_ms))
             .map(|i| i.and_then(to_value))
             .boxed(),
+        Request::Logs(r) => match r.query.validate() {
+            Ok(()) => super::logs::batches(shared.engine.logs(&r.id, &r.query))
+                .map(|i| i.and_then(to_value))
+                .boxed(),
+            Err(why) => futures_util::stream::iter([Err(EngineError::Rejected(why))]).boxed(),
+        },
         _ => return,
     };
     futures_util::pin_mut!(items);

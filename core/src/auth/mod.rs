@@ -15,7 +15,7 @@ mod users;
 
 pub(crate) use rename::{GrantsRenamed, rename_host as rename_host_in_grants};
 pub use sessions::{RedbSessionStore, USER_ID_KEY, USER_NAME_KEY, session_user_id, sign_in};
-pub use tickets::{Purpose, TicketGrant};
+pub use tickets::{DEFAULT_TTL as DEFAULT_TICKET_TTL, Purpose, TicketGrant, TicketRefusal};
 
 use crate::access::{AccessError, Caller, Who};
 use crate::events::{EventError, EventLog, now_ns};
@@ -516,6 +516,26 @@ impl Auth {
             identity,
             purpose,
             host: host.map(str::to_string),
+            target: None,
+        };
+        Ok(lock(&self.inner.tickets).issue(grant, Instant::now()))
+    }
+
+    /// A ticket for a terminal in `target` on `host`, for a caller whom
+    /// `access` already let open it (`hosts::Host::terminal_target`).
+    pub(crate) fn issue_terminal_ticket(
+        &self,
+        caller: &Caller,
+        host: &str,
+        target: crate::model::TerminalTarget,
+    ) -> Result<String> {
+        let identity =
+            Identity::of(caller).ok_or_else(|| AuthError::Invalid("only users and API keys open terminals".into()))?;
+        let grant = TicketGrant {
+            identity,
+            purpose: Purpose::Terminal,
+            host: Some(host.to_string()),
+            target: Some(target),
         };
         Ok(lock(&self.inner.tickets).issue(grant, Instant::now()))
     }
@@ -523,7 +543,17 @@ impl Auth {
     /// What a ticket was issued for, once; `None` when it is unknown, used,
     /// expired or for another purpose.
     pub fn redeem_ticket(&self, ticket: &str, purpose: Purpose) -> Option<TicketGrant> {
+        self.redeem(ticket, purpose).ok()
+    }
+
+    /// What a ticket was issued for, once, or why it is refused.
+    pub fn redeem(&self, ticket: &str, purpose: Purpose) -> Result<TicketGrant, TicketRefusal> {
         lock(&self.inner.tickets).redeem(ticket, purpose, Instant::now())
+    }
+
+    /// How long a ticket stays valid (`ticket_ttl_secs`).
+    pub fn set_ticket_ttl(&self, ttl: std::time::Duration) {
+        lock(&self.inner.tickets).set_ttl(ttl);
     }
 }
 

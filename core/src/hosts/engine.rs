@@ -8,7 +8,7 @@
 //! in both), the shared container list, reconnecting (`watch`).
 
 use crate::model::{
-    Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, HostSample, Image,
+    Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecSpec, HostSample, Image,
     ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
 };
 use async_trait::async_trait;
@@ -122,6 +122,22 @@ pub trait Engine: Send + Sync {
     /// that neither the engine nor berth reads and sends counters nobody
     /// keeps (at 5 s, a fifth of the work).
     fn stats(&self, id: &str, every: Duration) -> BoxStream<'static, Result<EngineStats, EngineError>>;
+
+    /// A container's log lines as `query` asks (checked by the caller):
+    /// its last `tail` lines, those within `since` and `until` to the
+    /// nanosecond, each with its stream and the engine's timestamp, in the
+    /// engine's order; then, with `follow`, new ones as they come, until
+    /// the container stops, the engine goes away or the stream is dropped.
+    fn logs(
+        &self,
+        id: &str,
+        query: &crate::model::LogQuery,
+    ) -> BoxStream<'static, Result<crate::model::LogLine, EngineError>>;
+
+    /// Starts `spec` in container `id` with a TTY (`TERM=xterm-256color`),
+    /// attached: see `ExecSession`. A host that refuses exec says so
+    /// (`Forbidden`).
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> Result<super::ExecSession, EngineError>;
 
     /// Every image with a name, and the dangling ones.
     async fn images(&self) -> Result<Vec<Image>, EngineError>;

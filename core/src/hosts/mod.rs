@@ -17,6 +17,8 @@
 mod admin;
 mod docker;
 mod engine;
+mod exec;
+mod logs;
 mod registry;
 mod resources;
 mod supervisor;
@@ -25,6 +27,7 @@ mod watch;
 pub use admin::{ConfiguredHost, HostAdmin, HostAdminError};
 pub use docker::TlsSettings;
 pub use engine::{Engine, EngineError, Object};
+pub use exec::{ExecControl, ExecSession};
 pub use registry::Hosts;
 
 /// The engine beside this process (its unix socket, or `DOCKER_HOST`), on

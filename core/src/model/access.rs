@@ -342,6 +342,11 @@ operations! {
     EnableHost = "host.enable", Need::Admin, "enable hosts";
     RemoveHost = "host.remove", Need::Admin, "remove hosts";
     AcceptFingerprint = "host.fingerprint_accept", Need::Admin, "accept a host's new certificate fingerprint";
+    ReadLogs = "container.logs", Need::Right(Right::Logs), "read container logs";
+    DownloadLogs = "logs.download", Need::Right(Right::Logs), "download container logs";
+    OpenTerminal = "terminal.open", Need::Right(Right::Terminal), "open a terminal in containers";
+    ReplayTerminal = "terminal.replay", Need::Right(Right::Terminal), "replay recorded terminal sessions";
+    CollectLogs = "logs.collect", Need::Level(Level::Manage), "switch the collection of container logs";
 }
 
 impl Operation {

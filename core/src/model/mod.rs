@@ -2,6 +2,7 @@
 //! Plain serde types only, so this module also compiles to wasm.
 
 mod access;
+pub mod asciicast;
 pub(crate) mod codec;
 mod container;
 mod engine;
@@ -9,8 +10,11 @@ mod event;
 mod filter;
 mod hosts;
 mod ids;
+mod logs;
 mod resources;
 mod stats;
+mod stored_logs;
+mod terminal;
 mod time;
 mod user;
 
@@ -30,6 +34,10 @@ pub use event::{
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use hosts::{HostEntry, HostOrigin, NewAgentHost, validate_agent_token};
 pub use ids::{EventSeq, UserId};
+pub use logs::{
+    DEFAULT_TAIL, LogFeed, LogLine, LogQuery, LogSearch, LogStream, MAX_MERGED, MAX_PATTERN, MAX_TAIL, TERM_MAX,
+    TERM_MIN, TermControl, parse_log_time, validate_term_size,
+};
 pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,
 };
@@ -37,5 +45,13 @@ pub use stats::{
     Chart, ChartRange, ChartSet, ContainerSample, Dashboard, Drift, Expectation, ExpectedState, FsUsage, HostSample,
     Point, Series, StatsSnapshot, Unit, expectation_key, human_size, validate_expectation_key,
 };
-pub use time::{TsParseError, format_ts, parse_ts};
+pub use stored_logs::{
+    CollectRequest, DEFAULT_MATCHES, MAX_MATCHES, MIN_KEY_BUDGET, SearchCursor, StoredHost, StoredKey, StoredKeys,
+    StoredMatch, StoredPage, StoredQuery, StoredQueryFields,
+};
+pub use terminal::{
+    ExecEnd, ExecExit, ExecSpec, MAX_ARGS, MAX_COMMAND, MAX_USER, TERM, TerminalRequest, TerminalTarget,
+    TerminalTicket, join_command, split_command, validate_command, validate_user,
+};
+pub use time::{TsParseError, format_rfc3339, format_ts, parse_rfc3339, parse_ts};
 pub use user::{Account, ApiKeyInfo, CreatedApiKey, NewApiKey, Role, SessionInfo, User, UserDetail};

@@ -84,6 +84,82 @@ pub fn parse_ts(text: &str) -> Result<i64, TsParseError> {
     Ok(secs * NS_PER_SEC)
 }
 
+/// `2026-11-22T09:05:01.123456789Z`: RFC 3339 in UTC with nine digits of
+/// fraction, as the engine stamps log lines (and berth's downloads show them).
+pub fn format_rfc3339(ts_ns: i64) -> String {
+    let secs = ts_ns.div_euclid(NS_PER_SEC);
+    let nanos = ts_ns.rem_euclid(NS_PER_SEC);
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+/// A whole number of `len` ASCII digits at the start of `b`.
+fn digits(b: &[u8], len: usize) -> Option<i64> {
+    let field = b.get(..len)?;
+    field
+        .iter()
+        .try_fold(0i64, |n, c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+}
+
+/// An RFC 3339 time (`2026-11-22T09:05:01Z`, `…01.5+02:00`, up to nine
+/// digits of fraction, `T` or a space between date and time) in Unix
+/// nanoseconds; None when `text` is not one. Exact: no floating point.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (digits(b, 4)?, digits(&b[5..], 2)?, digits(&b[8..], 2)?);
+    let (hour, minute, second) = (digits(&b[11..], 2)?, digits(&b[14..], 2)?, digits(&b[17..], 2)?);
+    if !(1970..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut nanos = 0i64;
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let len = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if len == 0 || len > 9 {
+            return None;
+        }
+        nanos = digits(fraction, len)? * 10i64.pow(9 - len as u32);
+        rest = &fraction[len..];
+    }
+    let offset_secs = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let hours = digits(&[*h1, *h2], 2)?;
+            let minutes = digits(&[*m1, *m2], 2)?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let offset = hours * 3600 + minutes * 60;
+            if *sign == b'+' { offset } else { -offset }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month as u32, day as u32);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    Some(secs * NS_PER_SEC + nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +171,35 @@ mod tests {
         assert_eq!(parse_ts("1970-01-01").unwrap(), 0);
         assert_eq!(parse_ts("2000-02-29 00:00").unwrap(), 951_782_400 * NS_PER_SEC);
         assert_eq!(format_ts(1_700_000_000_123_000_000), "2023-11-14 22:13:20.123 UTC");
+    }
+
+    #[test]
+    fn rfc3339_round_trips_to_the_nanosecond() {
+        let ns = 1_700_000_000_123_456_789;
+        assert_eq!(format_rfc3339(ns), "2023-11-14T22:13:20.123456789Z");
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20.123456789Z"), Some(ns));
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000 * NS_PER_SEC));
+        assert_eq!(
+            parse_rfc3339("2023-11-14 22:13:20.5Z"),
+            Some(1_700_000_000 * NS_PER_SEC + 500_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-15T00:13:20+02:00"),
+            Some(1_700_000_000 * NS_PER_SEC),
+            "an offset counts"
+        );
+        for bad in [
+            "",
+            "2023-11-14",
+            "2023-11-14T22:13:20",
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20.1234567891Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T22:13:20+2:00",
+            "2023-11-14T22:13:20Zjunk",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -59,3 +59,24 @@ pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_key
 /// host name -> JSON of `store::hosts::StoredHost`, agent token included
 /// (the database file is private to berth; the token only goes to the agent).
 pub const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
+
+/// Terminal sessions as asciicast v2, in the pieces they were written in:
+/// (seq of the session's `terminal.open` event, piece number) -> bytes. The
+/// pieces in order are the recording whose SHA-256 the session's
+/// `terminal.close` event holds.
+pub const TERMINAL_RECORDINGS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("terminal_recordings");
+
+/// Stored container logs (`logs::stored`). Each collected (host, container
+/// key) has a number: (host, key) -> JSON of its settings
+/// (`logs::stored::state::KeySettings`, number included).
+pub const LOG_KEYS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("log_keys");
+/// Per key number: (oldest line ns, newest line ns, bytes, lines), kept with
+/// every write and every drop.
+pub const LOG_EXTENTS: TableDefinition<u32, (i64, i64, u64, u64)> = TableDefinition::new("log_extents");
+/// The containers (lives) of a key: (key number, container number) ->
+/// (full container id, name, newest stored line ns: where its collection
+/// resumes).
+pub const LOG_CONTAINERS: TableDefinition<(u32, u32), (&str, &str, i64)> = TableDefinition::new("log_containers");
+/// The lines: (key number, engine time ns, line number) -> (container
+/// number, stream: 0 stdout / 1 stderr, text).
+pub const LOG_LINES: TableDefinition<(u32, i64, u32), (u32, u8, &str)> = TableDefinition::new("log_lines");

@@ -497,7 +497,8 @@ pub async fn wait_for_path_unless_error(client: &Client, path: &str, error_css: 
 /// Waits until the page's WebAssembly is running, i.e. the page is hydrated
 /// and its buttons and forms work without reloading the page.
 ///
-/// Leptos loads `/pkg/berth.js` and calls `hydrate()` right after the wasm is
+/// Leptos loads the app's js (`/pkg/berth.js`, fingerprinted when embedded:
+/// the page's modulepreload link names it) and calls `hydrate()` right after the wasm is
 /// initialised, in the same chain of promise callbacks. The probe imports the
 /// same module (the browser returns the already-loaded instance) and calls
 /// its `initSync()`, which returns at once when the wasm is initialised and
@@ -506,7 +507,8 @@ pub async fn wait_for_path_unless_error(client: &Client, path: &str, error_css: 
 pub async fn wait_hydrated(client: &Client) -> Result {
     const PROBE: &str = r#"
         const done = arguments[arguments.length - 1];
-        import(new URL('/pkg/berth.js', location.href).href).then(
+        const app = document.querySelector('link[rel=modulepreload]');
+        import(new URL(app ? app.getAttribute('href') : '/pkg/berth.js', location.href).href).then(
             (m) => {
                 let ready = false;
                 try { m.initSync(); ready = true; } catch (_) {}

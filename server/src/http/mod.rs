@@ -3,9 +3,11 @@
 //! the session layer and the guards.
 
 mod guard;
+mod logs_ws;
 mod metrics;
 mod rest;
 mod site;
+mod terminal;
 mod ws;
 
 use crate::config::Config;
@@ -51,7 +53,7 @@ pub(crate) fn router(
 ) -> anyhow::Result<Router> {
     let site = site::Site::locate(config.site_dir.clone());
     let leptos_options = LeptosOptions::builder()
-        .output_name("berth")
+        .output_name(site.output_name())
         .site_root(site.root_hint())
         .site_pkg_dir("pkg")
         .site_addr(local)
@@ -82,6 +84,8 @@ pub(crate) fn router(
         .route("/ws/events", axum::routing::get(ws::events))
         .route("/ws/containers", axum::routing::get(ws::containers))
         .route("/ws/stats", axum::routing::get(ws::stats))
+        .route("/ws/logs", axum::routing::get(logs_ws::logs))
+        .route("/ws/terminal", axum::routing::get(terminal::terminal))
         .route("/metrics", axum::routing::get(metrics::metrics))
         .leptos_routes_with_context(
             &state,

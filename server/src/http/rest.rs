@@ -5,9 +5,12 @@
 
 mod hosts;
 mod log;
+mod logs;
 mod openapi;
 mod resources;
 mod stats;
+mod stored_logs;
+mod terminal;
 mod users;
 
 use super::AppState;
@@ -53,8 +56,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(hosts::routes())
         .merge(users::routes())
         .merge(log::routes())
+        .merge(logs::routes())
         .merge(resources::routes())
         .merge(stats::routes())
+        .merge(stored_logs::routes())
+        .merge(terminal::routes())
 }
 
 /// Every REST error: `{"error": "what happened and what to do", "kind": "denied"}`

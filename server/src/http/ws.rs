@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use berth_app::api::containers::HostsFeed;
-use berth_core::access::Caller;
+use berth_core::access::{Caller, Scope};
 use berth_core::auth::{Purpose, TicketGrant};
 use berth_core::hosts::Host;
 use berth_core::model::{Container, Event, EventFilter, HostStatus, HostView, NewEvent, Outcome};
@@ -28,16 +28,16 @@ use tokio::sync::watch;
 const MAX_BACKFILL: usize = 1000;
 
 /// Who opened a socket, and how to tell when their rights change.
-struct Admitted {
-    caller: Caller,
-    grant: TicketGrant,
-    changes: watch::Receiver<u64>,
+pub(super) struct Admitted {
+    pub(super) caller: Caller,
+    pub(super) grant: TicketGrant,
+    pub(super) changes: watch::Receiver<u64>,
 }
 
 impl Admitted {
     /// Whether the caller still exists and may still see this feed; called
     /// whenever users, grants or keys change.
-    async fn still_allowed(&mut self, state: &AppState) -> bool {
+    pub(super) async fn still_allowed(&mut self, state: &AppState) -> bool {
         match state
             .berth
             .auth
@@ -53,47 +53,61 @@ impl Admitted {
     }
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+pub(super) fn refuse(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 /// The checks every websocket passes: same origin, and a valid one-time
 /// ticket for `purpose` whose caller still has the rights it was issued
-/// for. A refusal of a presented ticket is recorded.
-async fn admit(
+/// for. Each refusal is recorded once: a foreign origin or a bad ticket as
+/// `ws.refused` (with the reason), rights withdrawn since the ticket by
+/// `access`, under the feed's operation.
+pub(super) async fn admit(
     state: &AppState,
     headers: &HeaderMap,
     source: Option<String>,
     params: &HashMap<String, String>,
     purpose: Purpose,
 ) -> Result<Admitted, Response> {
-    if !same_origin(headers, state.origin.as_deref()) {
-        return Err(refuse(StatusCode::FORBIDDEN, "cross-origin websocket refused"));
-    }
-    let ticket = params.get("ticket").map_or("", String::as_str);
-    let grant = state.berth.auth.redeem_ticket(ticket, purpose);
-    let caller = match &grant {
-        Some(g) => state
-            .berth
-            .auth
-            .resolve(&g.identity, source.clone())
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
-    let (Some(grant), Some(caller)) = (grant, caller) else {
-        let message = "the ticket is invalid, used, expired or its holder lost access; reload the page";
+    let refused = |reason: &str, message: &str| {
         state.berth.events.record(
             NewEvent::new("ws.refused", berth_core::model::Actor::system())
-                .source(source)
+                .source(source.clone())
                 .outcome(Outcome::Denied(message.into()))
-                .details(serde_json::json!({ "feed": format!("{purpose:?}").to_lowercase() })),
+                .details(serde_json::json!({ "feed": format!("{purpose:?}").to_lowercase(), "reason": reason })),
         );
+    };
+    if !same_origin(headers, state.origin.as_deref()) {
+        let message = "cross-origin websocket refused: open it from berth's own pages";
+        refused("foreign_origin", message);
+        return Err(refuse(StatusCode::FORBIDDEN, message));
+    }
+    let ticket = params.get("ticket").map_or("", String::as_str);
+    let grant = match state.berth.auth.redeem(ticket, purpose) {
+        Ok(g) => g,
+        Err(why) => {
+            refused(why.as_str(), why.message());
+            return Err(refuse(StatusCode::UNAUTHORIZED, why.message()));
+        }
+    };
+    let caller = state
+        .berth
+        .auth
+        .resolve(&grant.identity, source.clone())
+        .await
+        .ok()
+        .flatten();
+    let Some(caller) = caller else {
+        let message = "the ticket's holder was disabled or removed, or its key revoked, since: sign in again";
+        refused("holder_gone", message);
         return Err(refuse(StatusCode::UNAUTHORIZED, message));
     };
-    if !caller.may(purpose.operation(), grant.host.as_deref()) {
-        return Err(refuse(StatusCode::FORBIDDEN, "your access to this feed was withdrawn"));
+    let scope = Scope {
+        host: grant.host.clone(),
+        target: None,
+    };
+    if let Err(e) = berth_core::access::check(&state.berth.events, &caller, purpose.operation(), scope).await {
+        return Err(refuse(StatusCode::FORBIDDEN, &e.to_string()));
     }
     Ok(Admitted {
         caller,
@@ -102,7 +116,7 @@ async fn admit(
     })
 }
 
-fn ip(info: &ConnectInfo<SocketAddr>) -> Option<String> {
+pub(super) fn ip(info: &ConnectInfo<SocketAddr>) -> Option<String> {
     Some(info.0.ip().to_string())
 }
 
@@ -411,7 +425,7 @@ async fn send(socket: &mut WebSocket, e: &Event) -> bool {
     }
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+pub(super) async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),

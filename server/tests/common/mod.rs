@@ -1,13 +1,15 @@
 //! A real berth server on a loopback port with a temporary database, and the
 //! real `berth` binary for CLI tests; the server's statistics and /metrics;
 //! in `docker`, containers of the test image; in `second_engine`, a second
-//! Docker engine with a TLS port, as a remote host.
+//! Docker engine with a TLS port, as a remote host; in `terminal`, a
+//! terminal's socket and what its tests look at.
 
 #![allow(dead_code)]
 
 pub mod agent;
 pub mod docker;
 pub mod second_engine;
+pub mod terminal;
 
 use berth_server::Config;
 use std::io::Write;

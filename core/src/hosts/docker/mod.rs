@@ -6,6 +6,9 @@
 
 mod containers;
 mod events;
+mod exec;
+mod hangup;
+mod logs;
 mod resources;
 mod stats;
 mod tls;
@@ -203,6 +206,18 @@ impl Engine for DockerEngine {
         } else {
             stats::poll(&self.docker(), &self.host, id, every)
         }
+    }
+
+    fn logs(
+        &self,
+        id: &str,
+        query: &crate::model::LogQuery,
+    ) -> BoxStream<'static, Result<crate::model::LogLine, EngineError>> {
+        logs::stream(&self.docker(), &self.host, id, query)
+    }
+
+    async fn exec(&self, id: &str, spec: &crate::model::ExecSpec) -> Result<super::ExecSession, EngineError> {
+        exec::exec(&self.docker(), &self.host, id, spec).await
     }
 
     async fn images(&self) -> Result<Vec<Image>, EngineError> {

@@ -3,7 +3,7 @@
 //! model's schemas, so it cannot drift from the code. Public: it says what
 //! the API is, not what is in it.
 
-use super::{hosts, log, resources, stats, users};
+use super::{hosts, log, resources, stats, terminal, users};
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -31,6 +31,9 @@ use utoipa::{Modify, OpenApi};
         users::reset_password, users::grants, users::set_grants, users::change_password, users::sessions,
         users::end_session, users::keys, users::create_key, users::revoke_key,
         log::status, log::key, log::checkpoint, log::sign, log::inclusion, log::consistency, log::event_proof,
+        super::stored_logs::search, super::stored_logs::keys, super::stored_logs::collect,
+        super::logs::lines, super::logs::download,
+        terminal::ticket, terminal::recording,
     ),
     // Used only as parameter types or in `Failures`, so listed here to be registered.
     components(schemas(super::ActionName, super::ExportFormatName, super::ErrorBody)),

@@ -1,0 +1,173 @@
+//! The site's weight: what a first visit transfers, compressed as a browser
+//! asks for it (brotli, then gzip, then none), and what the pages that load
+//! more (the terminal's JavaScript) add. Prints figures, asserts nothing.
+//!
+//! It runs the berth binary `./dev.sh build` made (release, site embedded,
+//! precompressed) on a free loopback port over a temporary database:
+//! `cargo bench -p berth-server --bench site` (`BERTH_BIN=path` for another
+//! binary). A first visit is the sign-in page and everything it names: the
+//! HTML, the app's js, wasm and css, and the icon.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Files only some pages load, reported apart: (what, path).
+const LATER: &[(&str, &str)] = &[
+    ("terminal: xterm.js", "/pkg/xterm/xterm.js"),
+    ("terminal: xterm.css", "/pkg/xterm/xterm.css"),
+    ("terminal: fit addon", "/pkg/xterm/addon-fit.js"),
+    ("terminal: berth glue", "/terminal.js"),
+];
+
+struct Berth {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("BERTH_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../release/berth"),
+        PathBuf::from,
+    )
+}
+
+async fn start() -> Berth {
+    let bin = binary();
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with ./dev.sh build",
+        bin.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&bin)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let berth = Berth {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let started = Instant::now();
+    while reqwest::get(format!("{}/login", berth.base)).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "berth did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    berth
+}
+
+/// Bytes on the wire for `path` when the client takes `accept`, and the
+/// encoding the server chose.
+async fn fetch(client: &reqwest::Client, base: &str, path: &str, accept: &str) -> Option<(usize, String)> {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .header("accept-encoding", accept)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    let encoding = resp
+        .headers()
+        .get("content-encoding")
+        .map_or("identity".to_string(), |v| v.to_str().unwrap().to_string());
+    Some((resp.bytes().await.ok()?.len(), encoding))
+}
+
+/// The paths a page names in `href="…"` and `src="…"`, and the wasm its
+/// hydration script loads.
+fn assets(page: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for attr in ["href=\"", "src=\""] {
+        for (at, _) in page.match_indices(attr) {
+            let rest = &page[at + attr.len()..];
+            let url = &rest[..rest.find('"').unwrap_or(0)];
+            if url.starts_with('/') && url.contains('.') && !found.iter().any(|f| f == url) {
+                found.push(url.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let berth = start().await;
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/login", berth.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut first = vec!["/login".to_string()];
+    first.extend(assets(&page));
+    println!("first visit (/login and what it names), bytes on the wire:");
+    println!("{:<48} {:>12} {:>12} {:>12}", "file", "brotli", "gzip", "none");
+    let mut totals = [0usize; 3];
+    let mut wasm_js = [0usize; 3];
+    for path in &first {
+        let mut row = [0usize; 3];
+        for (i, accept) in ["gzip, deflate, br", "gzip, deflate", "identity"].iter().enumerate() {
+            let (bytes, _) = fetch(&client, &berth.base, path, accept).await.unwrap();
+            row[i] = bytes;
+            totals[i] += bytes;
+            if path.ends_with(".wasm") || path.ends_with(".js") {
+                wasm_js[i] += bytes;
+            }
+        }
+        println!("{path:<48} {:>12} {:>12} {:>12}", row[0], row[1], row[2]);
+    }
+    let kib = |b: usize| format!("{:.1} KiB", b as f64 / 1024.0);
+    println!(
+        "{:<48} {:>12} {:>12} {:>12}",
+        "total",
+        kib(totals[0]),
+        kib(totals[1]),
+        kib(totals[2])
+    );
+    println!(
+        "{:<48} {:>12} {:>12} {:>12}",
+        "of which wasm + js",
+        kib(wasm_js[0]),
+        kib(wasm_js[1]),
+        kib(wasm_js[2])
+    );
+    println!("loaded only by the pages that use them:");
+    let mut later = [0usize; 2];
+    for (what, path) in LATER {
+        let Some((br, _)) = fetch(&client, &berth.base, path, "gzip, deflate, br").await else {
+            println!("{what:<48} (not in this build)");
+            continue;
+        };
+        let (gz, _) = fetch(&client, &berth.base, path, "gzip, deflate").await.unwrap();
+        later[0] += br;
+        later[1] += gz;
+        println!("{what:<48} {br:>12} {gz:>12}");
+    }
+    println!(
+        "first visit plus the terminal page: {} brotli, {} gzip",
+        kib(totals[0] + later[0]),
+        kib(totals[1] + later[1])
+    );
+}
