@@ -141,11 +141,22 @@ impl AgentEngine {
         S: Subscription + Send + 'static,
         S::Item: Send + 'static,
     {
+        self.subscribe_holding(subscription, STREAM_BUFFER)
+    }
+
+    /// `subscribe`, holding up to `buffer` items for a slow reader (a
+    /// bounded stream may be held whole: it is cut nowhere).
+    fn subscribe_holding<S>(&self, subscription: S, buffer: usize) -> BoxStream<'static, Result<S::Item, EngineError>>
+    where
+        S: Subscription + Send + 'static,
+        S::Item: Send + 'static,
+    {
         let inner = self.inner.clone();
         let request: Request = subscription.into();
         futures_util::stream::once(async move {
             let (link, _) = inner.connection().await?;
-            let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+            // One slot more than asked: the error that says the reader fell behind.
+            let (tx, rx) = mpsc::channel(buffer + 1);
             let id = link.register(Pending::Stream(tx))?;
             let guard = StreamGuard { link: link.clone(), id };
             link.send(ToAgent::Call {
@@ -416,10 +427,23 @@ impl Engine for AgentEngine {
         id: &str,
         query: &crate::model::LogQuery,
     ) -> BoxStream<'static, Result<crate::model::LogLine, EngineError>> {
-        super::logs::lines(self.subscribe(protocol::Logs {
-            id: id.into(),
-            query: query.clone(),
-        }))
+        // A query that does not follow ends by itself, and has at most
+        // MAX_TAIL lines (each item holds one or more): held whole, so
+        // that a slow download is slow, never cut short. A followed one is
+        // ended with an error when its reader falls behind (the hub
+        // follows it again from its last line).
+        let buffer = if query.follow {
+            STREAM_BUFFER
+        } else {
+            crate::model::MAX_TAIL as usize
+        };
+        super::logs::lines(self.subscribe_holding(
+            protocol::Logs {
+                id: id.into(),
+                query: query.clone(),
+            },
+            buffer,
+        ))
     }
 
     async fn exec(&self, id: &str, spec: &ExecSpec) -> Result<ExecSession, EngineError> {

@@ -155,12 +155,21 @@ impl Link {
             },
             FromAgent::Item { id, value } => {
                 let mut state = self.state();
-                if let Some(Pending::Stream(tx)) = state.pending.get(&id)
-                    && tx.try_send(Ok(value)).is_err()
-                {
-                    // Too slow, or no longer read: end it there.
-                    state.pending.remove(&id);
-                    let _ = self.outbox.try_send(ToAgent::Cancel { id });
+                if let Some(Pending::Stream(tx)) = state.pending.get(&id) {
+                    // The last slot is kept for saying why the stream ends.
+                    let sent = if tx.capacity() > 1 {
+                        tx.try_send(Ok(value)).is_ok()
+                    } else {
+                        let _ = tx.try_send(Err(EngineError::Engine(
+                            "berth read this stream from the agent too slowly, so it was ended there".into(),
+                        )));
+                        false
+                    };
+                    if !sent {
+                        // Too slow, or no longer read: end it there.
+                        state.pending.remove(&id);
+                        let _ = self.outbox.try_send(ToAgent::Cancel { id });
+                    }
                 }
             }
             FromAgent::End { id, error } => {
