@@ -59,6 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("containers/:host/:id/logs") view=pages::logs::ContainerLogsPage/>
                     <Route path=path!("logs") view=pages::stored_logs::StoredLogsPage/>
                     <Route path=path!("logs/:host") view=pages::logs::MergedLogsPage/>
+                    <Route path=path!("alerts") view=pages::alerts::AlertsPage/>
+                    <Route path=path!("alerts/rules/:id") view=pages::alerts::RulePage/>
+                    <Route path=path!("alerts/channels/:id") view=pages::alerts::ChannelPage/>
                     <Route path=path!("events") view=pages::events::EventsPage/>
                     <Route path=path!("events/:seq") view=pages::event::EventPage/>
                     <Route path=path!("users") view=pages::users::UsersPage/>

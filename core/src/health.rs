@@ -4,7 +4,8 @@
 //! is marked with its expectations; a watcher per host (run by the host's
 //! supervisor) compares expected with actual on every change and records
 //! `container.drift` when they part and `container.drift_end` when they
-//! meet again.
+//! meet again. Drifts under way are kept in the store: a restart of berth
+//! neither records one again nor forgets when it began.
 //!
 //! Health-check status, restart counts and OOM kills are facts of the
 //! container list itself (see `hosts`).
@@ -16,7 +17,7 @@ use crate::model::{
     Actor, Container, Drift, ErrorKind, Expectation, ExpectedState, HostId, NewEvent, Operation, Outcome,
     validate_expectation_key,
 };
-use crate::store::tables::EXPECTED;
+use crate::store::tables::{DRIFTS, EXPECTED};
 use crate::store::{Store, StoreError};
 use crate::tasks::Stop;
 use redb::{ReadableDatabase, ReadableTable, TableError};
@@ -91,13 +92,14 @@ impl Health {
             Err(TableError::TableDoesNotExist(_)) => {}
             Err(e) => return Err(e.into()),
         }
+        let drifts = load_drifts(&tx)?;
         Ok(Health {
             inner: Arc::new(Inner {
                 store,
                 events,
                 hosts,
                 expected: RwLock::new(expected),
-                drifts: RwLock::new(HashMap::new()),
+                drifts: RwLock::new(drifts),
                 changed: watch::channel(0).0,
             }),
         })
@@ -120,7 +122,11 @@ impl Health {
 
     /// The drifts under way.
     pub fn drifts(&self) -> Vec<Drift> {
-        let mut all: Vec<Drift> = read(&self.inner.drifts).values().cloned().collect();
+        let mut all: Vec<Drift> = read(&self.inner.drifts)
+            .values()
+            .filter(|d| self.inner.hosts.get(&d.host.0).is_ok())
+            .cloned()
+            .collect();
         all.sort_by(|a, b| (&a.host, &a.key).cmp(&(&b.host, &b.key)));
         all
     }
@@ -235,7 +241,8 @@ impl Health {
 
     /// Compares the host's containers with its expectations and records
     /// each drift that began or ended.
-    fn evaluate(&self, host: &str, containers: &[Container]) {
+    fn evaluate(&self, host: &str, containers: &[Container]) -> DriftWrites {
+        let mut writes = DriftWrites::default();
         let expected: Vec<Expectation> = read(&self.inner.expected)
             .values()
             .filter(|e| e.host.0 == host)
@@ -268,6 +275,7 @@ impl Health {
             .collect();
         for id in ended {
             let Some(d) = drifts.remove(&id) else { continue };
+            writes.ended.push(id.clone());
             let state_now = containers
                 .iter()
                 .find(|c| c.expectation_key() == d.key)
@@ -299,16 +307,46 @@ impl Health {
                     .outcome(Outcome::Error(message))
                     .details(serde_json::json!({ "key": key, "expected": expected.as_str(), "actual": actual })),
             );
-            drifts.insert(
-                id,
-                Drift {
-                    host: HostId(host.to_string()),
-                    key,
-                    expected,
-                    actual,
-                    since_ns: now_ns(),
-                },
-            );
+            let drift = Drift {
+                host: HostId(host.to_string()),
+                key,
+                expected,
+                actual,
+                since_ns: now_ns(),
+            };
+            writes.begun.push(drift.clone());
+            drifts.insert(id, drift);
+        }
+        writes
+    }
+
+    /// Keeps what `evaluate` changed, so a restart of berth neither records
+    /// an ongoing drift again nor forgets when it began.
+    async fn keep(&self, writes: DriftWrites) {
+        if writes.begun.is_empty() && writes.ended.is_empty() {
+            return;
+        }
+        let kept = self
+            .inner
+            .store
+            .blocking(move |db| {
+                let tx = db.begin_write()?;
+                {
+                    let mut table = tx.open_table(DRIFTS)?;
+                    for (h, k) in &writes.ended {
+                        table.remove((h.as_str(), k.as_str()))?;
+                    }
+                    for d in &writes.begun {
+                        let json = serde_json::to_vec(d).expect("a drift serialises");
+                        table.insert((d.host.0.as_str(), d.key.as_str()), json.as_slice())?;
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = kept {
+            tracing::error!(error = %e, "cannot keep the drifts; a restart would record them again");
         }
     }
 }
@@ -327,7 +365,8 @@ async fn watch_host(health: Health, host: Arc<Host>, mut stop: Stop) {
     loop {
         // A host that cannot be reached says nothing about its containers.
         if host.status().reachable {
-            health.evaluate(&host_id, &host.containers());
+            let writes = health.evaluate(&host_id, &host.containers());
+            health.keep(writes).await;
         }
         tokio::select! {
             r = lists.recv() => {
@@ -340,8 +379,38 @@ async fn watch_host(health: Health, host: Arc<Host>, mut stop: Stop) {
             _ = stop.changed() => break,
         }
     }
-    write(&health.inner.drifts).retain(|(h, _), _| *h != host_id);
+    // The host's drifts stay, in memory and stored: the host is away (or
+    // berth stops), which ends none of them; `drifts` shows only those of
+    // hosts berth has.
     tracing::debug!(task, "stopped");
+}
+
+/// The drifts one evaluation began and ended.
+#[derive(Default)]
+struct DriftWrites {
+    begun: Vec<Drift>,
+    ended: Vec<Key>,
+}
+
+/// The drifts under way when berth last stopped.
+fn load_drifts(tx: &redb::ReadTransaction) -> Result<HashMap<Key, Drift>, StoreError> {
+    let mut drifts = HashMap::new();
+    match tx.open_table(DRIFTS) {
+        Ok(table) => {
+            for row in table.iter()? {
+                let (_, v) = row?;
+                match serde_json::from_slice::<Drift>(v.value()) {
+                    Ok(d) => {
+                        drifts.insert((d.host.0.clone(), d.key.clone()), d);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "skipping an unreadable drift"),
+                }
+            }
+        }
+        Err(TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(drifts)
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

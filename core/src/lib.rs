@@ -4,9 +4,10 @@
 //! `engine` feature adds the parts that run on the server: the redb `store`,
 //! the tamper-evident `events` log, `auth` (users, sessions, throttling),
 //! `access` (who may do what), `hosts` (the engines), `stats` (collector and
-//! time series) and `health` (expected states and drift); `tasks` gives each
-//! background task an owner that stops it and waits for it. Nothing here
-//! knows about Leptos or axum.
+//! time series), `health` (expected states and drift), `alerts` (rules,
+//! what fires, notifications) and `outbound` (the HTTP client berth calls
+//! other machines with); `tasks` gives each background task an owner that
+//! stops it and waits for it. Nothing here knows about Leptos or axum.
 
 pub mod model;
 pub mod tlog;
@@ -15,6 +16,8 @@ pub mod tlog;
 pub mod access;
 #[cfg(feature = "engine")]
 pub mod agent;
+#[cfg(feature = "engine")]
+pub mod alerts;
 #[cfg(feature = "engine")]
 pub mod auth;
 #[cfg(feature = "engine")]
@@ -27,6 +30,8 @@ pub mod health;
 pub mod hosts;
 #[cfg(feature = "engine")]
 pub mod logs;
+#[cfg(feature = "engine")]
+pub mod outbound;
 #[cfg(feature = "engine")]
 mod services;
 #[cfg(feature = "engine")]

@@ -35,6 +35,8 @@ pub struct Berth {
     pub terminals: crate::terminal::Terminals,
     /// Container logs kept in the store under a budget, searchable.
     pub stored_logs: crate::logs::stored::StoredLogs,
+    /// Alert rules, what fires, and the notification channels.
+    pub alerts: crate::alerts::Alerts,
 }
 
 /// Reading the log for a caller: refused, or the log failed.
@@ -79,6 +81,7 @@ impl Berth {
             hosts: self.hosts.visible(caller).iter().map(|h| h.view()).collect(),
             stats,
             drifts: self.health.drifts().into_iter().filter(|d| p.sees(&d.host.0)).collect(),
+            alerts: self.alerts.visible_to(caller),
         }
     }
 

@@ -5,9 +5,11 @@ use berth_core::agent::{AgentSettings, AgentUrl, Fingerprint};
 use berth_core::hosts::TlsSettings;
 use berth_core::stats::{Retention, StatsConfig};
 use berth_core::tlog::note::{COSIGNATURE_V1, VerifierKey};
+mod alerts;
 mod stored_logs;
 mod terminal;
 
+pub use alerts::AlertSettings;
 pub use stored_logs::StoredLogsSettings;
 pub use terminal::TerminalSettings;
 
@@ -57,6 +59,9 @@ pub struct Config {
     /// How much of the collected container logs is kept (`[stored_logs]`
     /// in TOML: `budget_mib`, `key_budget_mib`).
     pub stored_logs: StoredLogsSettings,
+    /// How alert notifications are delivered and retried (`[alerts]` in
+    /// TOML: `timeout_secs`, `retry_first_secs`, `retry_max_secs`, `give_up_hours`).
+    pub alerts: AlertSettings,
 }
 
 /// A host beside the local one: a remote Docker engine reached over TCP
@@ -306,6 +311,7 @@ impl Default for Config {
             terminal: TerminalSettings::default(),
             logs: berth_core::logs::LogHubConfig::default(),
             stored_logs: StoredLogsSettings::default(),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -382,6 +388,7 @@ impl Config {
         }
         self.terminal.validate()?;
         self.stored_logs.validate()?;
+        self.alerts.validate()?;
         self.logs.check()?;
         if let Some(token) = &self.metrics_token
             && token.0.trim().len() < 16

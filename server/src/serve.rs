@@ -100,7 +100,27 @@ pub async fn run(
         );
         tokio::task::spawn_blocking(move || StoredLogs::open(store, events, hosts, budgets)).await??
     };
+    let alerts = {
+        let settings = berth_core::alerts::AlertSettings {
+            delivery: config.alerts.delivery(config.public_origin()),
+            own: vec![local],
+            public_url: config.public_origin(),
+        };
+        let (store, events, hosts, health, stats, logs) = (
+            store.clone(),
+            events.clone(),
+            hosts.clone(),
+            health.clone(),
+            stats.clone(),
+            logs.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            berth_core::alerts::Alerts::open(store, events, hosts, health, stats, logs, settings)
+        })
+        .await??
+    };
     let berth = Berth {
+        alerts,
         stored_logs: stored_logs.clone(),
         logs,
         terminals,
@@ -188,6 +208,10 @@ fn spawn_tasks(tasks: &mut Tasks, berth: &Berth, sessions: RedbSessionStore, wit
     tasks.spawn("stored-logs-writer", |stop| stored_logs.run(stop));
     let checkpoints = berth.checkpoints.clone();
     tasks.spawn("checkpoint-signer", |stop| checkpoints.run(stop));
+    let alerts = berth.alerts.clone();
+    tasks.spawn("alert-delivery", |stop| alerts.deliveries().run(stop));
+    let alerts = berth.alerts.clone();
+    tasks.spawn("alerts", |stop| alerts.run(stop));
     let (events, checkpoints) = (berth.events.clone(), berth.checkpoints.clone());
     tasks.spawn("witness", |stop| async move {
         // The pushers run in a set of their own, which this waits for.

@@ -5,22 +5,20 @@
 //! GET /api/v1/log/checkpoint serves them. Each attempt is recorded as a
 //! `log.witness` event.
 //!
-//! Also here, because both ends of the protocol use them: the
+//! Also here, because both ends of the protocol use it: the
 //! add-checkpoint request's wire format (`AddCheckpoint`; the witness of
-//! `berth monitor --serve` reads it) and the outbound HTTP client
-//! (`outbound`, which the monitor uses too).
+//! `berth monitor --serve` reads it).
 //! Not here: signing checkpoints and keeping cosignatures
-//! (`berth_core::events::Checkpointer`).
-
-pub(crate) mod outbound;
+//! (`berth_core::events::Checkpointer`), the HTTP client
+//! (`berth_core::outbound`).
 
 use crate::config::WitnessConfig;
 use berth_core::events::{Checkpointer, EventLog, Signed};
 use berth_core::model::{Actor, ActorKind, NewEvent, Outcome};
+use berth_core::outbound::{Outbound, first_line, truncate};
 use berth_core::tlog::checkpoint::verify_cosignature;
 use berth_core::tlog::note::{Note, SignatureLine, VerifierKey};
 use berth_core::tlog::{Hash, encode_hash, parse_decimal, parse_hash};
-use outbound::{Outbound, first_line, truncate};
 use std::fmt;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -33,7 +33,7 @@ enum Entry {
 }
 
 /// How one operation is called through REST: method, path, JSON body.
-fn rest(op: Operation, tag: &str) -> (reqwest::Method, String, Option<Value>) {
+fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option<Value>) {
     use Operation as O;
     use reqwest::Method as M;
     let c = |action: &str| {
@@ -176,7 +176,50 @@ fn rest(op: Operation, tag: &str) -> (reqwest::Method, String, Option<Value>) {
             format!("/api/v1/hosts/{HOST}/logs/collect"),
             Some(json!({ "key": format!("name:{NONE}"), "collect": false })),
         ),
+        O::ViewAlerts => (M::GET, "/api/v1/alerts".into(), None),
+        // Allowed, a rule without a name is refused after the decision: nothing is made.
+        O::CreateAlertRule => (M::POST, "/api/v1/alerts/rules".into(), Some(bad_rule())),
+        O::UpdateAlertRule => (M::PUT, format!("/api/v1/alerts/rules/{rule}"), Some(bad_rule())),
+        O::DeleteAlertRule => (M::DELETE, format!("/api/v1/alerts/rules/{rule}"), None),
+        O::CreateChannel => (M::POST, "/api/v1/alerts/channels".into(), Some(bad_channel())),
+        O::UpdateChannel => (
+            M::PUT,
+            format!("/api/v1/alerts/channels/{NO_USER}"),
+            Some(bad_channel()),
+        ),
+        O::DeleteChannel => (M::DELETE, format!("/api/v1/alerts/channels/{NO_USER}"), None),
+        O::TestChannel => (M::POST, format!("/api/v1/alerts/channels/{NO_USER}/test"), None),
     }
+}
+
+/// A rule about the host that is refused once allowed (it has no name).
+fn bad_rule() -> Value {
+    json!({ "name": "", "condition": { "kind": "container_down" }, "scope": { "host": HOST } })
+}
+
+/// A channel that is refused once allowed (it has no name).
+fn bad_channel() -> Value {
+    json!({ "name": "", "target": { "kind": "slack", "url": "https://hooks.example.com/x" } })
+}
+
+/// The admin's client, to make what an operation needs before it is called.
+static ADMIN_CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+
+/// A new rule about the host, for one call to change or delete (a delete
+/// allowed takes it away, so each call has its own).
+async fn fresh_rule(server: &Server) -> u64 {
+    let admin = ADMIN_CLIENT.get().expect("the admin signed in first");
+    let resp = admin
+        .post(server.url("/api/v1/alerts/rules"))
+        .json(
+            &json!({ "name": "matrix", "enabled": false, "condition": { "kind": "container_down" },
+                       "scope": { "host": HOST, "key": format!("name:{NONE}") } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "a rule for the matrix");
+    resp.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
 }
 
 /// An event about the host that is no terminal session: replaying it is
@@ -201,7 +244,7 @@ fn bad_new_host() -> Value {
 
 /// How one operation is called through the pages' server function:
 /// endpoint and form (or JSON, for the two that take structured input).
-fn server_fn(op: Operation, tag: &str) -> (String, Value) {
+fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
     use Operation as O;
     let act = |action: &str| {
         (
@@ -295,6 +338,14 @@ fn server_fn(op: Operation, tag: &str) -> (String, Value) {
             "collect_logs",
             json!({ "host": HOST, "key": format!("name:{NONE}"), "collect": "false", "budget_mib": "" }),
         ),
+        O::ViewAlerts => ("list_alerts", json!({})),
+        O::CreateAlertRule => ("create_alert_rule", json!({ "spec": bad_rule() })),
+        O::UpdateAlertRule => ("update_alert_rule", json!({ "id": rule, "spec": bad_rule() })),
+        O::DeleteAlertRule => ("delete_alert_rule", json!({ "id": rule })),
+        O::CreateChannel => ("create_alert_channel", json!({ "spec": bad_channel() })),
+        O::UpdateChannel => ("update_alert_channel", json!({ "id": NO_USER, "spec": bad_channel() })),
+        O::DeleteChannel => ("delete_alert_channel", json!({ "id": NO_USER })),
+        O::TestChannel => ("test_alert_channel", json!({ "id": NO_USER })),
     };
     (endpoint.to_string(), args)
 }
@@ -322,7 +373,15 @@ fn ticket_fn(op: Operation) -> Option<(&'static str, Value, &'static str)> {
 
 /// Server functions that take structured input are called with JSON.
 fn json_input(endpoint: &str) -> bool {
-    matches!(endpoint, "set_grants" | "create_key")
+    matches!(
+        endpoint,
+        "set_grants"
+            | "create_key"
+            | "create_alert_rule"
+            | "update_alert_rule"
+            | "create_alert_channel"
+            | "update_alert_channel"
+    )
 }
 
 /// Flattens `{"filter[kind]": …}` and plain fields into a form.
@@ -353,9 +412,13 @@ impl Subject {
 }
 
 async fn call(server: &Server, s: &Subject, entry: Entry, op: Operation, tag: &str) -> Option<u16> {
+    let rule = match op {
+        Operation::UpdateAlertRule | Operation::DeleteAlertRule => fresh_rule(server).await,
+        _ => 0,
+    };
     let resp = match entry {
         Entry::RestCookie | Entry::RestKey => {
-            let (method, path, body) = rest(op, tag);
+            let (method, path, body) = rest(op, tag, rule);
             let mut req = s.cookie.request(method.clone(), server.url(&path));
             if entry == Entry::RestKey {
                 // A fresh client: the key alone speaks for the caller.
@@ -369,7 +432,7 @@ async fn call(server: &Server, s: &Subject, entry: Entry, op: Operation, tag: &s
             req.send().await.unwrap()
         }
         Entry::ServerFn => {
-            let (endpoint, args) = server_fn(op, tag);
+            let (endpoint, args) = server_fn(op, tag, rule);
             if endpoint.is_empty() {
                 return None;
             }
@@ -475,6 +538,7 @@ async fn every_operation_is_decided_once_the_same_way_at_every_entry_point() {
     let admin = client();
     assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
 
+    ADMIN_CLIENT.get_or_init(|| admin.clone());
     let connected = common::agent::recorded(&server, &admin, &format!("kind=host.connect&host={HOST}")).await;
     LOCAL_EVENT.get_or_init(|| connected["seq"].as_u64().unwrap());
     let mut subjects = vec![subject(&server, &admin, "admin", None).await];

@@ -48,7 +48,7 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     let key = format!("name:{name}");
     let target = format!("container:{name}");
     let _container = TestContainer::run(name, &[], &["sleep", "3600"]);
-    let (_dir, server, admin) = stats_server(|_| {}).await;
+    let (dir, server, admin) = stats_server(|_| {}).await;
     let c = wait_for_state(&server, &admin, name, "running").await;
     assert!(c["expected"].is_null(), "{c}");
     assert_eq!(c["restarts"], 0, "{c}");
@@ -107,6 +107,27 @@ async fn a_container_leaving_its_expected_state_is_a_recorded_drift() {
     let c = wait_for_state(&server, &admin, name, "exited").await;
     assert_eq!(c["expected"], "running", "{c}");
     assert_eq!(drift_metric(&server, name).await, Some(1.0));
+
+    // berth restarted during the drift: it goes on from when it began, and
+    // is not recorded a second time.
+    let since = listed["since_ns"].clone();
+    assert!(since.is_i64(), "{listed}");
+    server.stop().await.unwrap();
+    let server = Server::start_with(dir.path(), |c| c.stats_interval_secs = 1).await;
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let c = wait_for_state(&server, &admin, name, "exited").await;
+    assert_eq!(c["expected"], "running", "{c}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let drifts: Value = get_json(&server, &admin, "/api/v1/drifts").await;
+    let kept = drifts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == key.as_str());
+    let kept = kept.unwrap_or_else(|| panic!("the drift was forgotten: {drifts}"));
+    assert_eq!(kept["since_ns"], since, "{kept}");
+    let page = events(&server, &admin, &format!("kind=container.drift&target={target}")).await;
+    assert_eq!(kinds(&page).len(), 1, "recorded once across the restart: {page}");
 
     // Back as expected: the drift ends, once.
     docker(&["start", name]);

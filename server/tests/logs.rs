@@ -494,6 +494,32 @@ async fn without_the_logs_right_one_is_refused_once_on_record_and_downloads_are_
     assert_eq!(first["details"]["complete"], true);
     assert_eq!(first["details"]["containers"][0], name.as_str());
     assert_eq!(recorded[0]["details"]["lines"], 2);
+
+    // A container whose logs the engine refuses to read: the refusal is the
+    // answer's status and says why, not a file that breaks off.
+    let silent = unique("no-driver");
+    let _s = TestContainer::run(&silent, &["--log-driver", "none"], &["sleep", "3600"]);
+    wait_for_state(&server, &admin, &silent, "running").await;
+    let resp = admin
+        .get(server.url(&format!("/api/v1/hosts/local/containers/{silent}/logs/download")))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    assert!(status >= 400, "{status} {body}");
+    assert!(body["error"].as_str().unwrap().contains("logging driver"), "{body}");
+    let refused = until("the refused download is recorded", 10, async || {
+        let page = events(
+            &server,
+            &admin,
+            &format!("kind=logs.download&target=container:{silent}"),
+        )
+        .await;
+        page["events"].as_array().unwrap().first().cloned()
+    })
+    .await;
+    assert_eq!(refused["outcome"]["status"], "error", "{refused}");
     server.stop().await.unwrap();
 }
 

@@ -1,5 +1,6 @@
 //! Server functions: find the caller, call core, map the error. Nothing more.
 
+pub mod alerts;
 pub mod auth;
 pub mod containers;
 pub mod events;

@@ -28,6 +28,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/images">"Images"</A>
                 <A href="/networks">"Networks"</A>
                 <A href="/volumes">"Volumes"</A>
+                <A href="/alerts">"Alerts"</A>
                 <A href="/events">"Event log"</A>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

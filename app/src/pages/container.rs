@@ -2,12 +2,14 @@
 //! (reachable, how berth reaches it, what it refuses), the container's
 //! state, configuration, the environment (values masked; revealing one is
 //! recorded, and offered only with the secrets right on the host), ports,
-//! mounts, networks, labels, restart policy and the health-check log.
+//! mounts, networks, labels, restart policy and the health-check log; and
+//! the alerts firing about it.
 
 use crate::api::containers::{host_statuses, inspect_container, reveal_env};
 use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, unreachable_text};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
+use crate::pages::alerts::ContainerAlerts;
 use berth_core::model::{ContainerDetail, HostStatus, Operation, Permissions};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -114,6 +116,7 @@ fn Detail(d: ContainerDetail, host: String, status: Option<HostStatus>, perms: P
                 <a class="btn" href=format!("/events?target=container:{}", d.name)>"Its events →"</a>
             </div>
         </div>
+        <ContainerAlerts host=host.clone() key=stored_key(&d)/>
         <dl class="fields card">
             <dt>"State"</dt><dd><span class=format!("badge state-{}", d.state)>{state}</span>
                 {d.oom_killed.then(|| view! { " "<span class="badge badge-error">"OOM killed"</span> })}

@@ -1,10 +1,12 @@
-//! `/`: the dashboard. Every host's state and resources now, drifts from
-//! expected states, every container's host, CPU and memory (sortable), all
-//! live over `/ws/stats`; then the event log's state and latest activity.
+//! `/`: the dashboard. The alerts firing now, every host's state and
+//! resources now, drifts from expected states, every container's host, CPU
+//! and memory (sortable), all live over `/ws/stats`; then the event log's
+//! state and latest activity.
 
 use crate::api::events::{FilterForm, chain, list_events};
 use crate::components::event_table::EventTable;
 use crate::components::status::{ChainBadge, ErrorBox};
+use crate::pages::alerts::FiringBox;
 use crate::pages::host::{HostCards, WithDashboard, follow_dashboard};
 use berth_core::model::{Container, ContainerSample, Dashboard, Unit, format_ts, human_size};
 use leptos::prelude::*;
@@ -16,6 +18,7 @@ pub fn HomePage() -> impl IntoView {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
         <WithDashboard live=follow_dashboard() render=|current| view! {
+            <FiringBox alerts=Signal::derive(move || current.with(|d| d.alerts.clone())) quiet_when_none=false/>
             <div class="host-grid"><HostCards current/></div>
             <Drifts current/>
             <ContainerUsage current/>

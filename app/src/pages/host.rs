@@ -2,13 +2,15 @@
 //! since when, how berth reaches it, versions, round trip, what it refuses)
 //! and resources now, and its charts (CPU, per core, load, memory, disk use
 //! per filesystem, disk and network throughput) over 1 h, 24 h, 7 d or 30 d.
-//! Admins also manage the hosts on `/hosts` (`hosts_admin`).
+//! A host's page also lists the alerts firing about it. Admins also
+//! manage the hosts on `/hosts` (`hosts_admin`).
 
 use crate::api::stats::{get_dashboard, host_charts, stats_ticket};
 use crate::components::charts::ChartPanel;
 use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, since};
 use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
+use crate::pages::alerts::FiringBox;
 use crate::pages::hosts_admin::HostsAdmin;
 use berth_core::model::{Dashboard, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size};
 use leptos::prelude::*;
@@ -187,7 +189,17 @@ pub fn HostPage() -> impl IntoView {
                 view! { <p class="empty">{format!("There is no host '{}' that you may see.", host.get())}</p> }
             })
         };
-        view! { {missing}<div class="host-now"><HostCards current/></div> }
+        let alerts = Signal::derive(move || {
+            let id = host.get();
+            current.with(|d| {
+                d.alerts
+                    .iter()
+                    .filter(|a| a.host.as_ref().is_some_and(|h| h.0 == id))
+                    .cloned()
+                    .collect()
+            })
+        });
+        view! { {missing}<FiringBox alerts quiet_when_none=true/><div class="host-now"><HostCards current/></div> }
     };
     view! {
         <Title text=move || format!("Host {}", host.get())/>

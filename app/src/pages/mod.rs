@@ -2,6 +2,7 @@
 //! the caller's permissions, to hide what core would refuse anyway.
 
 pub mod account;
+pub mod alerts;
 mod checkpoints;
 pub mod container;
 mod container_health;

@@ -9,7 +9,7 @@ use super::engine::EngineError;
 use super::{Host, HostError};
 use crate::access::Caller;
 use crate::logs::{LogDownload, Matcher, Recording, download_text};
-use crate::model::{ContainerDetail, LogLine, LogQuery, LogSearch, MAX_TAIL, Operation};
+use crate::model::{ContainerDetail, LogLine, LogQuery, LogSearch, MAX_TAIL, Operation, Outcome};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use std::collections::VecDeque;
@@ -129,10 +129,21 @@ impl Host {
             "search": (!search.is_everything()).then_some(search),
             "timestamps": timestamps,
         });
+        // The engine refuses some containers only once asked (a dead one,
+        // a log driver it cannot read): its first answer is awaited, so
+        // that such a refusal is the response's status, not a file cut off.
+        let mut lines = self.engine.logs(&full, &query);
+        let first = lines.next().await;
+        if let Some(Err(e)) = first {
+            self.events
+                .record(event.outcome(Outcome::Error(e.to_string())).details(details));
+            return Err(e.into());
+        }
+        let lines = futures_util::stream::iter(first).chain(lines).boxed();
         let record = Recording::new(self.events.clone(), event, details);
         Ok(LogDownload {
             filename: format!("{name}.log"),
-            body: download_text(self.engine.logs(&full, &query), matcher, timestamps, record),
+            body: download_text(lines, matcher, timestamps, record),
         })
     }
 

@@ -77,6 +77,13 @@ impl Batch {
         self.spans[i].ts_ns
     }
 
+    /// Line `i` read back from the frame (for berth's own readers of
+    /// lines, such as alerts' log patterns).
+    pub(crate) fn line(&self, i: usize) -> Option<LogLine> {
+        let span = self.spans.get(i)?;
+        serde_json::from_slice(&self.frame[span.start as usize..span.end as usize]).ok()
+    }
+
     /// The JSON of lines `from..to`, comma-separated.
     fn slice(&self, from: usize, to: usize) -> Bytes {
         self.frame

@@ -134,6 +134,14 @@ impl LogHub {
         Ok(Feed::open(host, followers, tail, query.since_ns).await)
     }
 
+    /// The lines container `id` (a full id) of `host` logs from now on,
+    /// for berth's own readers (alerts' log patterns), whose rules were
+    /// let in when they were made: no caller, no backfill.
+    pub(crate) async fn lines(&self, host: &Arc<Host>, id: &str) -> Result<Lines, HostError> {
+        let follower = self.attach(host, id)?.start().await?;
+        Ok(Lines { follower })
+    }
+
     /// A place among the followers of container `id`, starting its stream
     /// if nobody follows it yet.
     fn attach(&self, host: &Arc<Host>, id: &str) -> Result<Attached, HostError> {
@@ -213,5 +221,26 @@ impl LogHub {
             }
         }
         tracing::debug!(task, streams = open, "stopped");
+    }
+}
+
+/// One container's lines as they come (`LogHub::lines`).
+pub(crate) struct Lines {
+    follower: super::channel::Follower,
+}
+
+impl Lines {
+    /// The next lines; None once the stream is closed (the container was
+    /// removed, or berth stops). A stop and a start of the container are
+    /// followed through; lines missed by falling behind are skipped.
+    pub(crate) async fn next(&mut self) -> Option<Vec<crate::model::LogLine>> {
+        use super::channel::Event;
+        loop {
+            match self.follower.recv().await {
+                Event::Lines(batch) => return Some((0..batch.len()).filter_map(|i| batch.line(i)).collect()),
+                Event::Gap(_) | Event::End(_) => continue,
+                Event::Closed(_) => return None,
+            }
+        }
     }
 }

@@ -347,6 +347,14 @@ operations! {
     OpenTerminal = "terminal.open", Need::Right(Right::Terminal), "open a terminal in containers";
     ReplayTerminal = "terminal.replay", Need::Right(Right::Terminal), "replay recorded terminal sessions";
     CollectLogs = "logs.collect", Need::Level(Level::Manage), "switch the collection of container logs";
+    ViewAlerts = "alert.view", Need::SeeAny, "see alerts and their rules";
+    CreateAlertRule = "alert.rule_create", Need::Level(Level::Manage), "create alert rules";
+    UpdateAlertRule = "alert.rule_update", Need::Level(Level::Manage), "change alert rules";
+    DeleteAlertRule = "alert.rule_delete", Need::Level(Level::Manage), "delete alert rules";
+    CreateChannel = "alert.channel_create", Need::Admin, "create notification channels";
+    UpdateChannel = "alert.channel_update", Need::Admin, "change notification channels";
+    DeleteChannel = "alert.channel_delete", Need::Admin, "delete notification channels";
+    TestChannel = "alert.channel_test", Need::Admin, "send test notifications";
 }
 
 impl Operation {

@@ -2,7 +2,9 @@
 //! Plain serde types only, so this module also compiles to wasm.
 
 mod access;
+mod alerts;
 pub mod asciicast;
+mod channels;
 pub(crate) mod codec;
 mod container;
 mod engine;
@@ -21,6 +23,14 @@ mod user;
 pub use access::{
     ALL_HOSTS, ErrorKind, Grant, Level, MAX_GRANTS, Need, Operation, Permissions, Right, validate_grants,
     validate_host_name,
+};
+pub use alerts::{
+    Alert, AlertList, AlertRule, AlertScope, AlertState, Condition, MAX_RULE_CHANNELS, MAX_RULES, MAX_SILENCES,
+    MAX_SPAN_SECS, MIN_REPEAT_SECS, RuleId, RuleSpec, Severity, Silence, SubjectKind, span,
+};
+pub use channels::{
+    Channel, ChannelId, ChannelSpec, ChannelTarget, DeliveryReport, MASK, MAX_CHANNELS, MAX_RECIPIENTS, MailSecurity,
+    Notification, Secret, validate_address, validate_url,
 };
 pub use codec::{canonical_bytes, decode_canonical};
 pub use container::{

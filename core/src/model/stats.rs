@@ -85,6 +85,9 @@ pub struct Dashboard {
     pub hosts: Vec<super::HostView>,
     pub stats: StatsSnapshot,
     pub drifts: Vec<Drift>,
+    /// The alerts firing and pending now.
+    #[serde(default)]
+    pub alerts: Vec<super::Alert>,
 }
 
 /// The spans a chart can show.

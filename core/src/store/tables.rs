@@ -80,3 +80,18 @@ pub const LOG_CONTAINERS: TableDefinition<(u32, u32), (&str, &str, i64)> = Table
 /// The lines: (key number, engine time ns, line number) -> (container
 /// number, stream: 0 stdout / 1 stderr, text).
 pub const LOG_LINES: TableDefinition<(u32, i64, u32), (u32, u8, &str)> = TableDefinition::new("log_lines");
+
+/// Alert rules: rule id -> JSON of `model::AlertRule`.
+pub const ALERT_RULES: TableDefinition<u64, &[u8]> = TableDefinition::new("alert_rules");
+/// Notification channels: channel id -> JSON of `model::Channel`, secrets
+/// included (the database file is private to berth; views mask them).
+pub const ALERT_CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("alert_channels");
+/// Alerts firing (or resolved but not yet told): (rule id, subject) ->
+/// JSON of `alerts::state::Stored`, so a restart neither fires again nor forgets.
+pub const ALERT_STATE: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("alert_state");
+/// Notifications not yet delivered: delivery id -> JSON of
+/// `alerts::deliver::Pending` (the notification, its channel, its attempts).
+pub const ALERT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("alert_outbox");
+/// Drifts under way: (host, expectation key) -> JSON of `model::Drift`, so
+/// a restart keeps each drift's start.
+pub const DRIFTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("drifts");

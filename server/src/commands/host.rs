@@ -8,19 +8,13 @@
 use crate::cli::{HostArgs, HostCommand};
 use crate::config::{Config, read_token};
 use anyhow::{Context, anyhow, bail};
-use axum::body::Bytes;
-use axum::http::{HeaderValue, Method, Request, header};
+use axum::http::Method;
 use berth_core::model::{HostEntry, HostOrigin};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use berth_core::outbound::{Outbound, OutboundError, Request};
 use serde_json::{Value, json};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A probe waits up to 10 s for the agent; this leaves room for it.
@@ -198,7 +192,7 @@ async fn list(api: &Api) -> anyhow::Result<ExitCode> {
 struct Api {
     base: String,
     key: String,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Outbound,
 }
 
 impl Api {
@@ -234,72 +228,32 @@ impl Api {
         if key.is_empty() {
             bail!("the API key is empty: the file's first line (or BERTH_API_KEY) must hold it");
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let https = match builder.with_provider_and_native_roots(provider.clone()) {
-            Ok(b) => b.https_or_http().enable_http1().build(),
-            // No roots on this machine: plain http still works, and https
-            // fails with the TLS error.
-            Err(_) => {
-                let tls = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .context("cannot set up TLS")?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth();
-                hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(tls)
-                    .https_or_http()
-                    .enable_http1()
-                    .build()
-            }
-        };
-        Ok(Api {
-            base,
-            key,
-            client: Client::builder(TokioExecutor::new()).build(https),
-        })
+        // No roots on this machine: plain http still works, and https
+        // fails with the TLS error.
+        let client = Outbound::new_or_plain(TIMEOUT).context("cannot set up TLS")?;
+        Ok(Api { base, key, client })
     }
 
     /// Sends `method path` with `body` as JSON; the answer's JSON when it
     /// succeeded (`null` when empty), else the server's error message.
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
-        let auth = HeaderValue::from_str(&format!("Bearer {}", self.key))
+        let mut request = Request::new(method.clone(), &url)
+            .bearer(&self.key)
             .map_err(|_| anyhow!("the API key has characters a header cannot carry"))?;
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(&url)
-            .header(header::AUTHORIZATION, auth)
-            .header(header::USER_AGENT, concat!("berth/", env!("CARGO_PKG_VERSION")));
-        let bytes = match body {
-            Some(b) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Bytes::from(serde_json::to_vec(&b)?)
-            }
-            None => Bytes::new(),
-        };
-        let request = request
-            .body(Full::new(bytes))
-            .map_err(|e| anyhow!("{url} is not a URL berth can call: {e}"))?;
-        let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| {
-                anyhow!(
-                    "cannot reach berth at {}: {} (is berth running there? --server URL reaches another)",
-                    self.base,
-                    causes(&e)
-                )
-            })?;
-            let status = response.status();
-            let body = Limited::new(response.into_body(), ANSWER_LIMIT)
-                .collect()
-                .await
-                .map_err(|e| anyhow!("berth's answer broke off: {e}"))?
-                .to_bytes();
-            Ok::<_, anyhow::Error>((status, body))
-        };
-        let (status, body) = tokio::time::timeout(TIMEOUT, exchange)
-            .await
-            .map_err(|_| anyhow!("{method} {url}: no answer within {} s", TIMEOUT.as_secs()))??;
+        if let Some(b) = body {
+            request = request.body("application/json", serde_json::to_vec(&b)?);
+        }
+        let answer = self.client.send(request, ANSWER_LIMIT).await.map_err(|e| match e {
+            OutboundError::Connect(why) => anyhow!(
+                "cannot reach berth at {}: {why} (is berth running there? --server URL reaches another)",
+                self.base
+            ),
+            OutboundError::Timeout(_) => anyhow!("{method} {url}: no answer within {} s", TIMEOUT.as_secs()),
+            OutboundError::BadUrl(_) | OutboundError::BadHeader(_) => anyhow!("{url}: {e}"),
+            other => anyhow!("berth's answer broke off: {other}"),
+        })?;
+        let (status, body) = (answer.status, answer.body);
         let value: Value = if body.is_empty() {
             Value::Null
         } else {
@@ -319,18 +273,6 @@ impl Api {
         };
         bail!("{message}{hint}")
     }
-}
-
-/// An error with its causes ("connection refused" hides in a source).
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

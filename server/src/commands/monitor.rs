@@ -15,9 +15,9 @@ mod state;
 
 use crate::cli::MonitorArgs;
 use crate::config::Config;
-use crate::witness::outbound::{Outbound, first_line};
 use anyhow::{Context, bail};
 use axum::http::{StatusCode, Uri};
+use berth_core::outbound::{Outbound, first_line};
 use berth_core::tlog::checkpoint::{self, Verified};
 use berth_core::tlog::merkle::verify_consistency;
 use berth_core::tlog::note::{ED25519, VerifierKey};

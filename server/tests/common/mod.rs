@@ -2,12 +2,18 @@
 //! real `berth` binary for CLI tests; the server's statistics and /metrics;
 //! in `docker`, containers of the test image; in `second_engine`, a second
 //! Docker engine with a TLS port, as a remote host; in `terminal`, a
-//! terminal's socket and what its tests look at.
+//! terminal's socket and what its tests look at; in `receivers`, an HTTP
+//! receiver and an SMTP server for alert deliveries, and in `deliveries`
+//! the delivery service they are sent from; in `alerting`, what the alert
+//! tests share.
 
 #![allow(dead_code)]
 
 pub mod agent;
+pub mod alerting;
+pub mod deliveries;
 pub mod docker;
+pub mod receivers;
 pub mod second_engine;
 pub mod terminal;
 

@@ -1,0 +1,117 @@
+//! Whether a channel's URL leads back to berth itself: a loop that would
+//! have berth notify itself (and, for a webhook, call its own API). Checked
+//! when a channel is saved and again before each send.
+//!
+//! It is a guard against mistakes, not against a hostile DNS: the name is
+//! resolved here and again by the client.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// How long resolving a name may take before it counts as not ours.
+const RESOLVE_TIME: Duration = Duration::from_secs(5);
+
+/// The host and port `url` names (the scheme's port when none is written).
+pub(super) fn host_port(url: &str) -> Option<(String, u16)> {
+    let uri: http::Uri = url.parse().ok()?;
+    let default = match uri.scheme_str()? {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), uri.port_u16().unwrap_or(default)))
+}
+
+/// Whether `url` resolves to one of `own`, berth's listening sockets: the
+/// same port and an address that reaches it (the same address; a loopback
+/// or unspecified one for a socket on loopback; any address of this
+/// machine for a socket on every address). A URL that does not parse or
+/// resolve is not berth's (sending it fails on its own).
+pub async fn points_at(url: &str, own: &[SocketAddr]) -> bool {
+    if own.is_empty() {
+        return false;
+    }
+    let Some((host, port)) = host_port(url) else {
+        return false;
+    };
+    if !own.iter().any(|o| o.port() == port) {
+        return false;
+    }
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => match tokio::time::timeout(RESOLVE_TIME, tokio::net::lookup_host((host.as_str(), port))).await {
+            Ok(Ok(found)) => found.collect(),
+            _ => return false,
+        },
+    };
+    addrs
+        .iter()
+        .any(|a| own.iter().any(|o| o.port() == a.port() && reaches(a.ip(), o.ip())))
+}
+
+/// Whether a connection to `dest` arrives at a socket listening on `own`.
+fn reaches(dest: IpAddr, own: IpAddr) -> bool {
+    let (dest, own) = (dest.to_canonical(), own.to_canonical());
+    if dest == own {
+        return true;
+    }
+    if own.is_unspecified() {
+        dest.is_loopback() || dest.is_unspecified() || is_local(dest)
+    } else if own.is_loopback() {
+        dest.is_loopback() || dest.is_unspecified()
+    } else {
+        false
+    }
+}
+
+/// An address of this machine: one a socket can be bound to.
+fn is_local(ip: IpAddr) -> bool {
+    std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn urls_give_host_and_port() {
+        assert_eq!(
+            host_port("https://hooks.slack.com/x"),
+            Some(("hooks.slack.com".into(), 443))
+        );
+        assert_eq!(host_port("http://[::1]:8080/x"), Some(("::1".into(), 8080)));
+        assert_eq!(host_port("http://a:81"), Some(("a".into(), 81)));
+        assert_eq!(host_port("ftp://a/"), None);
+        assert_eq!(host_port("nonsense"), None);
+    }
+
+    #[tokio::test]
+    async fn berths_own_sockets_are_recognised() {
+        let loopback = [at("127.0.0.1:8080")];
+        assert!(points_at("http://127.0.0.1:8080/api", &loopback).await);
+        assert!(points_at("http://localhost:8080/", &loopback).await);
+        assert!(points_at("http://[::1]:8080/", &loopback).await);
+        assert!(points_at("http://0.0.0.0:8080/", &loopback).await);
+        assert!(!points_at("http://127.0.0.1:8081/", &loopback).await, "another port");
+        assert!(!points_at("http://127.0.0.1/", &loopback).await, "port 80");
+        assert!(!points_at("http://127.0.0.1:8080/", &[]).await);
+
+        let everywhere = [at("0.0.0.0:443")];
+        assert!(points_at("https://127.0.0.1/", &everywhere).await);
+        assert!(points_at("https://[::ffff:127.0.0.1]/", &everywhere).await);
+        // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+        assert!(!points_at("https://192.0.2.1/", &everywhere).await);
+
+        let one = [at("192.0.2.1:8080")];
+        assert!(points_at("http://192.0.2.1:8080/", &one).await);
+        assert!(!points_at("http://127.0.0.1:8080/", &one).await);
+    }
+}
