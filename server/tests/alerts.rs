@@ -63,6 +63,10 @@ async fn a_killed_container_is_down_at_the_receiver_and_a_restart_of_berth_neith
     let firing = now.iter().find(|a| a["rule"] == id).expect("listed as firing");
     assert_eq!(firing["state"], "firing");
     let fired_ms = firing["fired_ms"].clone();
+    println!(
+        "alerts: fired -> delivered and answered (berth's clock): {} ms",
+        delivered["ts_ns"].as_i64().unwrap() / 1_000_000 - fired_ms.as_i64().unwrap()
+    );
 
     // berth restarts while it fires: nobody is told again, it is still listed.
     server.stop().await.unwrap();
@@ -302,5 +306,103 @@ async fn bad_rules_and_channels_are_refused_saying_why_and_secrets_stay_hidden()
     let log = get_json(&server, &admin, "/api/v1/events?kind=alert.*&limit=200").await;
     assert!(!log.to_string().contains(token), "no secret in the log");
     assert!(log.to_string().contains("alert.channel_update"), "{log}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhealthy_container_and_one_killed_out_of_memory_fire() {
+    let receiver = HttpReceiver::start().await;
+    let (_dir, server, admin) = server().await;
+    let sick = unique("sick");
+    let hungry = unique("hungry");
+    let channel = webhook(&server, &admin, &receiver.url("/health")).await;
+    let unhealthy = rule(
+        &server,
+        &admin,
+        json!({ "name": "sick", "condition": { "kind": "unhealthy" },
+                "scope": { "key": format!("name:{sick}") }, "channels": [channel] }),
+    )
+    .await;
+    let oom = rule(
+        &server,
+        &admin,
+        json!({ "name": "out of memory", "condition": { "kind": "oom_killed", "within_secs": 600 },
+                "scope": { "key": format!("name:{hungry}") }, "channels": [channel] }),
+    )
+    .await;
+    let _s = TestContainer::run(
+        &sick,
+        &[
+            "--health-cmd",
+            "false",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
+        &["sleep", "3600"],
+    );
+    // 100 MB into a shell variable under a 16 MiB limit: the kernel kills it.
+    let _h = TestContainer::run(
+        &hungry,
+        &["--memory", "16m", "--memory-swap", "16m"],
+        &["sh", "-c", "sleep 2; x=$(yes | head -c 100000000); sleep 3600"],
+    );
+    for (id, what, words) in [
+        (unhealthy, "unhealthy", "unhealthy"),
+        (oom, "out of memory", "out of memory"),
+    ] {
+        let got = until(&format!("{what} fires"), 40, async || {
+            receiver.requests().into_iter().find(|r| r.json()["rule"] == id)
+        })
+        .await;
+        let n = signed(&got);
+        assert_eq!(n["state"], "firing", "{n}");
+        assert!(n["summary"].as_str().unwrap().contains(words), "{n}");
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_goes_away_is_a_host_unreachable_alert_that_resolves_when_it_is_back() {
+    let receiver = HttpReceiver::start().await;
+    let agent_dir = common::agent::AgentDir::init(&[]);
+    let mut agent = agent_dir.start(None, &[]);
+    let (_dir, server, admin) = common::agent::berth_with(vec![agent_dir.host("edge")]).await;
+    common::agent::reachable(&server, &admin, "edge", 30).await;
+    let channel = webhook(&server, &admin, &receiver.url("/edge")).await;
+    let id = rule(
+        &server,
+        &admin,
+        json!({ "name": "edge away", "condition": { "kind": "host_unreachable" }, "severity": "critical",
+                "scope": { "host": "edge" }, "channels": [channel] }),
+    )
+    .await;
+    agent.kill();
+    let killed = Instant::now();
+    let got = until("the host is unreachable at the receiver", 40, async || {
+        receiver.requests().into_iter().find(|r| r.json()["rule"] == id)
+    })
+    .await;
+    println!(
+        "alerts: agent killed -> host unreachable at the receiver: {:?}",
+        killed.elapsed()
+    );
+    let n = signed(&got);
+    assert_eq!(
+        (n["state"].as_str(), n["host"].as_str()),
+        (Some("firing"), Some("edge")),
+        "{n}"
+    );
+    assert_eq!(n["subject"], "host edge");
+    let _back = agent_dir.start(None, &[]);
+    let got = until("resolved once the agent is back", 60, async || {
+        receiver
+            .requests()
+            .into_iter()
+            .find(|r| r.json()["rule"] == id && r.json()["state"] == "resolved")
+    })
+    .await;
+    signed(&got);
     server.stop().await.unwrap();
 }

@@ -44,9 +44,11 @@ impl EvalBench {
         for h in &self.hosts {
             self.windows.observe_containers(&h.id, &h.containers, now_ms);
         }
+        let stat_keys = super::world::stat_keys(stats);
         let world = World {
             now_ms,
             stats,
+            stat_keys: &stat_keys,
             fresh_ms: 15_000,
             hosts: &self.hosts,
             drifts: &[],

@@ -103,9 +103,11 @@ impl Alerts {
         windows.prune(now_ms, &|r| rules.get(&r.0).is_some_and(|r| r.spec.enabled));
         let drifts = self.inner.health.drifts();
         let interval_ms = self.inner.stats.interval().as_millis() as i64;
+        let stat_keys = super::world::stat_keys(stats);
         let world = World {
             now_ms,
             stats,
+            stat_keys: &stat_keys,
             fresh_ms: 3 * interval_ms,
             hosts: &hosts,
             drifts: &drifts,

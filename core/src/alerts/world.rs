@@ -51,10 +51,21 @@ pub(crate) struct World<'a> {
     pub hosts: &'a [HostFacts],
     pub drifts: &'a [Drift],
     pub windows: &'a Windows,
+    /// Each of `stats.containers`' expectation keys, in the same order.
+    pub stat_keys: &'a [String],
     /// When the counting began (the `alerts` task started): a window
     /// reaching further back does not know what happened before, so it
     /// may say that something holds, never that it does not.
     pub counting_since_ms: i64,
+}
+
+/// The expectation key of each container reading of a tick, once per pass.
+pub(crate) fn stat_keys(stats: &StatsSnapshot) -> Vec<String> {
+    stats
+        .containers
+        .iter()
+        .map(|s| expectation_key(&s.name, s.project.as_deref(), s.service.as_deref()))
+        .collect()
 }
 
 impl World<'_> {
@@ -308,13 +319,9 @@ impl World<'_> {
         value: impl Fn(&crate::model::ContainerSample) -> Option<f64>,
     ) -> Vec<(Subject, Reading)> {
         let scope = &rule.spec.scope;
-        let mut by_key: HashMap<(&str, String), f64> = HashMap::new();
-        for s in &self.stats.containers {
-            if !scope.covers_host(&s.host.0) || self.now_ms - s.at_ms > self.fresh_ms {
-                continue;
-            }
-            let key = expectation_key(&s.name, s.project.as_deref(), s.service.as_deref());
-            if !scope.covers_key(&key) {
+        let mut by_key: HashMap<(&str, &str), f64> = HashMap::new();
+        for (s, key) in self.stats.containers.iter().zip(self.stat_keys) {
+            if !scope.covers_host(&s.host.0) || !scope.covers_key(key) || self.now_ms - s.at_ms > self.fresh_ms {
                 continue;
             }
             if let Some(v) = value(s) {
@@ -328,7 +335,7 @@ impl World<'_> {
                 (
                     Subject::Container {
                         host: host.to_string(),
-                        key,
+                        key: key.to_string(),
                     },
                     Reading::Value(v),
                 )
