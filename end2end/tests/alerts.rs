@@ -122,6 +122,25 @@ async fn a_killed_container_fires_its_rule_and_the_channel_hears_of_it() {
     .await;
 }
 
+/// What berth and the engine say when the rule did not fire: the alerts
+/// and the host as the API has them (with the browser's session), and the
+/// container as the engine has it.
+async fn diagnosis(client: &Client) -> String {
+    let script = "const done = arguments[arguments.length - 1];\
+        Promise.all(['/api/v1/alerts', '/api/v1/hosts/local', '/api/v1/events?limit=30'].map(u => fetch(u).then(r => r.text())))\
+        .then(a => done(a.join('\\n'))).catch(e => done(String(e)));";
+    let berth = match client.execute_async(script, vec![]).await {
+        Ok(v) => v.as_str().unwrap_or_default().chars().take(6000).collect::<String>(),
+        Err(e) => format!("(cannot ask berth: {e})"),
+    };
+    let engine = std::process::Command::new("docker")
+        .args(["inspect", "--format", "{{json .State}}", NAME])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    format!("berth says:\n{berth}\nthe engine says: {engine}")
+}
+
 async fn walk(client: &Client, berth: &Berth, receiver: &Receiver) -> Result {
     create_first_admin(client, berth, ADMIN, PASSWORD).await?;
 
@@ -202,7 +221,11 @@ async fn walk(client: &Client, berth: &Berth, receiver: &Receiver) -> Result {
             ),
         })
     })
-    .await?;
+    .await;
+    let row = match row {
+        Ok(row) => row,
+        Err(e) => return Err(format!("{e}\n{}", diagnosis(client).await).into()),
+    };
     assert_eq!(row.attr("data-subject").await?, Some(format!("container name:{NAME}")));
     let host = row.attr("data-host").await?.unwrap_or_default();
     let text = row.text().await?;

@@ -14,6 +14,7 @@ mod channels;
 mod rule_fields;
 mod rule_form;
 mod rules;
+mod saving;
 mod silences;
 
 pub use channel_form::ChannelPage;

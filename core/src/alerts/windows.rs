@@ -4,7 +4,7 @@
 //! purpose (an engine `stop` event). Rules over windows ("3 restarts in
 //! 10 min") read the counts; nothing older than the longest window is kept.
 
-use crate::model::{Container, Event, MAX_SPAN_SECS, RuleId};
+use crate::model::{ActorKind, Container, Event, MAX_SPAN_SECS, RuleId};
 use std::collections::{HashMap, VecDeque};
 
 type Key = (String, String);
@@ -56,8 +56,12 @@ impl Windows {
     }
 
     /// Takes in an event from the log: the engine's `stop` marks a
-    /// container stopped on purpose until it starts again.
+    /// container stopped on purpose until it starts again (what people
+    /// asked for is not what happened: a refused stop is no stop).
     pub fn observe_event(&mut self, e: &Event) {
+        if e.actor.kind != ActorKind::System || e.actor.name != "engine" {
+            return;
+        }
         let (Some(host), Some(name)) = (&e.host, e.target.as_deref().and_then(|t| t.strip_prefix("container:"))) else {
             return;
         };

@@ -139,55 +139,25 @@ impl World<'_> {
                 })
                 .collect(),
             Condition::Drift => {
-                let mut out = self.per_key(rule, |_, _| Reading::Clear);
-                for d in self
-                    .drifts
-                    .iter()
-                    .filter(|d| scope.covers_host(&d.host.0) && scope.covers_key(&d.key))
-                {
-                    let what = format!(
-                        "expected {}, is {}",
-                        d.expected.as_str(),
-                        d.actual.as_deref().unwrap_or("missing")
-                    );
-                    let subject = Subject::Container {
-                        host: d.host.0.clone(),
-                        key: d.key.clone(),
-                    };
-                    out.retain(|(s, _)| *s != subject);
-                    out.push((
-                        subject,
-                        Reading::Holds {
-                            since_ms: Some(d.since_ns / 1_000_000),
-                            what,
-                        },
-                    ));
-                }
-                out
+                let out = self.per_key(rule, |_, _| Reading::Clear);
+                self.drifting(
+                    rule,
+                    out,
+                    |_| true,
+                    |d| {
+                        format!(
+                            "expected {}, is {}",
+                            d.expected.as_str(),
+                            d.actual.as_deref().unwrap_or("missing")
+                        )
+                    },
+                )
             }
             Condition::ContainerDown => {
-                let mut out = self.per_key_known(rule, |h, cs| self.down(h, cs));
+                let out = self.per_key_known(rule, |h, cs| self.down(h, cs));
                 // Expected running and not there at all.
-                for d in self.drifts.iter().filter(|d| {
-                    d.expected == ExpectedState::Running
-                        && d.actual.is_none()
-                        && scope.covers_host(&d.host.0)
-                        && scope.covers_key(&d.key)
-                }) {
-                    let subject = Subject::Container {
-                        host: d.host.0.clone(),
-                        key: d.key.clone(),
-                    };
-                    out.retain(|(s, _)| *s != subject);
-                    out.push((
-                        subject,
-                        Reading::Holds {
-                            since_ms: Some(d.since_ns / 1_000_000),
-                            what: "missing, expected running".into(),
-                        },
-                    ));
-                }
-                out
+                let missing = |d: &Drift| d.expected == ExpectedState::Running && d.actual.is_none();
+                self.drifting(rule, out, missing, |_| "missing, expected running".into())
             }
             Condition::Unhealthy => self.per_key(rule, |_, cs| {
                 match cs.iter().find(|c| c.health.as_deref() == Some("unhealthy")) {
@@ -238,6 +208,38 @@ impl World<'_> {
                 }
             }),
         }
+    }
+
+    /// `out` with the drifts in `rule`'s scope that `which` picks holding
+    /// (from when each began), in place of what `out` read of them.
+    fn drifting(
+        &self,
+        rule: &AlertRule,
+        mut out: Vec<(Subject, Reading)>,
+        which: impl Fn(&Drift) -> bool,
+        what: impl Fn(&Drift) -> String,
+    ) -> Vec<(Subject, Reading)> {
+        let scope = &rule.spec.scope;
+        for d in self
+            .drifts
+            .iter()
+            .filter(|d| which(d) && scope.covers_host(&d.host.0) && scope.covers_key(&d.key))
+        {
+            let subject = Subject::Container {
+                host: d.host.0.clone(),
+                key: d.key.clone(),
+            };
+            out.retain(|(s, _)| *s != subject);
+            let since_ms = Some(d.since_ns / 1_000_000);
+            out.push((
+                subject,
+                Reading::Holds {
+                    since_ms,
+                    what: what(d),
+                },
+            ));
+        }
+        out
     }
 
     /// Whether the whole of a window of `secs` was counted.
@@ -347,3 +349,6 @@ impl World<'_> {
 fn percent(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@
 
 use super::channel_fields::{ChannelFields, KINDS};
 use super::channels::{test_action, test_report};
+use super::saving::Saving;
 use crate::api::alerts::{create_channel, get_channel, update_channel};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
@@ -12,7 +13,7 @@ use berth_core::model::{Channel, ChannelSpec, ErrorKind, MailSecurity, Operation
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ChannelPage() -> impl IntoView {
@@ -154,43 +155,18 @@ fn ChannelForm(channel: Option<Channel>) -> impl IntoView {
             .as_ref()
             .map_or_else(ChannelFields::new, ChannelFields::from_channel),
     );
-    let problem: RwSignal<Option<AppError>> = RwSignal::new(None);
-    let save = Action::new(move |spec: &ChannelSpec| {
-        let spec = spec.clone();
-        async move {
-            match id {
-                Some(id) => update_channel(id.0, spec).await,
-                None => create_channel(spec).await,
-            }
+    let saving = Saving::new("/alerts#channels", move |spec: ChannelSpec| async move {
+        match id {
+            Some(id) => update_channel(id.0, spec).await,
+            None => create_channel(spec).await,
         }
     });
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if save.value().with(|v| matches!(v, Some(Ok(_)))) {
-            navigate("/alerts#channels", Default::default());
-        }
-    });
+    let save = saving.save;
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        problem.set(None);
-        match fields.with_untracked(ChannelFields::to_spec) {
-            Ok(spec) => {
-                save.dispatch(spec);
-            }
-            Err(message) => problem.set(Some(AppError::invalid(message))),
-        }
+        saving.submit(fields.with_untracked(ChannelFields::to_spec));
     };
-    let error = move || {
-        // A new attempt hides the last one's refusal until it is answered.
-        let refused = match save.pending().get() {
-            true => None,
-            false => save.value().get().and_then(Result::err),
-        };
-        problem
-            .get()
-            .or(refused)
-            .map(|e| view! { <div id="channel-error"><ErrorBox error=e/></div> })
-    };
+    let error = saving.error("channel-error");
     let kind = Memo::new(move |_| fields.with(|f| f.kind.clone()));
     let test = test_action();
     view! {

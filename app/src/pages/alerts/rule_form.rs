@@ -4,6 +4,7 @@
 //! buttons with everything typed kept.
 
 use super::rule_fields::RuleFields;
+use super::saving::Saving;
 use super::silences::Silences;
 use crate::api::alerts::{create_rule, get_rule, list_channels, update_rule};
 use crate::api::containers::host_statuses;
@@ -13,7 +14,7 @@ use berth_core::model::{AlertRule, Channel, Condition, ErrorKind, Level, Operati
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 /// How the kind select names each kind.
 fn kind_label(kind: &str) -> &'static str {
@@ -206,43 +207,18 @@ fn RuleForm(rule: Option<AlertRule>, channels: Vec<Channel>, hosts: Vec<String>,
         ),
         None => perms.admin || perms.grants.iter().any(|g| g.level >= Level::Manage),
     };
-    let problem: RwSignal<Option<AppError>> = RwSignal::new(None);
-    let save = Action::new(move |spec: &RuleSpec| {
-        let spec = spec.clone();
-        async move {
-            match id {
-                Some(id) => update_rule(id.0, spec).await,
-                None => create_rule(spec).await,
-            }
+    let saving = Saving::new("/alerts", move |spec: RuleSpec| async move {
+        match id {
+            Some(id) => update_rule(id.0, spec).await,
+            None => create_rule(spec).await,
         }
     });
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if save.value().with(|v| matches!(v, Some(Ok(_)))) {
-            navigate("/alerts", Default::default());
-        }
-    });
+    let save = saving.save;
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        problem.set(None);
-        match fields.with_untracked(RuleFields::to_spec) {
-            Ok(spec) => {
-                save.dispatch(spec);
-            }
-            Err(message) => problem.set(Some(AppError::invalid(message))),
-        }
+        saving.submit(fields.with_untracked(RuleFields::to_spec));
     };
-    let error = move || {
-        // A new attempt hides the last one's refusal until it is answered.
-        let refused = match save.pending().get() {
-            true => None,
-            false => save.value().get().and_then(Result::err),
-        };
-        problem
-            .get()
-            .or(refused)
-            .map(|e| view! { <div id="rule-error"><ErrorBox error=e/></div> })
-    };
+    let error = saving.error("rule-error");
     let kind = Memo::new(move |_| fields.with(|f| f.kind.clone()));
     let about_hosts = Memo::new(move |_| fields.with(RuleFields::about_hosts));
     let described = move || match fields.with(RuleFields::condition) {
