@@ -406,3 +406,24 @@ async fn an_agent_that_goes_away_is_a_host_unreachable_alert_that_resolves_when_
     signed(&got);
     server.stop().await.unwrap();
 }
+
+/// The engine tells of a `die` a moment before its list shows it; a kill
+/// right as berth starts following must still be seen (it once waited for
+/// the next resync, 30 s on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_killed_as_berth_starts_is_down_all_the_same() {
+    let name = unique("early");
+    let _c = TestContainer::run(&name, &[], &["sleep", "3600"]);
+    let (_dir, server, admin) = server().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    docker(&["kill", &name]);
+    let subject = format!("container name:{name}");
+    until("the shipped rule finds it down", 15, async || {
+        alerts_now(&server, &admin)
+            .await
+            .into_iter()
+            .find(|a| a["state"] == "firing" && a["subject"] == subject.as_str())
+    })
+    .await;
+    server.stop().await.unwrap();
+}

@@ -28,6 +28,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the container list is re-read even without engine events.
 const RESYNC_EVERY: Duration = Duration::from_secs(30);
+/// How long after a container event the list is read again (see `follow`).
+const SETTLE: Duration = Duration::from_millis(300);
 /// How many of the newest recorded engine events are read to find the last
 /// engine time and the events recorded at exactly that time.
 const RECENT: usize = 32;
@@ -95,12 +97,23 @@ async fn follow(host: &Arc<Host>) -> String {
     // answered within one, tells.
     let mut heartbeat = tokio::time::interval(host.heartbeat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The engine tells of a change (`die`) a moment before its list shows
+    // it: a list read at once may still say "running". So each container
+    // event is followed by a second reading once the engine has settled.
+    let mut settle: Option<tokio::time::Instant> = None;
     loop {
         let next = tokio::select! {
             next = stream.next() => match next {
                 Some(next) => next,
                 None => break,
             },
+            _ = tokio::time::sleep_until(settle.unwrap_or_else(tokio::time::Instant::now)), if settle.is_some() => {
+                settle = None;
+                if let Err(err) = host.refresh().await {
+                    return reason(err);
+                }
+                continue;
+            }
             _ = heartbeat.tick() => {
                 match tokio::time::timeout(host.heartbeat, host.engine.ping()).await {
                     Ok(Ok(rtt)) => host.note_rtt(rtt),
@@ -125,8 +138,11 @@ async fn follow(host: &Arc<Host>) -> String {
             Ok(e) => {
                 let is_container = e.is_container;
                 record(host, e, false);
-                if is_container && let Err(err) = host.refresh().await {
-                    return reason(err);
+                if is_container {
+                    if let Err(err) = host.refresh().await {
+                        return reason(err);
+                    }
+                    settle = Some(tokio::time::Instant::now() + SETTLE);
                 }
             }
             Err(e) => return reason(e),
