@@ -108,7 +108,12 @@ async fn walk(client: &Client, berth: &Berth, name: &str) -> Result {
             .await?
             .json()
             .await?;
-        Ok(match page["events"][0]["seq"].as_u64() {
+        // The session typed into (one closed before it, with no keys, is not it).
+        let typed = page["events"]
+            .as_array()
+            .and_then(|all| all.iter().find(|e| e["details"]["bytes_in"].as_u64().unwrap_or(0) > 0))
+            .and_then(|e| e["seq"].as_u64());
+        Ok(match typed {
             Some(seq) => Check::Done(seq),
             None => Check::NotYet(page.to_string()),
         })
