@@ -97,17 +97,18 @@ fn stored(store: &Store) -> Vec<(u32, i64)> {
         .collect()
 }
 
+/// The same budget for all keys together and for each.
+fn both(bytes: u64) -> Budgets {
+    Budgets {
+        total: bytes,
+        per_key: bytes,
+    }
+}
+
 #[test]
 fn lines_are_written_with_their_extent_and_resume_point() {
     let (_dir, store) = store();
-    let s = state(
-        &store,
-        1,
-        Budgets {
-            total: 1 << 20,
-            per_key: 1 << 20,
-        },
-    );
+    let s = state(&store, 1, both(1 << 20));
     let (s, dropped) = write(store.db(), &s, &[batch(1, 1000, 10, 5)], false).unwrap();
     assert!(dropped.is_empty());
     let ext = s.keys[&1].extent;
@@ -125,14 +126,7 @@ fn lines_are_written_with_their_extent_and_resume_point() {
 #[test]
 fn lines_at_one_nanosecond_keep_their_order() {
     let (_dir, store) = store();
-    let s = state(
-        &store,
-        1,
-        Budgets {
-            total: 1 << 20,
-            per_key: 1 << 20,
-        },
-    );
+    let s = state(&store, 1, both(1 << 20));
     let (_, _) = write(store.db(), &s, &[batch(1, 7, 0, 3)], false).unwrap();
     let tx = store.db().begin_read().unwrap();
     let t = tx.open_table(LOG_LINES).unwrap();
@@ -180,14 +174,7 @@ fn a_key_over_its_budget_loses_its_oldest_tenth_and_it_is_reported_once() {
 #[test]
 fn over_the_total_the_oldest_lines_of_all_keys_go_first() {
     let (_dir, store) = store();
-    let s = state(
-        &store,
-        3,
-        Budgets {
-            total: 3_000,
-            per_key: 3_000,
-        },
-    );
+    let s = state(&store, 3, both(3_000));
     // Key 1: times 0, 3, 6...; key 2: 1, 4, 7...; key 3: 2, 5, 8... (10 lines each).
     let batches = [batch(1, 0, 3, 10), batch(2, 1, 3, 10), batch(3, 2, 3, 10)];
     let (s, dropped) = write(store.db(), &s, &batches, false).unwrap();
@@ -218,14 +205,7 @@ fn over_the_total_the_oldest_lines_of_all_keys_go_first() {
 #[test]
 fn a_key_can_be_dropped_to_nothing_and_start_again() {
     let (_dir, store) = store();
-    let s = state(
-        &store,
-        2,
-        Budgets {
-            total: 1_000,
-            per_key: 1_000,
-        },
-    );
+    let s = state(&store, 2, both(1_000));
     let (s, _) = write(store.db(), &s, &[batch(1, 0, 1, 10)], false).unwrap();
     // Key 2's newer lines push all of key 1 out.
     let (s, dropped) = write(store.db(), &s, &[batch(2, 100, 1, 9)], false).unwrap();
@@ -280,14 +260,7 @@ fn window(limit: usize) -> Window {
 #[test]
 fn a_search_merges_keys_newest_first_and_pages_on_without_a_gap() {
     let (_dir, store) = store();
-    let s = state(
-        &store,
-        3,
-        Budgets {
-            total: 1 << 20,
-            per_key: 1 << 20,
-        },
-    );
+    let s = state(&store, 3, both(1 << 20));
     // Times interleave across keys; two lines of key 2 share a nanosecond with key 1's.
     let batches = [batch(1, 0, 3, 10), batch(2, 0, 3, 10), batch(3, 2, 3, 10)];
     let (s, _) = write(store.db(), &s, &batches, false).unwrap();
@@ -341,14 +314,7 @@ fn a_search_merges_keys_newest_first_and_pages_on_without_a_gap() {
 #[test]
 fn a_search_out_of_time_says_where_it_stopped() {
     let (_dir, store) = store();
-    let s = state(
-        &store,
-        1,
-        Budgets {
-            total: 1 << 30,
-            per_key: 1 << 30,
-        },
-    );
+    let s = state(&store, 1, both(1 << 30));
     let (s, _) = write(store.db(), &s, &[batch(1, 0, 1, 5_000)], false).unwrap();
     let spent = Window {
         deadline: Instant::now(),
