@@ -29,11 +29,16 @@ async fn a_person_types_into_a_terminal_and_an_auditor_replays_it() {
     .await;
 }
 
-/// What the terminal in `css` shows, row by row.
+/// What the terminal in `css` shows, row by row, looked at as a person
+/// would: scrolled into view first (xterm.js draws nothing while its
+/// element is off screen, and the replay's screen is below the fold).
 async fn screen(client: &Client, css: &str) -> Result<String> {
     let v = client
         .execute(
-            "const rows = document.querySelector(arguments[0] + ' .xterm-rows'); \
+            "const term = document.querySelector(arguments[0]); \
+             if (!term) return ''; \
+             term.scrollIntoView({ block: 'nearest' }); \
+             const rows = term.querySelector('.xterm-rows'); \
              return rows ? [...rows.children].map((r) => r.textContent).join('\\n') : '';",
             vec![serde_json::json!(css)],
         )
