@@ -17,6 +17,12 @@ use tables::{FORMAT, META, SCHEMA_VERSION};
 use thiserror::Error;
 
 /// The first bytes of every redb file.
+/// The most memory redb keeps of the file's pages. Its own default is
+/// 1 GiB, and a cache only grows: a search through stored logs or an export
+/// of the event log would leave the server that much bigger for good. The
+/// B-tree's inner pages, which every lookup touches, fit many times over.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
 
 #[derive(Debug, Error)]
@@ -108,10 +114,12 @@ impl Store {
         } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        let mut builder = redb::Builder::new();
+        builder.set_cache_size(CACHE_BYTES);
         let db = if exists {
-            Database::open(path)
+            builder.open(path)
         } else {
-            Database::create(path)
+            builder.create(path)
         }
         .map_err(|e| map_open_error(e, path))?;
         if needs_repair {
