@@ -519,15 +519,7 @@ mod tests {
                 name: name.to_string(),
                 image: "img".into(),
                 state: "running".into(),
-                health: None,
-                status: String::new(),
-                ports: Vec::new(),
-                created: 0,
-                project: None,
-                service: None,
-                restarts: 0,
-                oom_kills: 0,
-                expected: None,
+                ..Container::default()
             })
             .collect();
         HostView { status, containers }

@@ -176,15 +176,11 @@ mod tests {
             name: format!("n-{id}"),
             image: "i".into(),
             state: state.into(),
-            health: None,
             status: status.into(),
-            ports: vec![],
-            created: 0,
             project: Some("shop".into()),
             service: Some("web".into()),
             restarts,
-            oom_kills: 0,
-            expected: None,
+            ..Container::default()
         }
     }
 

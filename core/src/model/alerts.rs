@@ -570,22 +570,29 @@ pub struct AlertList {
     pub alerts: Vec<Alert>,
 }
 
+/// For tests: an enabled warning named "r" over everything, firing at once,
+/// never repeated, sent nowhere.
+#[cfg(test)]
+pub(crate) fn test_rule(condition: Condition) -> RuleSpec {
+    RuleSpec {
+        name: "r".into(),
+        enabled: true,
+        condition,
+        scope: AlertScope::default(),
+        severity: Severity::Warning,
+        for_secs: 0,
+        repeat_secs: 0,
+        channels: vec![],
+        silences: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn rule(condition: Condition) -> RuleSpec {
-        RuleSpec {
-            name: "r".into(),
-            enabled: true,
-            condition,
-            scope: AlertScope::default(),
-            severity: Severity::Warning,
-            for_secs: 0,
-            repeat_secs: 0,
-            channels: vec![],
-            silences: vec![],
-        }
+        test_rule(condition)
     }
 
     #[test]

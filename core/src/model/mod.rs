@@ -24,6 +24,8 @@ pub use access::{
     ALL_HOSTS, ErrorKind, Grant, Level, MAX_GRANTS, Need, Operation, Permissions, Right, validate_grants,
     validate_host_name,
 };
+#[cfg(test)]
+pub(crate) use alerts::test_rule;
 pub use alerts::{
     Alert, AlertList, AlertRule, AlertScope, AlertState, Condition, MAX_RULE_CHANNELS, MAX_RULES, MAX_SILENCES,
     MAX_SPAN_SECS, MIN_REPEAT_SECS, RuleId, RuleSpec, Severity, Silence, SubjectKind, span,

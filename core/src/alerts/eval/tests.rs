@@ -1,19 +1,13 @@
 use super::*;
-use crate::model::{AlertScope, RuleSpec, Severity, Silence};
+use crate::model::{RuleSpec, Silence, test_rule};
 
 fn rule(condition: Condition, for_secs: u64, repeat_secs: u64) -> AlertRule {
     AlertRule {
         id: RuleId(7),
         spec: RuleSpec {
-            name: "r".into(),
-            enabled: true,
-            condition,
-            scope: AlertScope::default(),
-            severity: Severity::Warning,
             for_secs,
             repeat_secs,
-            channels: vec![],
-            silences: vec![],
+            ..test_rule(condition)
         },
     }
 }

@@ -1,24 +1,12 @@
 use super::*;
-use crate::model::{
-    Actor, AlertScope, Event, EventSeq, Hash32, HostId, Outcome, RuleId, RuleSpec, Severity, Transport,
-};
+use crate::model::{Actor, Event, EventSeq, Hash32, HostId, Outcome, RuleId, Transport, test_rule};
 
 const NOW: i64 = 1_800_000_000_000;
 
 fn rule(condition: Condition) -> AlertRule {
     AlertRule {
         id: RuleId(1),
-        spec: RuleSpec {
-            name: "r".into(),
-            enabled: true,
-            condition,
-            scope: AlertScope::default(),
-            severity: Severity::Warning,
-            for_secs: 0,
-            repeat_secs: 0,
-            channels: vec![],
-            silences: vec![],
-        },
+        spec: test_rule(condition),
     }
 }
 
@@ -28,15 +16,8 @@ fn ctr(name: &str, state: &str, status: &str) -> Container {
         name: name.into(),
         image: "i".into(),
         state: state.into(),
-        health: None,
         status: status.into(),
-        ports: vec![],
-        created: 0,
-        project: None,
-        service: None,
-        restarts: 0,
-        oom_kills: 0,
-        expected: None,
+        ..Container::default()
     }
 }
 
