@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.129   # must equal the `wasm-bindgen` pin in Cargo.toml
+WASM_SPLIT_VERSION=0.2.3       # wasm-split-cli: one piece of wasm per page (leptos's #[lazy_route])
 BINARYEN_VERSION=132           # wasm-opt from npm; Debian's (108) breaks the wasm
 XTERM_VERSION=6.0.0            # the web terminal: @xterm/xterm from npm, served by berth itself
 XTERM_FIT_VERSION=0.11.0       # and its @xterm/addon-fit
@@ -34,6 +35,11 @@ ensure_wasm_tools() {
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
       cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked
+  fi
+  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    say "installing wasm-split-cli $WASM_SPLIT_VERSION (a minute or two, once)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary --locked
   fi
 }
 
@@ -96,16 +102,77 @@ xterm_assets() {
   cp "$mods/xterm/LICENSE" "$SITE_DIR/xterm/LICENSE.txt"
 }
 
+# split_manifest PKG: PKG/__wasm_split_manifest.json, each split point
+# (a group of pages) with the pieces of wasm it loads, read from the loader
+# wasm-split-cli wrote (its library returns this map; its command line does
+# not write it). The server names a page's pieces in its <head>, so that the
+# browser fetches them beside the app, not after it.
+split_manifest() {
+  node - "$1" <<'JS'
+const fs = require('fs');
+const dir = process.argv[2];
+const js = fs.readFileSync(`${dir}/__wasm_split.js`, 'utf8');
+const file = (fetcher) => (fetcher.match(/new URL\("\.\/([^"]+)\.wasm"/) || [])[1];
+const chunks = new Map();
+for (const m of js.matchAll(/^const (__chunk_\d+) = makeLoad\(([\s\S]*?), \[\]\);$/gm)) chunks.set(m[1], file(m[2]));
+const manifest = {};
+for (const m of js.matchAll(/^export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\(([\s\S]*?), \[([^\]]*)\]\)\);$/gm)) {
+  const deps = m[3].split(',').map((d) => d.trim()).filter(Boolean).map((d) => {
+    if (!chunks.has(d)) throw new Error(`__wasm_split.js: ${m[1]} loads ${d}, which it does not define`);
+    return chunks.get(d);
+  });
+  manifest[m[1]] = [...deps, file(m[2])].filter(Boolean);
+}
+const pieces = fs.readdirSync(dir).filter((f) => f.endsWith('.wasm') && f !== 'berth_bg.wasm').length;
+const named = [...chunks.values()].filter(Boolean).length + Object.keys(manifest).length;
+if (Object.keys(manifest).length === 0 || named !== pieces) {
+  throw new Error(`__wasm_split.js: ${named} pieces named, ${pieces} on disk: has wasm-split-cli's output changed?`);
+}
+fs.writeFileSync(`${dir}/__wasm_split_manifest.json`, JSON.stringify(manifest));
+// The loader fetches each piece with fetchPiece: a network failure (Chromium
+// aborts requests when the machine's interfaces change, as when Docker adds
+// one) is tried again, and a page of an older berth, whose pieces went with
+// an upgrade, is reloaded once. Otherwise the page's wasm would panic.
+const fetches = js.split('fetch(new URL(').length - 1;
+if (fetches !== named) throw new Error(`__wasm_split.js: ${fetches} fetches for ${named} pieces: has wasm-split-cli's output changed?`);
+fs.writeFileSync(`${dir}/__wasm_split.js`, `async function fetchPiece(url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url);
+      if (response.status === 404 && !sessionStorage.getItem('berth-reloaded')) {
+        sessionStorage.setItem('berth-reloaded', '1');
+        location.reload();
+        return new Promise(() => {});
+      }
+      return response;
+    } catch (e) {
+      if (attempt === 5) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+    }
+  }
+}
+` + js.replaceAll('fetch(new URL(', 'fetchPiece(new URL('));
+JS
+}
+
 # build_site debug|release: the wasm, its JS glue, the CSS and public/ into $SITE_DIR.
+# The wasm is split first: the app (router, layout, what pages share) and
+# one piece per page (app/src/lib.rs, `lazy_pages!`), which its loader
+# (pkg/__wasm_split.js) fetches when the page is first shown.
 build_site() {
   local profile=wasm-release dir=wasm-release
   [ "$1" = debug ] && profile=dev dir=debug
   say "building the site ($1)"
   cargo build -p berth-frontend --lib --target wasm32-unknown-unknown --profile "$profile"
-  rm -rf "$SITE_DIR" && mkdir -p "$SITE_DIR/pkg"
-  wasm-bindgen --target web --no-typescript --out-dir "$SITE_DIR/pkg" --out-name berth \
-    "$TARGET_DIR/wasm32-unknown-unknown/$dir/berth_frontend.wasm"
-  [ "$1" = release ] && wasm_opt "$SITE_DIR/pkg/berth_bg.wasm"
+  rm -rf "$SITE_DIR" && mkdir -p "$SITE_DIR/pkg" "$SITE_DIR/split"
+  wasm-split-cli "$TARGET_DIR/wasm32-unknown-unknown/$dir/berth_frontend.wasm" "$SITE_DIR/split" --out-name berth
+  wasm-bindgen --target web --no-typescript --keep-lld-exports --out-dir "$SITE_DIR/pkg" --out-name berth \
+    "$SITE_DIR/split/berth.wasm"
+  rm "$SITE_DIR/split/berth.wasm" && mv "$SITE_DIR/split"/* "$SITE_DIR/pkg/" && rmdir "$SITE_DIR/split"
+  split_manifest "$SITE_DIR/pkg"
+  if [ "$1" = release ]; then
+    for wasm in "$SITE_DIR"/pkg/*.wasm; do wasm_opt "$wasm"; done
+  fi
   cp style/main.css "$SITE_DIR/pkg/berth.css"
   cp -R public/. "$SITE_DIR/"
   xterm_assets

@@ -5,10 +5,12 @@
 //! `FILE.br`), which are embedded with it so that nothing is compressed
 //! while serving.
 //!
-//! The app's own files (`/pkg/berth.js`, `/pkg/berth_bg.wasm`,
-//! `/pkg/berth.css`) also get a fingerprinted name from one hash of all
-//! three (`/pkg/berth.<hash>.js`, `…<hash>_bg.wasm`, `…<hash>.css`): pages
-//! name those, and browsers may keep them for a year.
+//! The app's own files, every file in `/pkg/` (its js, wasm, css, and the
+//! pieces of wasm that pages load when first shown with their loader),
+//! are also served under one fingerprint of them all, as a directory:
+//! `/pkg/<hash>/berth.js`, `/pkg/<hash>/berth_bg.wasm`... Pages name those,
+//! and browsers may keep them for a year; the pieces load each other by
+//! relative names, so they always come from the same build.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -35,12 +37,10 @@ fn fnv(hash: u64, bytes: &[u8]) -> u64 {
 }
 
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-/// The app's files, fingerprinted together: (path, name with `{}` for the hash).
-const APP_FILES: [(&str, &str); 3] = [
-    ("/pkg/berth.js", "/pkg/berth.{}.js"),
-    ("/pkg/berth_bg.wasm", "/pkg/berth.{}_bg.wasm"),
-    ("/pkg/berth.css", "/pkg/berth.{}.css"),
-];
+/// The app's files are those directly in this directory.
+const APP_DIR: &str = "/pkg/";
+/// The app's entry point: without it, no fingerprint.
+const APP_JS: &str = "/pkg/berth.js";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=BERTH_EMBED_SITE");
@@ -53,12 +53,18 @@ fn main() {
     }
     let exists = |url: &str| files.iter().find(|(u, _)| u == url).map(|(_, p)| p.clone());
     let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+    let is_app = |url: &str| {
+        url.strip_prefix(APP_DIR)
+            .is_some_and(|name| !name.contains('/') && !name.ends_with(".gz") && !name.ends_with(".br"))
+    };
 
-    // One hash of the app's three files, when all three are there.
-    let app: Vec<PathBuf> = APP_FILES.iter().filter_map(|(url, _)| exists(url)).collect();
-    let app_hash = (app.len() == APP_FILES.len()).then(|| {
-        let h = app.iter().fold(FNV_START, |h, p| fnv(h, &read(p)));
-        format!("{:016x}", h)
+    // One hash of the app's files (names and contents), when there is an app.
+    let app_hash = exists(APP_JS).map(|_| {
+        let h = files
+            .iter()
+            .filter(|(url, _)| is_app(url))
+            .fold(FNV_START, |h, (url, p)| fnv(fnv(h, url.as_bytes()), &read(p)));
+        format!("{h:016x}")
     });
 
     let mut code = String::from(
@@ -71,12 +77,10 @@ fn main() {
         }
         let bytes = read(path);
         let etag = format!("\"{:016x}\"", fnv(FNV_START, &bytes));
-        let alias = app_hash.as_ref().and_then(|h| {
-            APP_FILES
-                .iter()
-                .find(|(u, _)| u == url)
-                .map(|(_, named)| named.replace("{}", h))
-        });
+        let alias = app_hash
+            .as_ref()
+            .filter(|_| is_app(url))
+            .map(|h| format!("{APP_DIR}{h}/{}", &url[APP_DIR.len()..]));
         let sibling = |ext: &str| {
             exists(&format!("{url}.{ext}")).map_or_else(
                 || "None".to_string(),
@@ -94,9 +98,9 @@ fn main() {
     code.push_str("];\n");
     let _ = writeln!(
         code,
-        "/// The app's fingerprinted output name (`berth.<hash>`), when the site is embedded.\n\
-         pub(crate) static SITE_OUTPUT_NAME: Option<&str> = {:?};",
-        app_hash.map(|h| format!("berth.{h}"))
+        "/// Where pages load the app from (`pkg/<hash>`), when the site is embedded.\n\
+         pub(crate) static SITE_PKG_DIR: Option<&str> = {:?};",
+        app_hash.map(|h| format!("{}{h}", APP_DIR.trim_start_matches('/')))
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("site_files.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");

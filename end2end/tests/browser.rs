@@ -282,6 +282,39 @@ async fn walk_through(client: &Client, berth: &Berth) -> Result {
     fill(client, "#user-password", "another password").await?;
     click_button(client, "Add user").await?;
     wait_for_text(client, "#add-user-error", "already exists").await?;
+
+    // 10. A first visit loads the app and its page's group of wasm, each
+    //     piece named in the page's head, and no other group's pieces.
+    first_visit_loads_one_group(client, &berth.url("/users"), "people_pages").await?;
+    client.delete_all_cookies().await?;
+    first_visit_loads_one_group(client, &berth.url("/login"), "sign_in_pages").await
+}
+
+/// Opens `url` as a first visit and checks the wasm the browser fetched:
+/// the app's, and the pieces of one group (`group`) of pages, exactly
+/// those the page's `<head>` preloads (so they come with the app).
+async fn first_visit_loads_one_group(client: &Client, url: &str, group: &str) -> Result {
+    open(client, url).await?;
+    let seen = client
+        .execute(
+            r#"const path = (u) => new URL(u, location.href).pathname.split('/').pop();
+               const fetched = new Set(performance.getEntriesByType('resource')
+                 .map((e) => path(e.name)).filter((f) => f.endsWith('.wasm')));
+               const named = new Set([...document.querySelectorAll('link[rel=preload][as=fetch]')]
+                 .map((l) => path(l.href)));
+               return [[...fetched].sort(), [...named].sort()];"#,
+            vec![],
+        )
+        .await?;
+    let (fetched, named) = (&seen[0], &seen[1]);
+    assert_eq!(fetched, named, "{url}: the wasm fetched is the wasm the head names");
+    let names: Vec<&str> = named.as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    let groups: Vec<&&str> = names.iter().filter(|n| n.starts_with("split_")).collect();
+    assert!(
+        groups.len() == 1 && groups[0].starts_with(&format!("split_{group}_")),
+        "{url}: one group of pages, {group}: {names:?}"
+    );
+    assert!(names.contains(&"berth_bg.wasm"), "{url}: the app's wasm: {names:?}");
     Ok(())
 }
 

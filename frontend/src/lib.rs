@@ -3,5 +3,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(berth_app::App);
+    // Lazy: each group of pages is a piece of wasm of its own (see
+    // berth_app's `page_groups!`), loaded before its page hydrates.
+    leptos::mount::hydrate_lazy(berth_app::App);
 }

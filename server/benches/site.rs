@@ -1,12 +1,15 @@
 //! The site's weight: what a first visit transfers, compressed as a browser
-//! asks for it (brotli, then gzip, then none), and what the pages that load
-//! more (the terminal's JavaScript) add. Prints figures, asserts nothing.
+//! asks for it (brotli, then gzip, then none), what a first visit to each
+//! group of pages transfers (each group is a piece of wasm of its own, with
+//! the pieces it shares with others), and what the pages that load more
+//! (the terminal's JavaScript) add. Prints figures, asserts nothing.
 //!
 //! It runs the berth binary `./dev.sh build` made (release, site embedded,
 //! precompressed) on a free loopback port over a temporary database:
 //! `cargo bench -p berth-server --bench site` (`BERTH_BIN=path` for another
 //! binary). A first visit is the sign-in page and everything it names: the
-//! HTML, the app's js, wasm and css, and the icon.
+//! HTML, the app's js, wasm and css, the loader of the pages' wasm and the
+//! sign-in group's pieces (which the page preloads), and the icon.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,9 +17,9 @@ use std::time::{Duration, Instant};
 
 /// Files only some pages load, reported apart: (what, path).
 const LATER: &[(&str, &str)] = &[
-    ("terminal: xterm.js", "/pkg/xterm/xterm.js"),
-    ("terminal: xterm.css", "/pkg/xterm/xterm.css"),
-    ("terminal: fit addon", "/pkg/xterm/addon-fit.js"),
+    ("terminal: xterm.js", "/xterm/xterm.js"),
+    ("terminal: xterm.css", "/xterm/xterm.css"),
+    ("terminal: fit addon", "/xterm/addon-fit.js"),
     ("terminal: berth glue", "/terminal.js"),
 ];
 
@@ -108,6 +111,55 @@ fn assets(page: &str) -> Vec<String> {
     found
 }
 
+/// A first visit to a page of each group: the sign-in page's wasm and js
+/// without the sign-in group's pieces, plus the group's pieces (from the
+/// split manifest beside the app's files).
+async fn groups(client: &reqwest::Client, base: &str, first: &[String], wasm_js: [usize; 3]) {
+    let Some(pkg) = first
+        .iter()
+        .find(|p| p.ends_with("/__wasm_split.js"))
+        .map(|p| p.trim_end_matches("__wasm_split.js").to_string())
+    else {
+        println!("(this build's wasm is not split into groups of pages)");
+        return;
+    };
+    let manifest: std::collections::BTreeMap<String, Vec<String>> = client
+        .get(format!("{base}{pkg}__wasm_split_manifest.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kib = |b: usize| format!("{:.1} KiB", b as f64 / 1024.0);
+    let mut rows = Vec::new();
+    let mut sign_in = [0usize; 2];
+    for (split, pieces) in &manifest {
+        let mut bytes = [0usize; 2];
+        for piece in pieces {
+            let path = format!("{pkg}{piece}.wasm");
+            for (i, accept) in ["gzip, deflate, br", "gzip, deflate"].iter().enumerate() {
+                bytes[i] += fetch(client, base, &path, accept).await.unwrap().0;
+            }
+        }
+        let group = split.rsplit_once('_').map_or(split.as_str(), |(g, _)| g);
+        if first.iter().any(|p| p.contains(&format!("split_{split}."))) {
+            sign_in = bytes;
+        }
+        rows.push((group.to_string(), pieces.len(), bytes));
+    }
+    println!("a first visit to a page of each group, wasm + js (the app, the loader, the group's pieces):");
+    println!("{:<48} {:>12} {:>12}", "group (pieces)", "brotli", "gzip");
+    for (group, count, bytes) in rows {
+        println!(
+            "{:<48} {:>12} {:>12}",
+            format!("{group} ({count})"),
+            kib(wasm_js[0] - sign_in[0] + bytes[0]),
+            kib(wasm_js[1] - sign_in[1] + bytes[1])
+        );
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let berth = start().await;
@@ -153,6 +205,7 @@ async fn main() {
         kib(wasm_js[1]),
         kib(wasm_js[2])
     );
+    groups(&client, &berth.base, &first, wasm_js).await;
     println!("loaded only by the pages that use them:");
     let mut later = [0usize; 2];
     for (what, path) in LATER {

@@ -356,7 +356,14 @@ where
     let client = driver.open().await.expect("chromedriver opens a Chromium session");
     // A spawned task turns a panic into a JoinError, so the session can still be closed.
     let outcome = tokio::spawn(steps(client.clone(), berth.clone())).await;
-    let failed = !matches!(outcome, Ok(Ok(())));
+    // A page whose wasm panicked (a hydration mismatch, say) is dead even
+    // where plain HTML forms still work: that fails the test too.
+    let console = console_log(&client).await;
+    let panicked = console
+        .lines()
+        .find(|l| l.contains("panicked at") || l.contains("hydration error"))
+        .map(|l| l.chars().take(600).collect::<String>());
+    let failed = !matches!(outcome, Ok(Ok(()))) || panicked.is_some();
     if failed {
         let url = client
             .current_url()
@@ -376,7 +383,6 @@ where
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let console = console_log(&client).await;
         eprintln!(
             "\n[end2end] {name} FAILED\n  browser at: {url}\n  screenshot: {saved}\n--- page text ---\n{body}\n--- browser console ---\n{console}\n--- berth stderr ---\n{}\n---",
             berth.stderr()
@@ -387,7 +393,11 @@ where
     }
     drop(driver);
     match outcome {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => {
+            if let Some(line) = panicked {
+                panic!("{name}: the page's wasm failed: {line}");
+            }
+        }
         Ok(Err(e)) => panic!("{name}: {e}"),
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(join) => panic!("{name}: the test task was cancelled: {join}"),
@@ -497,8 +507,8 @@ pub async fn wait_for_path_unless_error(client: &Client, path: &str, error_css: 
 /// Waits until the page's WebAssembly is running, i.e. the page is hydrated
 /// and its buttons and forms work without reloading the page.
 ///
-/// Leptos loads the app's js (`/pkg/berth.js`, fingerprinted when embedded:
-/// the page's modulepreload link names it) and calls `hydrate()` right after the wasm is
+/// Leptos loads the app's js (`/pkg/berth.js`, `/pkg/<hash>/berth.js` when
+/// embedded: the page's modulepreload link names it) and calls `hydrate()` right after the wasm is
 /// initialised, in the same chain of promise callbacks. The probe imports the
 /// same module (the browser returns the already-loaded instance) and calls
 /// its `initSync()`, which returns at once when the wasm is initialised and
@@ -512,6 +522,9 @@ pub async fn wait_hydrated(client: &Client) -> Result {
             (m) => {
                 let ready = false;
                 try { m.initSync(); ready = true; } catch (_) {}
+                // Each page's own code is a piece of wasm of its own,
+                // loaded after the app's: it marks the page when it runs.
+                ready = ready && document.documentElement.hasAttribute('data-hydrated');
                 setTimeout(() => done(ready), 0);
             },
             () => done(false));

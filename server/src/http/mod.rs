@@ -53,9 +53,9 @@ pub(crate) fn router(
 ) -> anyhow::Result<Router> {
     let site = site::Site::locate(config.site_dir.clone());
     let leptos_options = LeptosOptions::builder()
-        .output_name(site.output_name())
+        .output_name("berth")
         .site_root(site.root_hint())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(site.pkg_dir())
         .site_addr(local)
         .build();
     let state = AppState {
@@ -90,7 +90,10 @@ pub(crate) fn router(
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(berth.clone()),
+            {
+                let (site, berth) = (state.site.clone(), berth.clone());
+                move || site.provide_context(&berth)
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(site::fallback)

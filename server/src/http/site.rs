@@ -11,8 +11,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use leptos::prelude::provide_context;
+use berth_core::Berth;
+use leptos::WasmSplitManifest;
+use leptos::prelude::{ArcStoredValue, provide_context};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/site_files.rs"));
@@ -30,7 +33,13 @@ pub(crate) struct SiteFile {
 
 pub(crate) struct Site {
     dir: Option<PathBuf>,
+    /// Which pieces of wasm each group of pages loads (see `split_manifest`).
+    split: Option<WasmSplitManifest>,
 }
+
+/// The file `./dev.sh` writes beside the pieces of wasm: for each split
+/// point (a group of pages, app/src/lib.rs) the pieces it loads.
+const SPLIT_MANIFEST: &str = "/pkg/__wasm_split_manifest.json";
 
 /// A file to serve, in each form there is.
 struct Found {
@@ -51,7 +60,40 @@ impl Site {
                 "this binary has no site files embedded and no site_dir is set: pages will render but not become interactive (build with ./dev.sh)"
             );
         }
-        Site { dir }
+        let mut site = Site { dir, split: None };
+        site.split = site.split_manifest();
+        site
+    }
+
+    /// The pieces of wasm of each group of pages, as Leptos takes them to
+    /// name a page's pieces in its `<head>` (preloads, fetched beside the
+    /// app rather than after it): read once, from the directory or the
+    /// embedded copy. None without a manifest (no split site, or none).
+    fn split_manifest(&self) -> Option<WasmSplitManifest> {
+        let bytes: Cow<'static, [u8]> = match &self.dir {
+            Some(dir) => std::fs::read(dir.join(SPLIT_MANIFEST.trim_start_matches('/')))
+                .ok()?
+                .into(),
+            None => SITE_FILES.iter().find(|f| f.path == SPLIT_MANIFEST)?.raw.into(),
+        };
+        let pieces: HashMap<String, Vec<String>> = serde_json::from_slice(&bytes)
+            .inspect_err(|e| {
+                tracing::warn!("{SPLIT_MANIFEST} is not a split manifest, pages will not preload their wasm: {e}")
+            })
+            .ok()?;
+        Some(WasmSplitManifest(ArcStoredValue::new((
+            format!("/{}", self.pkg_dir()),
+            pieces,
+            "__wasm_split.js".to_string(),
+        ))))
+    }
+
+    /// What every page's rendering is given: berth, and the split manifest.
+    pub(crate) fn provide_context(&self, berth: &Berth) {
+        provide_context(berth.clone());
+        if let Some(split) = &self.split {
+            provide_context(split.clone());
+        }
     }
 
     pub(crate) fn root_hint(&self) -> String {
@@ -60,13 +102,13 @@ impl Site {
             .map_or_else(|| "site".to_string(), |d| d.display().to_string())
     }
 
-    /// The name pages load the app's js, wasm and css by: fingerprinted
-    /// when embedded, plain `berth` from a directory (which may change
-    /// under a running server).
-    pub(crate) fn output_name(&self) -> &'static str {
-        match (&self.dir, SITE_OUTPUT_NAME) {
-            (None, Some(name)) => name,
-            _ => "berth",
+    /// Where pages load the app's js, wasm and css from: the fingerprinted
+    /// directory when embedded, plain `pkg` from a directory (which may
+    /// change under a running server).
+    pub(crate) fn pkg_dir(&self) -> &'static str {
+        match (&self.dir, SITE_PKG_DIR) {
+            (None, Some(dir)) => dir,
+            _ => "pkg",
         }
     }
 
@@ -203,10 +245,9 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request<Body>) 
     if path.starts_with("/pkg/") || path.starts_with("/api/") {
         return (StatusCode::NOT_FOUND, format!("no such file: {path}")).into_response();
     }
-    let berth = state.berth.clone();
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
-        move || provide_context(berth.clone()),
+        move || state.site.provide_context(&state.berth),
         move || berth_app::shell(options.clone()),
     );
     render(req).await.into_response()
