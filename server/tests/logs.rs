@@ -479,12 +479,25 @@ async fn without_the_logs_right_one_is_refused_once_on_record_and_downloads_are_
         .await
         .unwrap();
     assert_eq!(plain, "stdout one\nstdout three\n");
-    let recorded = until("both downloads are recorded", 10, async || {
+    // Nothing in range: an empty file (the engine's stream ends at once).
+    let empty = admin
+        .get(server.url(&format!(
+            "/api/v1/hosts/local/containers/{name}/logs/download?since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00Z"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 200);
+    assert_eq!(empty.text().await.unwrap(), "");
+    let recorded = until("the three downloads are recorded", 10, async || {
         let page = events(&server, &admin, "kind=logs.download").await;
         let list = page["events"].as_array().unwrap().clone();
-        (list.len() == 2).then_some(list)
+        (list.len() == 3).then_some(list)
     })
     .await;
+    assert_eq!(recorded[0]["details"]["lines"], 0, "{}", recorded[0]);
+    assert_eq!(recorded[0]["details"]["complete"], true, "{}", recorded[0]);
+    let recorded = &recorded[1..];
     let first = &recorded[1];
     assert_eq!(first["actor"]["name"], ADMIN);
     assert_eq!(first["host"], "local");

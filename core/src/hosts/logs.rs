@@ -139,7 +139,12 @@ impl Host {
                 .record(event.outcome(Outcome::Error(e.to_string())).details(details));
             return Err(e.into());
         }
-        let lines = futures_util::stream::iter(first).chain(lines).boxed();
+        // No first line: the stream has ended, and must not be polled again
+        // (an empty file, not a panic).
+        let lines = match first {
+            None => futures_util::stream::empty().boxed(),
+            Some(first) => futures_util::stream::iter([first]).chain(lines).boxed(),
+        };
         let record = Recording::new(self.events.clone(), event, details);
         Ok(LogDownload {
             filename: format!("{name}.log"),
