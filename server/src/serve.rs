@@ -39,7 +39,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let local = listener.local_addr().context("the listener has no address")?;
     let path = config.db_path();
-    let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
+    let cache = config.db_cache_bytes();
+    let store = tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache)).await??;
     let events = EventLog::open(&store)?;
     let auth = {
         let (store, events) = (store.clone(), events.clone());

@@ -16,13 +16,16 @@ use std::sync::Arc;
 use tables::{FORMAT, META, SCHEMA_VERSION};
 use thiserror::Error;
 
-/// The first bytes of every redb file.
-/// The most memory redb keeps of the file's pages. Its own default is
-/// 1 GiB, and a cache only grows: a search through stored logs or an export
-/// of the event log would leave the server that much bigger for good. The
-/// B-tree's inner pages, which every lookup touches, fit many times over.
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// The most memory redb keeps of the file's pages, unless berth's
+/// configuration says otherwise (`db_cache_mib`). redb's own default is
+/// 1 GiB, and its cache only grows: every page a commit writes stays in it
+/// (the statistics of five hosts fill 32 MiB within minutes), and so does
+/// every page a search through stored logs or an export reads. The B-tree's
+/// inner pages, which every lookup touches, fit many times over; what is
+/// not cached is read again from the operating system's page cache.
+pub const DEFAULT_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
+/// The first bytes of every redb file.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
 
 #[derive(Debug, Error)]
@@ -92,6 +95,12 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens `path`, creating it (and its directory) when it does not exist.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`], with redb keeping at most `cache_bytes` of the
+    /// file's pages in memory.
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Store> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
             source,
@@ -115,7 +124,7 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let mut builder = redb::Builder::new();
-        builder.set_cache_size(CACHE_BYTES);
+        builder.set_cache_size(cache_bytes);
         let db = if exists {
             builder.open(path)
         } else {
