@@ -4,16 +4,23 @@
 //! the pieces it shares with others), and what the pages that load more
 //! (the terminal's JavaScript) add. Prints figures, asserts nothing.
 //!
-//! It runs the berth binary `./dev.sh build` made (release, site embedded,
-//! precompressed) on a free loopback port over a temporary database:
-//! `cargo bench -p berth-server --bench site` (`BERTH_BIN=path` for another
-//! binary). A first visit is the sign-in page and everything it names: the
+//! It runs berth (release, site embedded, precompressed) on a free loopback
+//! port over a temporary database. `./dev.sh build` builds the site into
+//! the target directory's `site/`; then
+//! `BERTH_EMBED_SITE=$TARGET/site cargo bench -p berth-server --bench site`
+//! builds berth for the bench with that site embedded (cargo replaces
+//! `release/berth` with it), or `BERTH_BIN=path` runs a copy of another
+//! berth. A first visit is the sign-in page and everything it names: the
 //! HTML, the app's js, wasm and css, the loader of the pages' wasm and the
 //! sign-in group's pieces (which the page preloads), and the icon.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+const ADMIN: &str = "bench";
+const PASSWORD: &str = "bench-password-1234";
 
 /// Files only some pages load, reported apart: (what, path).
 const LATER: &[(&str, &str)] = &[
@@ -37,10 +44,17 @@ impl Drop for Berth {
 }
 
 fn binary() -> PathBuf {
-    std::env::var_os("BERTH_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../release/berth"),
-        PathBuf::from,
-    )
+    if let Some(bin) = std::env::var_os("BERTH_BIN") {
+        return PathBuf::from(bin);
+    }
+    if option_env!("BERTH_EMBED_SITE").is_none() {
+        eprintln!(
+            "this bench's berth has no site embedded: after ./dev.sh build, run it with \
+             BERTH_EMBED_SITE=<target dir>/site (or BERTH_BIN=<a berth built by ./dev.sh, copied elsewhere>)"
+        );
+        std::process::exit(2);
+    }
+    PathBuf::from(env!("CARGO_BIN_EXE_berth"))
 }
 
 async fn start() -> Berth {
@@ -51,6 +65,16 @@ async fn start() -> Berth {
         bin.display()
     );
     let dir = tempfile::tempdir().unwrap();
+    // An admin, for the pages behind sign-in (the terminal's scripts).
+    let mut add = Command::new(&bin)
+        .args(["user", "add", "--admin", ADMIN, "--data-dir"])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success(), "berth user add");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -85,7 +109,8 @@ async fn fetch(client: &reqwest::Client, base: &str, path: &str, accept: &str) -
         .send()
         .await
         .ok()?;
-    if !resp.status().is_success() {
+    // Not found, or sent elsewhere (to sign in): not the file.
+    if !resp.status().is_success() || resp.url().path() != path {
         return None;
     }
     let encoding = resp
@@ -114,14 +139,20 @@ fn assets(page: &str) -> Vec<String> {
 /// A first visit to a page of each group: the sign-in page's wasm and js
 /// without the sign-in group's pieces, plus the group's pieces (from the
 /// split manifest beside the app's files).
-async fn groups(client: &reqwest::Client, base: &str, first: &[String], wasm_js: [usize; 3]) {
+/// Returns each group's first visit (brotli, gzip), by group name.
+async fn groups(
+    client: &reqwest::Client,
+    base: &str,
+    first: &[String],
+    wasm_js: [usize; 3],
+) -> std::collections::BTreeMap<String, [usize; 2]> {
     let Some(pkg) = first
         .iter()
         .find(|p| p.ends_with("/__wasm_split.js"))
         .map(|p| p.trim_end_matches("__wasm_split.js").to_string())
     else {
         println!("(this build's wasm is not split into groups of pages)");
-        return;
+        return Default::default();
     };
     let manifest: std::collections::BTreeMap<String, Vec<String>> = client
         .get(format!("{base}{pkg}__wasm_split_manifest.json"))
@@ -150,14 +181,18 @@ async fn groups(client: &reqwest::Client, base: &str, first: &[String], wasm_js:
     }
     println!("a first visit to a page of each group, wasm + js (the app, the loader, the group's pieces):");
     println!("{:<48} {:>12} {:>12}", "group (pieces)", "brotli", "gzip");
+    let mut visits = std::collections::BTreeMap::new();
     for (group, count, bytes) in rows {
+        let visit = [wasm_js[0] - sign_in[0] + bytes[0], wasm_js[1] - sign_in[1] + bytes[1]];
         println!(
             "{:<48} {:>12} {:>12}",
             format!("{group} ({count})"),
-            kib(wasm_js[0] - sign_in[0] + bytes[0]),
-            kib(wasm_js[1] - sign_in[1] + bytes[1])
+            kib(visit[0]),
+            kib(visit[1])
         );
+        visits.insert(group, visit);
     }
+    visits
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -205,8 +240,28 @@ async fn main() {
         kib(wasm_js[1]),
         kib(wasm_js[2])
     );
-    groups(&client, &berth.base, &first, wasm_js).await;
-    println!("loaded only by the pages that use them:");
+    let visits = groups(&client, &berth.base, &first, wasm_js).await;
+    // The terminal's scripts are for signed-in people.
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ORIGIN,
+            berth.base.parse().unwrap(),
+        )]))
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(format!("{}/api/v1/session", berth.base))
+        .json(&serde_json::json!({ "name": ADMIN, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.status().is_success(), "sign-in: {}", signed_in.status());
+    println!("loaded only by the pages that use them (signed in):");
+    let container = visits
+        .get("container_pages")
+        .copied()
+        .unwrap_or([wasm_js[0], wasm_js[1]]);
     let mut later = [0usize; 2];
     for (what, path) in LATER {
         let Some((br, _)) = fetch(&client, &berth.base, path, "gzip, deflate, br").await else {
@@ -219,8 +274,8 @@ async fn main() {
         println!("{what:<48} {br:>12} {gz:>12}");
     }
     println!(
-        "first visit plus the terminal page: {} brotli, {} gzip",
-        kib(totals[0] + later[0]),
-        kib(totals[1] + later[1])
+        "a first visit to the terminal page (the container pages' group and the terminal's scripts): {} brotli, {} gzip",
+        kib(container[0] + later[0]),
+        kib(container[1] + later[1])
     );
 }
