@@ -27,13 +27,12 @@
 
 mod support;
 
-use support::{clock_ticks, env_or, stat_ticks, status_mib};
+use support::{ADMIN, PASSWORD, add_admin, clock_ticks, env_or, stat_ticks, status_mib};
 
 use bollard::Docker;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use futures_util::StreamExt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,8 +40,6 @@ use std::time::{Duration, Instant};
 const IMAGE: &str = "berth-test/busybox:1";
 const PREFIX: &str = "berth-bench-agent-";
 const BERTH: &str = env!("CARGO_BIN_EXE_berth");
-const ADMIN: &str = "bench";
-const PASSWORD: &str = "bench-password-1234";
 
 /// utime + stime of process `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -142,18 +139,6 @@ fn berth_config(dir: &Path, interval: u64, agents: &[(String, &Agent)]) -> PathB
     path
 }
 
-fn add_admin(data: &Path) {
-    let mut child = Command::new(BERTH)
-        .args(["user", "add", "--admin", ADMIN, "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success(), "berth user add");
-}
-
 /// Waits until every host berth reports is reachable.
 async fn until_reachable(client: &reqwest::Client, base: &str, hosts: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -207,7 +192,7 @@ async fn start_core(
     agents: &[(String, &Agent)],
 ) -> (u32, String, reqwest::Client) {
     let data = dir.join("data");
-    add_admin(&data);
+    add_admin(Path::new(BERTH), &data);
     let config = berth_config(dir, interval, agents);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");

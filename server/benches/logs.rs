@@ -22,20 +22,17 @@
 mod support;
 
 use futures_util::StreamExt;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use support::{clock_ticks, env_or, stat_ticks, status_mib};
+use support::{ADMIN, PASSWORD, add_admin, clock_ticks, env_or, stat_ticks, status_mib};
 use tokio_tungstenite::tungstenite::Message;
 
 const IMAGE: &str = "berth-test/busybox:1";
 const PREFIX: &str = "berth-bench-logs-";
 const BERTH: &str = env!("CARGO_BIN_EXE_berth");
-const ADMIN: &str = "bench";
-const PASSWORD: &str = "bench-password-1234";
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -60,15 +57,7 @@ fn free_port() -> u16 {
 /// `berth serve` on a fresh database with an admin: the process, its base URL.
 fn serve(dir: &Path) -> (Served, String) {
     let data = dir.join("data");
-    let mut add = Command::new(BERTH)
-        .args(["user", "add", "--admin", ADMIN, "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(add.wait().unwrap().success(), "berth user add");
+    add_admin(Path::new(BERTH), &data);
     let config = dir.join("berth.toml");
     std::fs::write(&config, "log = \"warn\"\n").unwrap();
     let port = free_port();

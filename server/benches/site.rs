@@ -14,13 +14,12 @@
 //! HTML, the app's js, wasm and css, the loader of the pages' wasm and the
 //! sign-in group's pieces (which the page preloads), and the icon.
 
-use std::io::Write;
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const ADMIN: &str = "bench";
-const PASSWORD: &str = "bench-password-1234";
+use support::{ADMIN, PASSWORD, add_admin};
 
 /// Files only some pages load, reported apart: (what, path).
 const LATER: &[(&str, &str)] = &[
@@ -66,15 +65,7 @@ async fn start() -> Berth {
     );
     let dir = tempfile::tempdir().unwrap();
     // An admin, for the pages behind sign-in (the terminal's scripts).
-    let mut add = Command::new(&bin)
-        .args(["user", "add", "--admin", ADMIN, "--data-dir"])
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(add.wait().unwrap().success(), "berth user add");
+    add_admin(&bin, dir.path());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -17,18 +17,15 @@
 mod support;
 
 use futures_util::{SinkExt, StreamExt};
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::env_or;
+use support::{ADMIN, PASSWORD, add_admin, env_or};
 use tokio_tungstenite::tungstenite::Message;
 
 const IMAGE: &str = "berth-test/busybox:1";
 const PREFIX: &str = "berth-bench-term-";
 const BERTH: &str = env!("CARGO_BIN_EXE_berth");
-const ADMIN: &str = "bench";
-const PASSWORD: &str = "bench-password-1234";
 
 /// Processes killed when dropped (at the end, and when the bench panics).
 #[derive(Default)]
@@ -102,15 +99,7 @@ fn agent(procs: &mut Procs, dir: &Path) -> String {
 /// `berth serve` with `hosts`, an admin signed in, every host reachable.
 async fn start(procs: &mut Procs, dir: &Path, hosts: &str) -> (String, reqwest::Client) {
     let data = dir.join("data");
-    let mut child = Command::new(BERTH)
-        .args(["user", "add", "--admin", ADMIN, "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success(), "berth user add");
+    add_admin(Path::new(BERTH), &data);
     let config = dir.join("berth.toml");
     std::fs::write(&config, format!("log = \"warn\"\n{hosts}")).unwrap();
     let port = free_port();

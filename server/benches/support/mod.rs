@@ -1,14 +1,34 @@
 //! What the engine benchmarks share: their settings from the environment,
 //! reading a process's CPU time and memory from /proc, making many
 //! containers at once, and removing them by name prefix, at the start
-//! (leftovers of a crashed run) and at the end.
+//! (leftovers of a crashed run) and at the end, and the admin they sign in as.
 
 // Each bench uses what it needs of these.
 #![allow(dead_code)]
 
 use futures_util::StreamExt;
 use std::future::Future;
-use std::process::Command;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The admin the benches sign in as.
+pub const ADMIN: &str = "bench";
+pub const PASSWORD: &str = "bench-password-1234";
+
+/// Adds [`ADMIN`] to the database in `data` with `berth` (the binary at
+/// `bin`), its password on standard input.
+pub fn add_admin(bin: &Path, data: &Path) {
+    let mut add = Command::new(bin)
+        .args(["user", "add", "--admin", ADMIN, "--data-dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success(), "berth user add");
+}
 
 /// Runs `make(0..count)`, `concurrency` at a time; panics with every failure.
 pub async fn create_all<F, Fut, E>(count: usize, concurrency: usize, make: F)
