@@ -17,6 +17,19 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, path};
 
+/// Reloads the page (at most three times a session) when the app's scripts
+/// fail to load: a browser caches a failed module for the page's life, so
+/// only a reload tries again. Without it a network blip while the app and
+/// its loader come (Chromium aborts requests when the machine's interfaces
+/// change) leaves a page that never hydrates.
+const RELOAD_ON_FAILED_APP: &str = "addEventListener('unhandledrejection', (e) => {\
+  if (!(e.reason instanceof TypeError) || !/module/i.test(String(e.reason))) return;\
+  const tries = Number(sessionStorage.getItem('berth-app-reloads') || 0);\
+  if (tries >= 3) return;\
+  sessionStorage.setItem('berth-app-reloads', String(tries + 1));\
+  setTimeout(() => location.reload(), 500);\
+});";
+
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Named like the app's js and wasm (fingerprinted in a release build).
@@ -30,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="berth" href=css/>
+                <script inner_html=RELOAD_ON_FAILED_APP></script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
