@@ -3,7 +3,8 @@
 //! screen clear) show as text and run nothing, colours render; the search
 //! highlights, bad input is refused in words; a burst of 10,000 lines
 //! keeps the page responsive, ends with the last line and keeps a bounded
-//! number; the server's search and "load older" reach further back; the
+//! number; the server's search, "load older" and scrolling back reach
+//! further back (the view stays bounded and still where it was); the
 //! merged view shows each container in its colour and pauses without
 //! losing lines. Needs the engine and the `berth-test/busybox:1` image
 //! (`./dev.sh test`).
@@ -373,6 +374,96 @@ async fn burst(client: &Client, berth: &Berth) -> Result {
         "older lines before the newest"
     );
     wait_for_text(client, "#log-pause", "Resume").await?;
+
+    scroll_back(client, &last).await
+}
+
+/// Scrolling to the top fetches older lines again, keeping the lines in
+/// sight where they were; scrolled all the way back, the view still keeps
+/// at most 10,000 lines (the newest go), and resuming brings the newest
+/// back.
+async fn scroll_back(client: &Client, last: &str) -> Result {
+    const TOP_ROW: &str = "const a = document.querySelector('.log-frame .log-area'); \
+        const rows = [...a.querySelectorAll('.log-line')]; \
+        const top = a.getBoundingClientRect().top; \
+        const r = rows.find(r => r.getBoundingClientRect().top >= top); \
+        return r ? [r.querySelector('.log-text').textContent, Math.round(r.getBoundingClientRect().top - top), a.scrollTop] : null;";
+    let kept = || async {
+        let text = text_of(client, "#log-counts").await?.unwrap_or_default();
+        Ok::<_, common::Error>(text)
+    };
+    let mut previous = kept().await?;
+    let mut loads = 0;
+    loop {
+        js(
+            client,
+            "document.querySelector('.log-frame .log-area').scrollTop = 0",
+            Value::Null,
+        )
+        .await?;
+        let in_sight = js(client, TOP_ROW, Value::Null).await?;
+        let now = wait_until("older lines, or none left", PATIENCE, || async {
+            let note = text_of(client, "#log-older-note").await?.unwrap_or_default();
+            let counts = kept().await?;
+            Ok(if counts != previous || note.contains("No older") {
+                Check::Done(counts)
+            } else {
+                Check::NotYet(format!("{counts}; {note}"))
+            })
+        })
+        .await?;
+        if now == previous {
+            break;
+        }
+        loads += 1;
+        if loads == 1 {
+            // The row at the top before is still there, no longer at the top.
+            let after = wait_until("the view to settle", PATIENCE, || async {
+                let row = js(client, TOP_ROW, Value::Null).await?;
+                Ok(if row[2].as_i64().unwrap_or_default() > 0 {
+                    Check::Done(row)
+                } else {
+                    Check::NotYet(row.to_string())
+                })
+            })
+            .await?;
+            assert_eq!(
+                after[0], in_sight[0],
+                "the line in sight stays in sight: {in_sight} then {after}"
+            );
+            assert!(
+                (after[1].as_i64().unwrap_or_default() - in_sight[1].as_i64().unwrap_or_default()).abs() <= 2,
+                "and where it was: {in_sight} then {after}"
+            );
+        }
+        previous = now;
+        assert!(loads <= 20, "older lines kept coming: {previous}");
+    }
+    eprintln!("[logs] scrolled back {loads} times; the view says {previous:?}");
+    let first = text_of(client, ".log-frame .log-line .log-text")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(first, "ready", "scrolled back to the container's first line");
+    let rows = js(
+        client,
+        "return document.querySelectorAll('.log-frame .log-line').length",
+        Value::Null,
+    )
+    .await?;
+    assert!(rows.as_u64().unwrap_or_default() <= 10_000, "{rows} rows drawn");
+    assert!(!area_text(client).await?.contains(last), "the newest went");
+    wait_for_text(client, "#log-held", "resuming loads them again").await?;
+    shots(client, "logs-scrolled-back").await?;
+
+    // Resume: the newest lines again, bounded as before.
+    client
+        .find(fantoccini::Locator::Css("#log-pause"))
+        .await?
+        .click()
+        .await?;
+    wait_for_line(client, last, PATIENCE).await?;
+    wait_for_text(client, "#log-counts", "lines kept").await?;
+    wait_for_text(client, "#log-pause", "Pause").await?;
     Ok(())
 }
 

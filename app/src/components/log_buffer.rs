@@ -1,6 +1,8 @@
 //! The log lines the browser keeps for one logs view: at most `cap`, the
 //! oldest dropped first; lines that arrive while the view is paused held
-//! aside (as many again) until it resumes; markers (a gap, a stream's end,
+//! aside (as many again) until it resumes; older lines fetched again when
+//! the reader scrolls back, up to twice `cap` in all (beyond that the
+//! newest go, and the view is "behind": resuming starts from the tail); markers (a gap, a stream's end,
 //! an error) in line with the rest; the rows the filter lets through, each
 //! with its highlights, kept up to date line by line rather than recomputed
 //! per batch. Each line has an id that never changes, so the page keys its
@@ -60,6 +62,15 @@ impl Row {
     }
 }
 
+/// The newest line seen of one container's stream.
+#[derive(Debug)]
+struct Newest {
+    source: usize,
+    stream: LogStream,
+    ts_ns: i64,
+    text: String,
+}
+
 #[derive(Debug)]
 pub struct LogBuffer {
     cap: usize,
@@ -72,12 +83,17 @@ pub struct LogBuffer {
     held: VecDeque<Arc<Line>>,
     /// Held lines dropped because more than `cap` arrived while paused.
     held_dropped: u64,
+    /// Scrolling back dropped the newest kept lines: new lines no longer
+    /// join the kept ones without a hole.
+    behind: bool,
     filter: Filter,
     generation: u32,
-    /// Per container, the newest line seen (time and text): a reconnect
-    /// asks from that time on, and what it sends again is skipped.
-    /// (By source index: a handful, so a list.)
-    newest: Vec<Option<(i64, String)>>,
+    /// Per container and stream, the newest line seen: a reconnect asks
+    /// from the newest time on, and what it sends again is skipped. Each
+    /// stream comes in time order, but a container's stdout and stderr
+    /// interleave out of order (the engine stamps each in its own copier),
+    /// so a line is checked against its own stream only. (A handful: a list.)
+    newest: Vec<Newest>,
 }
 
 impl LogBuffer {
@@ -91,6 +107,7 @@ impl LogBuffer {
             paused: false,
             held: VecDeque::new(),
             held_dropped: 0,
+            behind: false,
             filter: Filter::default(),
             generation: 0,
             newest: Vec::new(),
@@ -124,17 +141,29 @@ impl LogBuffer {
     pub fn push_lines(&mut self, lines: Vec<LogLine>) {
         for l in lines {
             let source = self.source(&l.container);
-            if let Some(Some((ts, text))) = self.newest.get(source)
+            let seen = self
+                .newest
+                .iter()
+                .position(|n| n.source == source && n.stream == l.stream);
+            if let Some(n) = seen.map(|i| &self.newest[i])
                 && l.ts_ns > 0
-                && (l.ts_ns < *ts || (l.ts_ns == *ts && l.text == *text))
+                && (l.ts_ns < n.ts_ns || (l.ts_ns == n.ts_ns && l.text == n.text))
             {
                 continue;
             }
             let line = self.line(source, LineKind::Log(l.stream), l.ts_ns, parse(&l.text));
-            if self.newest.len() <= source {
-                self.newest.resize(source + 1, None);
+            match seen.map(|i| &mut self.newest[i]) {
+                Some(n) => {
+                    n.ts_ns = l.ts_ns;
+                    n.text = l.text;
+                }
+                None => self.newest.push(Newest {
+                    source,
+                    stream: l.stream,
+                    ts_ns: l.ts_ns,
+                    text: l.text,
+                }),
             }
-            self.newest[source] = Some((l.ts_ns, l.text));
             self.add(line);
         }
     }
@@ -143,16 +172,23 @@ impl LogBuffer {
     /// about one container or (None) the whole view.
     pub fn push_marker(&mut self, container: Option<&str>, kind: LineKind, text: String) {
         let source = container.map_or(0, |c| self.source(c));
-        let ts = self.newest.get(source).and_then(Option::as_ref).map_or(0, |n| n.0);
+        let ts = self
+            .newest
+            .iter()
+            .filter(|n| n.source == source)
+            .map(|n| n.ts_ns)
+            .max()
+            .unwrap_or(0);
         let styled = parse(&text);
         let line = self.line(source, kind, ts, styled);
         self.add(line);
     }
 
-    /// Older lines (from "load older"), oldest first, put before the kept
-    /// ones: those not older than the oldest kept line are skipped, and at
-    /// most `cap` are taken (the newest of them). The view may then hold
-    /// up to twice `cap` until new lines push the oldest out.
+    /// Older lines (from "load older" or scrolling back), oldest first, put
+    /// before the kept ones: those not older than the oldest kept line are
+    /// skipped, and at most `cap` are taken (the newest of them). The view
+    /// holds at most twice `cap`: past that the newest kept lines go (and
+    /// the lines held while paused), and the view is behind.
     pub fn prepend_older(&mut self, lines: Vec<LogLine>) -> usize {
         let oldest = self.oldest_ts();
         let mut older: Vec<LogLine> = lines
@@ -174,7 +210,24 @@ impl LogBuffer {
             }
             self.kept.push_front(line);
         }
+        while self.kept.len() > self.scrolled_back_cap() {
+            let Some(gone) = self.kept.pop_back() else { break };
+            if self.shown.back().is_some_and(|r| r.line.id == gone.id) {
+                self.shown.pop_back();
+            }
+            self.behind = true;
+        }
+        if self.behind {
+            self.held_dropped += self.held.len() as u64;
+            self.held.clear();
+        }
         added
+    }
+
+    /// Whether scrolling back dropped the newest lines (see `prepend_older`):
+    /// the view then shows the newest again only by starting over.
+    pub fn behind(&self) -> bool {
+        self.behind
     }
 
     fn line(&mut self, source: usize, kind: LineKind, ts_ns: i64, styled: Styled) -> Arc<Line> {
@@ -197,7 +250,7 @@ impl LogBuffer {
     }
 
     fn add(&mut self, line: Arc<Line>) {
-        if self.paused {
+        if self.paused || self.behind {
             self.held.push_back(line);
             if self.held.len() > self.cap {
                 self.held.pop_front();
@@ -272,6 +325,11 @@ impl LogBuffer {
         self.cap
     }
 
+    /// The most lines kept once older ones were fetched (scrolling back).
+    pub fn scrolled_back_cap(&self) -> usize {
+        2 * self.cap
+    }
+
     /// The time of the oldest kept log line.
     pub fn oldest_ts(&self) -> Option<i64> {
         self.kept.iter().find(|l| l.stream().is_some()).map(|l| l.ts_ns)
@@ -280,7 +338,7 @@ impl LogBuffer {
     /// The time of the newest line seen of any container (where a
     /// reconnect starts).
     pub fn newest_ts(&self) -> Option<i64> {
-        self.newest.iter().flatten().map(|n| n.0).max()
+        self.newest.iter().map(|n| n.ts_ns).max()
     }
 
     pub fn filter_active(&self) -> bool {
@@ -347,6 +405,21 @@ mod tests {
     }
 
     #[test]
+    fn stdout_and_stderr_may_interleave_out_of_order() {
+        let mut b = LogBuffer::new(100, vec!["aaa".into()]);
+        // The engine's stderr copier stamped 7 and wrote before stdout's 6.
+        b.push_lines(vec![
+            line("aaa", 5, "out 5"),
+            line("aaa", 7, "E 7"),
+            line("aaa", 6, "out 6"),
+        ]);
+        assert_eq!(texts(&b), ["out 5", "E 7", "out 6"]);
+        // A reconnect from 7 sends each stream's lines from 7 on again.
+        b.push_lines(vec![line("aaa", 7, "E 7"), line("aaa", 8, "out 8")]);
+        assert_eq!(texts(&b), ["out 5", "E 7", "out 6", "out 8"]);
+    }
+
+    #[test]
     fn pause_holds_new_lines_and_resume_adds_them() {
         let mut b = LogBuffer::new(4, vec!["aaa".into()]);
         b.push_lines(numbered(1, 3));
@@ -407,6 +480,29 @@ mod tests {
         // New lines push the oldest out again.
         b.push_lines(numbered(13, 14));
         assert_eq!(texts(&b), ["line 11", "line 12", "line 13"]);
+    }
+
+    #[test]
+    fn scrolling_back_keeps_at_most_twice_cap_and_drops_the_newest() {
+        let mut b = LogBuffer::new(3, vec!["aaa".into()]);
+        b.push_lines(numbered(20, 23));
+        b.set_paused(true);
+        b.push_lines(numbered(23, 25));
+        assert_eq!(b.prepend_older(numbered(17, 20)), 3);
+        assert!(!b.behind(), "twice cap fits");
+        assert_eq!(b.held(), (2, 0));
+        assert_eq!(b.prepend_older(numbered(14, 17)), 3);
+        assert!(b.behind());
+        assert_eq!(
+            texts(&b),
+            ["line 14", "line 15", "line 16", "line 17", "line 18", "line 19"],
+            "the newest three went"
+        );
+        assert_eq!(b.held(), (0, 2), "held lines would leave a hole: dropped, counted");
+        b.push_lines(numbered(25, 26));
+        assert_eq!(b.kept(), 6, "a behind view takes no new lines");
+        b.clear();
+        assert!(!b.behind(), "starting over follows again");
     }
 
     #[test]

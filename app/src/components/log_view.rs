@@ -3,8 +3,10 @@
 //! styled runs with the search's matches highlighted, all as text nodes
 //! (never markup). `LogLines` is the live scrolling area: rows keyed by the
 //! line's stable id (only new rows are drawn), kept at the bottom while the
-//! reader is there and left alone once they scroll up. `StaticLines` shows
-//! a fixed list (the server's search results).
+//! reader is there and left alone once they scroll up; scrolled to the
+//! top, it asks for older lines and keeps the lines in sight where they
+//! are as those go in above. `StaticLines` shows a fixed list (the
+//! server's search results).
 
 use super::ansi::Style;
 use super::log_buffer::{LineKind, LogBuffer, Row};
@@ -120,14 +122,69 @@ fn scroll_to_bottom(area: NodeRef<Div>) {
     let _ = area;
 }
 
+/// Whether the area is scrolled to (within a couple of rows of) its top.
+fn at_top(area: NodeRef<Div>) -> bool {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = area.get_untracked() {
+        return el.scroll_top() <= 48 && el.scroll_height() > el.client_height();
+    }
+    let _ = area;
+    false
+}
+
+/// The first row and how far below the area's top edge it is, so that it
+/// can be put back there once rows go in above it (the browser's own
+/// scroll anchoring does not act at the very top, where this is needed).
+#[cfg(feature = "hydrate")]
+mod anchor {
+    use leptos::html::Div;
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::HtmlElement;
+
+    pub type Anchor = Option<(HtmlElement, i32)>;
+
+    pub fn take(area: NodeRef<Div>) -> Anchor {
+        let el = area.get_untracked()?;
+        let first: HtmlElement = el.first_element_child()?.dyn_into().ok()?;
+        Some((first.clone(), first.offset_top() - el.scroll_top()))
+    }
+
+    pub fn restore(area: NodeRef<Div>, anchor: Anchor) {
+        if let (Some(el), Some((row, offset))) = (area.get_untracked(), anchor)
+            && row.is_connected()
+        {
+            el.set_scroll_top(row.offset_top() - offset);
+        }
+    }
+}
+
 /// The live area. `stick` is whether it follows the newest line: set while
-/// the reader is at the bottom, cleared when they scroll up.
+/// the reader is at the bottom, cleared when they scroll up. `on_top` is
+/// called when the reader scrolls to the top, and says whether it went for
+/// older lines (the next rows drawn are then those).
 #[component]
-pub fn LogLines(buffer: RwSignal<LogBuffer>, look: LineLook, stick: RwSignal<bool>) -> impl IntoView {
+pub fn LogLines(
+    buffer: RwSignal<LogBuffer>,
+    look: LineLook,
+    stick: RwSignal<bool>,
+    #[prop(optional, into)] on_top: Option<Callback<(), bool>>,
+) -> impl IntoView {
     let area = NodeRef::<Div>::new();
-    // After the rows are drawn (the next tick), follow the newest line.
+    #[cfg(feature = "hydrate")]
+    let anchor = StoredValue::new_local(None::<anchor::Anchor>);
+    // After the rows are drawn (the next tick), follow the newest line, or
+    // keep the rows in sight still when older ones went in above.
     Effect::new(move |_| {
         buffer.track();
+        #[cfg(feature = "hydrate")]
+        if let Some(kept) = anchor.try_update_value(Option::take).flatten() {
+            leptos::task::spawn_local(async move {
+                leptos::task::tick().await;
+                anchor::restore(area, kept);
+            });
+            return;
+        }
         if stick.get_untracked() {
             leptos::task::spawn_local(async move {
                 leptos::task::tick().await;
@@ -139,6 +196,17 @@ pub fn LogLines(buffer: RwSignal<LogBuffer>, look: LineLook, stick: RwSignal<boo
         let bottom = at_bottom(area);
         if stick.get_untracked() != bottom {
             stick.set(bottom);
+        }
+        if let Some(on_top) = on_top
+            && !bottom
+            && at_top(area)
+        {
+            #[cfg(feature = "hydrate")]
+            let kept = anchor::take(area);
+            if on_top.run(()) {
+                #[cfg(feature = "hydrate")]
+                anchor.set_value(Some(kept));
+            }
         }
     };
     let jump = move |_| {

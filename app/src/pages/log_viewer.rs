@@ -1,8 +1,9 @@
 //! The logs view of one or more containers of a host, as the logs pages
 //! show it: the query and search controls, the feed's state and counts,
-//! pause and resume, timestamps, wrapping, downloads, "load older", the
-//! live lines, and the server's search results. The lines, the feed and
-//! the search live in `components::log_*`; this is how they fit together.
+//! pause and resume, timestamps, wrapping, downloads, "load older" (also
+//! by scrolling to the top), the live lines, and the server's search
+//! results. The lines, the feed and the search live in
+//! `components::log_*`; this is how they fit together.
 
 use crate::components::log_api::{RestSearch, download_url};
 use crate::components::log_buffer::LogBuffer;
@@ -54,8 +55,17 @@ pub fn LogViewer(host: String, targets: Vec<Target>, merged: bool) -> impl IntoV
     };
     let stick = RwSignal::new(true);
     let applied = RwSignal::new(default_query());
+    let older_note = RwSignal::new(None::<Result<usize, String>>);
+    // Whether older lines are being fetched, or none are left.
+    let older_busy = RwSignal::new(false);
+    let no_older = RwSignal::new(false);
     // Effects run in the browser: the server renders an empty view.
-    Effect::new(move |_| session.start(applied.get()));
+    Effect::new(move |_| {
+        let q = applied.get();
+        no_older.set(false);
+        older_note.set(None);
+        session.start(q);
+    });
 
     let spec = RwSignal::new(SearchSpec::default());
     let streams = RwSignal::new(Streams::Both);
@@ -93,25 +103,42 @@ pub fn LogViewer(host: String, targets: Vec<Target>, merged: bool) -> impl IntoV
         });
     });
 
-    let older_note = RwSignal::new(None::<Result<usize, String>>);
-    let load_older = move |_| {
+    // Fetches older lines (the button, or scrolling to the top) unless a
+    // fetch is under way or the last one found none; says whether it went.
+    let load_older = Callback::new(move |_: ()| {
+        if older_busy.get_untracked() || no_older.get_untracked() {
+            return false;
+        }
+        older_busy.set(true);
         leptos::task::spawn_local(async move {
             let result = session.load_older(applied.get_untracked()).await;
+            no_older.try_set(matches!(result, Ok(0)));
             older_note.try_set(Some(result));
+            older_busy.try_set(false);
         });
-    };
+        true
+    });
     let paused = Memo::new(move |_| session.buffer.with(LogBuffer::paused));
-    let toggle_pause = move |_| session.buffer.update(|b| b.set_paused(!b.paused()));
+    // Resuming a view scrolled back past what is kept starts from the tail.
+    let toggle_pause = move |_| {
+        if session.buffer.with_untracked(LogBuffer::behind) {
+            session.buffer.update(|b| b.set_paused(false));
+            stick.set(true);
+            applied.notify();
+        } else {
+            session.buffer.update(|b| b.set_paused(!b.paused()));
+        }
+    };
 
     let counts = move || {
         session.buffer.with(|b| {
             let n = b.kept();
-            let kept = format!(
-                "{} {} kept (at most {})",
-                count(n),
-                if n == 1 { "line" } else { "lines" },
-                count(b.cap())
-            );
+            let most = if n > b.cap() {
+                format!("at most {} scrolling back", count(b.scrolled_back_cap()))
+            } else {
+                format!("at most {}", count(b.cap()))
+            };
+            let kept = format!("{} {} kept ({most})", count(n), if n == 1 { "line" } else { "lines" });
             if b.filter_active() {
                 format!("{kept} · {} shown", count(b.shown()))
             } else {
@@ -123,14 +150,21 @@ pub fn LogViewer(host: String, targets: Vec<Target>, merged: bool) -> impl IntoV
         session.buffer.with(|b| {
             b.paused().then(|| {
                 let (n, dropped) = b.held();
-                let older = if dropped > 0 {
-                    format!(" ({} older ones not kept)", count(dropped as usize))
+                let text = if b.behind() {
+                    "Paused far back: the newest lines were let go to keep this view small; resuming loads them again. "
+                        .to_string()
+                } else if dropped > 0 {
+                    format!(
+                        "Paused: {} new lines ({} older ones not kept). ",
+                        count(n),
+                        count(dropped as usize)
+                    )
                 } else {
-                    String::new()
+                    format!("Paused: {} new lines. ", count(n))
                 };
                 view! {
                     <div class="log-paused" role="status" id="log-held">
-                        {format!("Paused: {} new lines{older}. ", count(n))}
+                        {text}
                         <button type="button" class="btn btn-small" on:click=toggle_pause>"Resume"</button>
                     </div>
                 }
@@ -255,8 +289,8 @@ pub fn LogViewer(host: String, targets: Vec<Target>, merged: bool) -> impl IntoV
             <button type="button" class="btn btn-small" id="log-pause" aria-pressed=move || paused.get().to_string() on:click=toggle_pause>
                 {move || if paused.get() { "Resume" } else { "Pause" }}
             </button>
-            <button type="button" class="btn btn-small" id="log-older" on:click=load_older
-                disabled=move || session.buffer.with(|b| b.oldest_ts().is_none())
+            <button type="button" class="btn btn-small" id="log-older" on:click=move |_| { load_older.run(()); }
+                disabled=move || older_busy.get() || no_older.get() || session.buffer.with(|b| b.oldest_ts().is_none())
                 title=format!("Fetch up to {OLDER} lines from before the oldest one here")>
                 "Load older"
             </button>
@@ -269,7 +303,7 @@ pub fn LogViewer(host: String, targets: Vec<Target>, merged: bool) -> impl IntoV
         })}
         {stopped}
         {held}
-        <LogLines buffer=session.buffer look stick/>
+        <LogLines buffer=session.buffer look stick on_top=load_older/>
     }
 }
 
