@@ -334,6 +334,63 @@ async fn site_files_are_compressed_fingerprinted_and_cached() {
     server.stop().await.unwrap();
 }
 
+/// Pages, API answers and exports go out gzipped when asked for, with the
+/// same content; clients that do not ask get them plain. (Answers to POST
+/// stay plain: `compress.rs` tests that.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_api_answers_are_gzipped_when_asked() {
+    let (_dir, server) = Server::with_admin().await;
+    let client = client();
+    assert_eq!(sign_in(&server, &client, ADMIN, PASSWORD).await.status(), 200);
+    let fetch = |path: &'static str, accept: &'static str| {
+        let req = client.get(server.url(path)).header("accept-encoding", accept);
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            let encoding = resp
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string());
+            let vary = resp
+                .headers()
+                .get_all("vary")
+                .iter()
+                .any(|v| v.to_str().unwrap().contains("accept-encoding"));
+            (encoding, vary, resp.bytes().await.unwrap())
+        }
+    };
+    for (path, needle) in [
+        ("/events", "Event log"),
+        ("/api/v1/events?limit=50", "auth.login.ok"),
+        ("/api/v1/events/export?format=jsonl", "auth.login.ok"),
+        ("/api/v1/openapi.json", "\"openapi\""),
+    ] {
+        let (plain_enc, _, plain) = fetch(path, "identity").await;
+        assert_eq!(plain_enc, None, "{path}");
+        let (enc, vary, zipped) = fetch(path, "br;q=1, gzip;q=0.8").await;
+        assert_eq!(enc.as_deref(), Some("gzip"), "{path}");
+        assert!(vary, "{path}: caches must tell the two apart");
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut unzipped).unwrap();
+        // Pages and the log move between two requests (each read of the
+        // log is itself recorded); the document does not.
+        assert!(unzipped.contains(needle), "{path}: {unzipped}");
+        if path.ends_with("openapi.json") {
+            assert!(unzipped.as_bytes() == plain, "{path}: the same document");
+        }
+        assert!(
+            zipped.len() < unzipped.len(),
+            "{path}: {} -> {}",
+            unzipped.len(),
+            zipped.len()
+        );
+        println!("{path}: {} B, gzipped {} B", unzipped.len(), zipped.len());
+    }
+    let (enc, _, _) = fetch("/api/v1/openapi.json", "gzip;q=0, identity").await;
+    assert_eq!(enc, None, "q=0 refuses gzip");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_add_users_who_then_are_denied_the_event_log() {
     let (_dir, server) = Server::with_admin().await;

@@ -1,7 +1,8 @@
 //! The HTTP surface: Leptos pages and server functions, REST under
 //! `/api/v1`, the live event websocket, and the site's static files, behind
-//! the session layer and the guards.
+//! the session layer and the guards, gzipped on the way out.
 
+mod compress;
 mod guard;
 mod logs_ws;
 mod metrics;
@@ -100,6 +101,7 @@ pub(crate) fn router(
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::origin))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn(compress::gzip))
         .with_state(state);
     Ok(app)
 }

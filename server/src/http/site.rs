@@ -151,7 +151,7 @@ impl Site {
 
 /// How a response body is encoded.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Encoding {
+pub(super) enum Encoding {
     Brotli,
     Gzip,
     Identity,
@@ -159,7 +159,7 @@ enum Encoding {
 
 /// The best encoding the client accepts (`Accept-Encoding`, q-values
 /// honoured, `q=0` refusing) among those there are.
-fn negotiate(accept: &str, brotli: bool, gzip: bool) -> Encoding {
+pub(super) fn negotiate(accept: &str, brotli: bool, gzip: bool) -> Encoding {
     let accepts = |name: &str| {
         accept.split(',').any(|part| {
             let mut fields = part.split(';').map(str::trim);
