@@ -369,11 +369,7 @@ async fn watch_host(health: Health, host: Arc<Host>, mut stop: Stop) {
             health.keep(writes).await;
         }
         tokio::select! {
-            r = lists.recv() => {
-                if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r {
-                    break;
-                }
-            }
+            r = lists.changed() => if r.is_err() { break },
             r = changed.changed() => if r.is_err() { break },
             r = status.changed() => if r.is_err() { break },
             _ = stop.changed() => break,

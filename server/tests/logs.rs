@@ -185,12 +185,23 @@ async fn two_containers_merge_in_time_order_and_stderr_is_told_apart() {
     let (a, b) = (unique("merge-a"), unique("merge-b"));
     let print = |label: &str, to_stderr: bool| {
         let redirect = if to_stderr { " >&2" } else { "" };
-        format!("i=0; while [ $i -lt 40 ]; do echo {label} $i{redirect}; i=$((i+1)); sleep 0.01; done; sleep 3600")
+        // Both wait for /go, so they print at once however slowly they started.
+        format!(
+            "while [ ! -e /go ]; do sleep 0.05; done; i=0; while [ $i -lt 40 ]; do echo {label} $i{redirect}; i=$((i+1)); sleep 0.02; done; sleep 3600"
+        )
     };
     let _a = TestContainer::run(&a, &[], &["sh", "-c", &print("a", false)]);
     let _b = TestContainer::run(&b, &[], &["sh", "-c", &print("b", true)]);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_for_state(&server, &client, &a, "running").await;
     wait_for_state(&server, &client, &b, "running").await;
+    for name in [&a, &b] {
+        let go = std::process::Command::new("docker")
+            .args(["exec", name, "sh", "-c", ": > /go"])
+            .output()
+            .unwrap();
+        assert!(go.status.success(), "{}", String::from_utf8_lossy(&go.stderr));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let mut socket = follow(&server, &client, "local", &format!("containers={a},{b}&tail=all")).await;
     let (lines, _) = backfill(&mut socket).await;
     assert_eq!(lines.len(), 80, "{:?}", texts(&lines));

@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::sync::{broadcast, watch as tokio_watch};
+use tokio::sync::watch as tokio_watch;
 
 #[derive(Debug, Error)]
 pub enum HostError {
@@ -124,9 +124,10 @@ pub struct Host {
     id: HostId,
     engine: Arc<dyn Engine>,
     status: tokio_watch::Sender<HostStatus>,
-    containers: RwLock<Arc<Vec<Container>>>,
-    /// Sends the new list whenever it changes.
-    changes: broadcast::Sender<Arc<Vec<Container>>>,
+    /// The list as last read, and a change to whoever follows it. (Only the
+    /// latest is kept: followers read the list when told of a change, so a
+    /// queue of past lists would only hold memory.)
+    containers: tokio_watch::Sender<Arc<Vec<Container>>>,
     events: EventLog,
     /// Restart counts by container id (from inspect; dropped when it starts or dies).
     restarts: Mutex<HashMap<String, u32>>,
@@ -206,8 +207,7 @@ impl Host {
             id,
             engine,
             status: tokio_watch::channel(status).0,
-            containers: RwLock::new(Arc::new(Vec::new())),
-            changes: broadcast::channel(64).0,
+            containers: tokio_watch::channel(Arc::new(Vec::new())).0,
             events,
             restarts: Mutex::new(HashMap::new()),
             oom_kills: Mutex::new(HashMap::new()),
@@ -268,7 +268,7 @@ impl Host {
 
     /// The containers as last seen (all of them, running or not).
     pub fn containers(&self) -> Arc<Vec<Container>> {
-        lock_read(&self.containers).clone()
+        self.containers.borrow().clone()
     }
 
     /// Status and containers together, as the container page shows them
@@ -301,9 +301,9 @@ impl Host {
             .map_or_else(|| id.to_string(), |c| c.name.clone())
     }
 
-    /// New container lists as the engine reports changes.
-    pub fn subscribe_containers(&self) -> broadcast::Receiver<Arc<Vec<Container>>> {
-        self.changes.subscribe()
+    /// Told when the container list changes (read it with `containers`).
+    pub fn subscribe_containers(&self) -> tokio_watch::Receiver<Arc<Vec<Container>>> {
+        self.containers.subscribe()
     }
 
     /// Reads the list from the engine, adds what berth knows of each
@@ -342,8 +342,7 @@ impl Host {
             c.expected = expected.get(&c.expectation_key()).copied();
         }
         let list = Arc::new(list);
-        *self.containers.write().unwrap_or_else(|p| p.into_inner()) = list.clone();
-        let _ = self.changes.send(list.clone());
+        self.containers.send_replace(list.clone());
         list
     }
 

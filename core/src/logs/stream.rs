@@ -19,7 +19,7 @@ use crate::tasks::Stop;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast::error::RecvError, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, sleep, sleep_until};
 
 /// Lines that arrive within this long of the first are one batch.
@@ -227,9 +227,9 @@ async fn after_end(
         let look = tokio::select! {
             _ = stop.changed() => return Next::Stop,
             _ = idle.as_mut() => return Next::Idle,
-            next = lists.recv() => match next {
-                Ok(_) | Err(RecvError::Lagged(_)) => Look::List,
-                Err(RecvError::Closed) => return Next::Stop,
+            changed = lists.changed() => match changed {
+                Ok(()) => Look::List,
+                Err(_) => return Next::Stop,
             },
             changed = status.changed() => match changed {
                 Ok(()) => Look::List,

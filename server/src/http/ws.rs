@@ -21,7 +21,7 @@ use berth_core::model::{Container, Event, EventFilter, HostStatus, HostView, New
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
 /// At most this many missed events are sent on connect.
@@ -180,7 +180,7 @@ pub(crate) async fn containers(
                 return;
             }
             tokio::select! {
-                next = lists.recv() => if let Err(RecvError::Closed) = next { return },
+                changed = lists.changed() => if changed.is_err() { return },
                 changed = status.changed() => if changed.is_err() { return },
                 changed = hosts.changed() => {
                     let present = hosts.borrow_and_update().iter().any(|h| Arc::ptr_eq(h, &host));
@@ -204,7 +204,7 @@ pub(crate) async fn containers(
 /// A host followed by an all-hosts socket: its list and status changes.
 struct Followed {
     host: Arc<Host>,
-    lists: broadcast::Receiver<Arc<Vec<Container>>>,
+    lists: watch::Receiver<Arc<Vec<Container>>>,
     status: watch::Receiver<HostStatus>,
 }
 
@@ -227,9 +227,9 @@ async fn next_change(followed: &mut [Followed]) -> usize {
     let waits = followed.iter_mut().enumerate().map(|(i, f)| {
         Box::pin(async move {
             tokio::select! {
-                // Lagged: the host's latest list is read anyway. Closed cannot
-                // happen while the host is held here; wait for the registry.
-                next = f.lists.recv() => if let Err(RecvError::Closed) = next {
+                // Closed cannot happen while the host is held here; wait
+                // for the registry.
+                changed = f.lists.changed() => if changed.is_err() {
                     std::future::pending::<()>().await
                 },
                 changed = f.status.changed() => if changed.is_err() {
@@ -365,7 +365,7 @@ pub(crate) async fn stats(
                 if lists.is_empty() {
                     return std::future::pending().await;
                 }
-                futures_util::future::select_all(lists.iter_mut().map(|l| Box::pin(l.recv())))
+                futures_util::future::select_all(lists.iter_mut().map(|l| Box::pin(l.changed())))
                     .await
                     .0
             };
@@ -375,7 +375,7 @@ pub(crate) async fn stats(
                     Ok(()) => hosts_changed = true,
                     Err(_) => return,
                 },
-                next = list_changed => if let Err(RecvError::Closed) = next { return },
+                changed = list_changed => if changed.is_err() { return },
                 _ = admitted.changes.changed() => if !admitted.still_allowed(&state).await {
                     return close(&mut socket, 1008, "your access was withdrawn").await;
                 },

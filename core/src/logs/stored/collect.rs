@@ -80,7 +80,7 @@ pub(super) async fn run(logs: StoredLogs, host: Arc<Host>, mut stop: Stop) {
     loop {
         c.sync();
         tokio::select! {
-            r = lists.recv() => if let Err(RecvError::Closed) = r { break },
+            r = lists.changed() => if r.is_err() { break },
             r = status.changed() => if r.is_err() { break },
             r = changed.changed() => if r.is_err() { break },
             e = events.recv(), if events_open => match e {
