@@ -4,6 +4,7 @@
 //! signal, so tests can bind port 0 and stop it cleanly.
 
 pub mod cli;
+mod code_pages;
 mod commands;
 pub mod config;
 mod http;

@@ -132,6 +132,7 @@ fn run(dir: &Path, listen: Option<SocketAddr>, read_only: bool, no_exec: bool) -
         let fingerprint =
             agent::tls::fingerprint_of_pem(&std::fs::read_to_string(dir.join(CERT))?).map_err(anyhow::Error::msg)?;
         tracing::info!(address = %listener.local_addr()?, %fingerprint, "berth agent ready");
+        crate::code_pages::release_after(&crate::code_pages::AFTER_START, "agent");
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             super::shutdown_signal().await;

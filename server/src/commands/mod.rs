@@ -47,6 +47,7 @@ pub(crate) fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 config.listen
             )
         })?;
+        crate::code_pages::release_after(&crate::code_pages::AFTER_START, "serve");
         crate::run(listener, config, shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
