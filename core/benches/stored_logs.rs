@@ -16,7 +16,8 @@
 //!    close to a scan of everything, within the search's 10 s limit).
 //!
 //! Run: `cargo bench -p berth-core --bench stored_logs`
-//! (`STORED_LOGS_MIB=64` for a quick run; `BENCH_ONLY=ingest|search`).
+//! (`STORED_LOGS_MIB=64` for a quick run; `BENCH_ONLY=ingest|search`;
+//! `BENCH_DB_CACHE_MIB` for another redb cache than berth's default).
 
 mod support;
 
@@ -95,10 +96,19 @@ fn now_ns() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos() as i64
 }
 
+/// redb's cache: berth's default, or `BENCH_DB_CACHE_MIB` (as
+/// `db_cache_mib` sets it for berth).
+fn cache_bytes() -> usize {
+    std::env::var("BENCH_DB_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(berth_core::store::DEFAULT_CACHE_BYTES, |mib| mib << 20)
+}
+
 /// A service over `path` with `keys` keys of host `bench` collected, its
 /// writer running.
 async fn service(path: &Path, budgets: Budgets, keys: usize) -> (StoredLogs, EventLog, Hosts, Tasks) {
-    let store = Store::open(path).expect("open store");
+    let store = Store::open_with_cache(path, cache_bytes()).expect("open store");
     let events = EventLog::open(&store).expect("open log");
     let hosts = Hosts::new();
     // A host over the local engine; nothing is collected from it here.

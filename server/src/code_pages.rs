@@ -9,9 +9,11 @@
 //! executable's mappings (`MADV_PAGEOUT`): the code still in use comes back
 //! at its next use, read from the file again, and nothing else does.
 //!
-//! `cargo bench -p berth-server --bench agent` measured the agent, on a
-//! binary of its own as on its own server, with 50 containers: 16.2 MiB
-//! before, 11.1 MiB a minute and two collections after.
+//! `cargo bench -p berth-server --bench agent` measured the agent (a copy
+//! of the binary of its own, as on its own server; 50 containers): 16.2 MiB
+//! at its peak before, 10.8 MiB after (3.0 MiB its own memory, 7.8 MiB the
+//! binary's pages); a core with five agent hosts, idle: 24.0 MiB, against
+//! 28.2 before (with redb's cache then at 8 MiB in both).
 //!
 //! The kernel leaves alone the pages another process maps too (another
 //! berth of the same file), and the file's pages altogether unless the

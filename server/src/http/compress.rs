@@ -44,10 +44,10 @@ pub(crate) async fn gzip(req: Request, next: Next) -> Response {
         return resp;
     }
     let headers = resp.headers_mut();
-    let varies = headers
-        .get_all(header::VARY)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));
+    let varies = headers.get_all(header::VARY).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+    });
     if !varies {
         headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
