@@ -12,10 +12,11 @@
 //! swap, not back to the file.
 //!
 //! `cargo bench -p berth-server --bench agent` measured the agent (a copy
-//! of the binary of its own, as on its own server; 50 containers): 16.2 MiB
-//! at its peak before, 10.8 MiB after (3.0 MiB its own memory, 7.8 MiB the
-//! binary's pages); a core with five agent hosts, idle: 24.0 MiB, against
-//! 28.2 before (with redb's cache then at 8 MiB in both).
+//! of the binary of its own, as on its own server; 50 containers): 14.7 MiB
+//! at its peak before, 11.0 MiB after (3.1 MiB its own memory, 8.0 MiB the
+//! binary's pages; 14.9 MiB without the release); a core with five agent
+//! hosts, idle: 24.0 MiB against 28.2 without (redb's cache at 8 MiB in
+//! both).
 //!
 //! The kernel leaves alone the pages another process maps too (another
 //! berth of the same file), and the file's pages altogether unless the
