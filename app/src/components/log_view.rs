@@ -133,8 +133,8 @@ fn at_top(area: NodeRef<Div>) -> bool {
 }
 
 /// The first row and how far below the area's top edge it is, so that it
-/// can be put back there once rows go in above it (the browser's own
-/// scroll anchoring does not act at the very top, where this is needed).
+/// can be put back there once rows go in above it (browsers' own scroll
+/// anchoring cannot be counted on for this: Safari has none).
 #[cfg(feature = "hydrate")]
 mod anchor {
     use leptos::html::Div;
