@@ -332,14 +332,7 @@ async fn main() {
     // One viewer: the dashboard page, then its live feed, read as it arrives.
     let page = client.get(format!("{base}/")).send().await.expect("the dashboard");
     assert!(page.status().is_success(), "the dashboard: {}", page.status());
-    let ticket: String = client
-        .post(format!("{base}/api/stats_ticket"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ticket: String = support::json(client.post(format!("{base}/api/stats_ticket"))).await;
     let url = format!("{}/ws/stats?ticket={ticket}", base.replace("http://", "ws://"));
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await

@@ -140,15 +140,12 @@ async fn until_listed(client: &reqwest::Client, base: &str, name: &str) {
 }
 
 async fn follow(client: &reqwest::Client, base: &str, query: &str) -> Socket {
-    let ticket: String = client
-        .post(format!("{base}/api/logs_ticket"))
-        .form(&[("host", "local")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ticket: String = support::json(
+        client
+            .post(format!("{base}/api/logs_ticket"))
+            .form(&[("host", "local")]),
+    )
+    .await;
     let url = format!("{}/ws/logs?ticket={ticket}&{query}", base.replace("http://", "ws://"));
     tokio_tungstenite::connect_async(url).await.expect("the socket").0
 }

@@ -145,14 +145,8 @@ async fn groups(
         println!("(this build's wasm is not split into groups of pages)");
         return Default::default();
     };
-    let manifest: std::collections::BTreeMap<String, Vec<String>> = client
-        .get(format!("{base}{pkg}__wasm_split_manifest.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let manifest: std::collections::BTreeMap<String, Vec<String>> =
+        support::json(client.get(format!("{base}{pkg}__wasm_split_manifest.json"))).await;
     let kib = |b: usize| format!("{:.1} KiB", b as f64 / 1024.0);
     let mut rows = Vec::new();
     let mut sign_in = [0usize; 2];

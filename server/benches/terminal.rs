@@ -122,14 +122,7 @@ async fn start(procs: &mut Procs, dir: &Path, hosts: &str) -> (String, reqwest::
             .await
             .is_ok_and(|r| r.status().is_success());
         if signed_in {
-            let hosts: serde_json::Value = client
-                .get(format!("{base}/api/v1/hosts"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let hosts: serde_json::Value = support::json(client.get(format!("{base}/api/v1/hosts"))).await;
             let all = hosts["items"].as_array().unwrap();
             if all.iter().all(|h| h["reachable"] == true) {
                 return (base, client);

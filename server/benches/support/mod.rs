@@ -16,6 +16,13 @@ use std::process::{Command, Stdio};
 pub const ADMIN: &str = "bench";
 pub const PASSWORD: &str = "bench-password-1234";
 
+/// Sends `request` and reads its answer as JSON; the bench stops on any
+/// failure.
+pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let answer = request.send().await.expect("berth answers");
+    answer.json().await.expect("a JSON answer")
+}
+
 /// Adds [`ADMIN`] to the database in `data` with `berth` (the binary at
 /// `bin`), its password on standard input.
 pub fn add_admin(bin: &Path, data: &Path) {
