@@ -90,6 +90,8 @@ pub async fn run(
         auth.clone(),
         config.terminal.core(),
     );
+    // A budget lowered since the last run applies now, not at the next session's end.
+    terminals.prune_recordings().await;
     // Each host's live log streams run under its supervisor.
     let logs = berth_core::logs::LogHub::new(&hosts, config.logs.clone());
     let stored_logs = {

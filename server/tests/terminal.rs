@@ -293,12 +293,13 @@ async fn every_refusal_is_answered_and_recorded_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_command_runs_as_asked_idles_out_and_its_recording_stops_at_the_cap() {
+async fn a_command_runs_as_asked_idles_out_its_recording_stops_at_the_cap_and_the_oldest_goes_over_budget() {
     let name = format!("berth-term-idle-{}", std::process::id());
     let _container = TestContainer::run(&name, &[], &["sleep", "3600"]);
     let (_dir, server) = Server::with_admin_config(|c| {
         c.terminal.idle_timeout_secs = 2;
         c.terminal.recording_cap_mib = 1;
+        c.terminal.recordings_budget_mib = 1;
         c.terminal.recording = berth_core::terminal::RecordingMode::Continue;
     })
     .await;
@@ -365,6 +366,44 @@ async fn a_command_runs_as_asked_idles_out_and_its_recording_stops_at_the_cap() 
         "no marker at the end"
     );
     assert!(strays(&name).is_empty(), "{:?}", strays(&name));
+
+    // A second session takes all recordings past their budget (1 MiB, as
+    // the cap): the first one's recording goes, on record.
+    let first_open = d["open_seq"].as_u64().unwrap();
+    let mut term = Term::open(&server, &ticket(&server, &admin, "local", &name).await, 80, 24).await;
+    // Lines under busybox's 1,024-character edit line, some 9 KiB in all.
+    for i in 0..5 {
+        let line = format!("{}{i}", "y".repeat(900));
+        term.keys(&format!("echo {line}\r")).await;
+        term.until("the long line", 0, |t| t.contains(&format!("\n{line}")).then_some(()))
+            .await;
+    }
+    term.ws.close(None).await.unwrap();
+    while term.read(Duration::from_millis(200)).await {}
+    let dropped = newest(&server, &admin, "terminal.recording_dropped", "").await;
+    assert_eq!(dropped["details"]["open_seq"], first_open, "{dropped}");
+    assert_eq!(dropped["details"]["bytes"], d["recording_size"], "{dropped}");
+    assert_eq!(dropped["host"], "local");
+    assert_eq!(dropped["target"], format!("container:{name}"));
+    let resp = admin
+        .get(server.url(&format!("/api/v1/events/{seq}/recording")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("recordings_budget_mib"),
+        "{body}"
+    );
+    let second = newest(&server, &admin, "terminal.close", &format!("target=container:{name}")).await;
+    assert_ne!(second["seq"], close["seq"]);
+    let resp = admin
+        .get(server.url(&format!("/api/v1/events/{}/recording", second["seq"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "the newest recording stays");
     server.stop().await.unwrap();
 }
 

@@ -56,6 +56,9 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("a background database task failed: {0}")]
     Task(String),
+    /// Something berth wrote cannot be read back (a damaged file).
+    #[error("damaged data in the database: {0}")]
+    Damaged(String),
 }
 
 impl crate::Failure for StoreError {

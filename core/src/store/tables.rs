@@ -65,6 +65,10 @@ pub const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
 /// pieces in order are the recording whose SHA-256 the session's
 /// `terminal.close` event holds.
 pub const TERMINAL_RECORDINGS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("terminal_recordings");
+/// Each recording's size, for the budget of all of them
+/// (`terminal::retention`): seq of the session's `terminal.open` event ->
+/// (bytes stored, Unix ns it was dropped to keep the budget; 0 while kept).
+pub const TERMINAL_RECORDING_SIZES: TableDefinition<u64, (u64, i64)> = TableDefinition::new("terminal_recording_sizes");
 
 /// Stored container logs (`logs::stored`). Each collected (host, container
 /// key) has a number: (host, key) -> JSON of its settings
@@ -77,9 +81,15 @@ pub const LOG_EXTENTS: TableDefinition<u32, (i64, i64, u64, u64)> = TableDefinit
 /// (full container id, name, newest stored line ns: where its collection
 /// resumes).
 pub const LOG_CONTAINERS: TableDefinition<(u32, u32), (&str, &str, i64)> = TableDefinition::new("log_containers");
-/// The lines: (key number, engine time ns, line number) -> (container
-/// number, stream: 0 stdout / 1 stderr, text).
+/// The newest lines of each key, a row each: (key number, engine time ns,
+/// line number) -> (container number, stream: 0 stdout / 1 stderr, text).
 pub const LOG_LINES: TableDefinition<(u32, i64, u32), (u32, u8, &str)> = TableDefinition::new("log_lines");
+/// The older lines, sealed in deflated blocks (`logs::stored::blocks`):
+/// (key number, time ns and line number of the block's newest line) ->
+/// (its oldest line's time ns, lines, bytes counted against the budgets).
+pub const LOG_BLOCKS: TableDefinition<(u32, i64, u32), (i64, u32, u64)> = TableDefinition::new("log_blocks");
+/// Each block's lines, encoded and deflated; keyed as in `LOG_BLOCKS`.
+pub const LOG_BLOCK_DATA: TableDefinition<(u32, i64, u32), &[u8]> = TableDefinition::new("log_block_data");
 
 /// Alert rules: rule id -> JSON of `model::AlertRule`.
 pub const ALERT_RULES: TableDefinition<u64, &[u8]> = TableDefinition::new("alert_rules");

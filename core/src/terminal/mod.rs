@@ -4,12 +4,14 @@
 //! `terminal.open` and `terminal.close` events, the idle timeout and the
 //! recording (`recorder`); and watching a recording (`replay`), checked
 //! against the SHA-256 its `terminal.close` event holds, and itself
-//! recorded as `terminal.replay`.
+//! recorded as `terminal.replay`; all recordings kept under one budget,
+//! the oldest dropped first (`retention`).
 //! Not here: the websocket and its frames (the server), the engine's exec
 //! (`hosts`).
 
 mod recorder;
 mod replay;
+mod retention;
 mod session;
 
 pub use session::{Closed, FromClient, Session, ToClient};
@@ -46,6 +48,8 @@ pub struct TerminalConfig {
     /// The most bytes one session's recording may take.
     pub recording_cap: u64,
     pub recording: RecordingMode,
+    /// The most bytes all recordings together may take.
+    pub recordings_budget: u64,
 }
 
 impl Default for TerminalConfig {
@@ -54,6 +58,7 @@ impl Default for TerminalConfig {
             idle: Duration::from_secs(15 * 60),
             recording_cap: 8 << 20,
             recording: RecordingMode::Strict,
+            recordings_budget: 1 << 30,
         }
     }
 }
@@ -109,6 +114,8 @@ struct Inner {
     hosts: Hosts,
     auth: Auth,
     config: TerminalConfig,
+    /// The sessions whose recordings are being written (`retention::Active`).
+    active: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 impl Terminals {
@@ -120,6 +127,7 @@ impl Terminals {
                 hosts,
                 auth,
                 config,
+                active: Default::default(),
             }),
         }
     }
@@ -226,8 +234,7 @@ impl Terminals {
             open_seq: opened.seq.0,
             exec,
             recorder,
-            config: self.inner.config.clone(),
-            events: self.inner.events.clone(),
+            active: retention::Active::new(self, opened.seq.0),
         })
     }
 }

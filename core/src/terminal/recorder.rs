@@ -2,7 +2,8 @@
 //! output as `o`, each resize as `r`) gathered in memory and written to the
 //! `TERMINAL_RECORDINGS` table in pieces, one transaction per piece (once
 //! 32 KiB have gathered or a second has passed; never one per keystroke),
-//! without an fsync of their own until the last one. The SHA-256 runs over
+//! without an fsync of their own until the last one; the recording's size
+//! so far goes with each piece (for `retention`). The SHA-256 runs over
 //! exactly the bytes committed, so the hash in `terminal.close` vouches for
 //! what is stored.
 //!
@@ -16,7 +17,7 @@
 //! the output already.
 
 use crate::model::asciicast::{self, CastEvent, CastHeader};
-use crate::store::tables::TERMINAL_RECORDINGS;
+use crate::store::tables::{TERMINAL_RECORDING_SIZES, TERMINAL_RECORDINGS};
 use crate::store::{Store, StoreError};
 use redb::Durability;
 use sha2::{Digest, Sha256};
@@ -118,6 +119,7 @@ impl Recorder {
         let piece = std::mem::take(&mut self.pending);
         self.pending_since = None;
         let (key, n) = (self.key, self.next_piece);
+        let size = self.committed + piece.len() as u64;
         let written = {
             let piece = piece.clone();
             self.store
@@ -130,6 +132,7 @@ impl Recorder {
                     })
                     .map_err(|e| StoreError::Task(e.to_string()))?;
                     tx.open_table(TERMINAL_RECORDINGS)?.insert((key, n), piece.as_slice())?;
+                    tx.open_table(TERMINAL_RECORDING_SIZES)?.insert(key, (size, 0))?;
                     tx.commit()?;
                     Ok(())
                 })

@@ -2,9 +2,10 @@
 //! served only when its SHA-256 is the one that event holds (the hash chain
 //! vouches for the event, the event for the recording), for a caller with
 //! the terminal right on the event's host. Each viewing, and each refusal
-//! of an altered recording, is recorded as `terminal.replay`.
+//! of an altered recording, is recorded as `terminal.replay`. A recording
+//! dropped to keep the budget (`retention`) is said to be so.
 
-use super::{Result, TerminalError, Terminals, recorder};
+use super::{Result, TerminalError, Terminals, recorder, retention};
 use crate::access::{self, Caller, Scope};
 use crate::model::{EventSeq, Operation, Outcome};
 use sha2::{Digest, Sha256};
@@ -37,7 +38,18 @@ impl Terminals {
         if event.kind != "terminal.close" {
             return Err(not_one());
         }
-        let stored = inner.store.blocking(move |db| recorder::read(db, open_seq)).await?;
+        let (stored, dropped_at) = inner
+            .store
+            .blocking(move |db| Ok((recorder::read(db, open_seq)?, retention::dropped_at(db, open_seq)?)))
+            .await?;
+        if let (None, Some(at)) = (&stored, dropped_at) {
+            let when = crate::model::format_ts(at);
+            return Err(TerminalError::NotFound(format!(
+                "the recording of this session was dropped at {when} to keep all recordings within \
+                 [terminal] recordings_budget_mib (see its terminal.recording_dropped event); \
+                 this event still holds its SHA-256"
+            )));
+        }
         let mut record = caller
             .event(Operation::ReplayTerminal.kind())
             .host(host)

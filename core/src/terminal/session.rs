@@ -7,10 +7,10 @@
 //! Idle means no keystroke: a terminal left open with `top` running is as
 //! unattended as one left at a prompt.
 
+use super::RecordingMode;
 use super::recorder::{Recorder, Recording};
-use super::{RecordingMode, TerminalConfig};
+use super::retention::Active;
 use crate::access::Caller;
-use crate::events::EventLog;
 use crate::hosts::{EngineError, ExecSession};
 use crate::model::{ExecEnd, ExecExit, Outcome, TermControl, join_command, validate_term_size};
 use bytes::Bytes;
@@ -87,8 +87,8 @@ pub struct Session {
     pub(super) open_seq: u64,
     pub(super) exec: ExecSession,
     pub(super) recorder: Recorder,
-    pub(super) config: TerminalConfig,
-    pub(super) events: EventLog,
+    /// Keeps the recording from being pruned while it is written.
+    pub(super) active: Active,
 }
 
 /// How a session went, as `terminal.close` records it.
@@ -126,9 +126,10 @@ impl Session {
             open_seq,
             exec,
             mut recorder,
-            config,
-            events,
+            active,
         } = self;
+        let terminals = active.terminals().clone();
+        let (config, events) = (&terminals.inner.config, &terminals.inner.events);
         let started = Instant::now();
         let ExecSession {
             command,
@@ -272,6 +273,8 @@ impl Session {
         if let Err(e) = events.append(event).await {
             tracing::error!(error = %e, open_seq, "cannot record the end of a terminal session");
         }
+        drop(active);
+        terminals.prune_recordings().await;
         closed
     }
 }

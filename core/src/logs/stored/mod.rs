@@ -8,11 +8,14 @@
 //! Each host's supervisor runs a collector (`collect`) that follows the
 //! logs of the containers under collected keys and resumes each where its
 //! stored lines end (`seam`); one writer (`writer`, owned by the server)
-//! commits what they read in rounds (`write`); `search` reads the tables.
+//! commits what they read in rounds (`write`), a row per line, and seals
+//! each key's older rows into deflated blocks (`blocks`); `search` reads
+//! both.
 //! Switching collection is `Operation::CollectLogs`, recorded with its
 //! outcome; reading needs `Operation::ReadLogs` on the host.
 //! Not here: the live logs (`logs::hub`), the engine (`hosts`).
 
+mod blocks;
 mod collect;
 mod seam;
 mod search;

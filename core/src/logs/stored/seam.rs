@@ -6,11 +6,13 @@
 //! every other line is new. So a restart of berth, a dropped engine stream
 //! or the container's restart neither loses nor repeats a line.
 
+use super::blocks;
+use super::state::missing_is_empty;
 use super::write::stream_of;
 use crate::model::LogStream;
 use crate::store::StoreError;
-use crate::store::tables::LOG_LINES;
-use redb::{ReadableDatabase, TableError};
+use crate::store::tables::{LOG_BLOCK_DATA, LOG_BLOCKS, LOG_LINES};
+use redb::ReadableDatabase;
 
 /// One container's resume point.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,22 +74,41 @@ impl Seam {
 }
 
 /// The seam of container number `ctr` of key `key_id`, whose newest stored
-/// line was at `last`: the lines stored at that time. When the budget
-/// dropped them meanwhile, collection resumes just after it (they were
-/// stored once). Blocking.
+/// line was at `last`: the lines stored at that time, as rows or in a
+/// sealed block. When the budget dropped them meanwhile, collection
+/// resumes just after it (they were stored once). Blocking.
 pub(super) fn load(db: &redb::Database, key_id: u32, ctr: u32, last: i64) -> Result<Seam, StoreError> {
     let tx = db.begin_read()?;
-    let table = match tx.open_table(LOG_LINES) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(Seam::at(last.saturating_add(1), Vec::new())),
-        Err(e) => return Err(e.into()),
-    };
     let mut lines = Vec::new();
-    for row in table.range((key_id, last, 0u32)..=(key_id, last, u32::MAX))? {
-        let (_, v) = row?;
-        let (c, code, text) = v.value();
-        if c == ctr {
-            lines.push((stream_of(code), text.to_string()));
+    if let Some(table) = missing_is_empty(tx.open_table(LOG_LINES))? {
+        for row in table.range((key_id, last, 0u32)..=(key_id, last, u32::MAX))? {
+            let (_, v) = row?;
+            let (c, code, text) = v.value();
+            if c == ctr {
+                lines.push((stream_of(code), text.to_string()));
+            }
+        }
+    }
+    if let (Some(heads), Some(data)) = (
+        missing_is_empty(tx.open_table(LOG_BLOCKS))?,
+        missing_is_empty(tx.open_table(LOG_BLOCK_DATA))?,
+    ) {
+        // Blocks whose newest line is at `last` or later, and oldest at or before.
+        for row in heads.range((key_id, last, 0u32)..=(key_id, i64::MAX, u32::MAX))? {
+            let (k, v) = row?;
+            if v.value().0 > last {
+                continue;
+            }
+            let at = k.value();
+            let Some(bytes) = data.get(at)? else { continue };
+            let block = blocks::decode(at, bytes.value())?;
+            lines.extend(
+                block
+                    .lines
+                    .iter()
+                    .filter(|l| l.ts == last && l.ctr == ctr)
+                    .map(|l| (stream_of(l.stream), block.text(l).to_string())),
+            );
         }
     }
     if lines.is_empty() {

@@ -1,17 +1,20 @@
-//! Searching stored lines: the keys asked for read newest first, their
-//! lines merged by (time, key, line number), each tested with the search's
+//! Searching stored lines: the keys asked for read newest first (each
+//! key's rows and sealed blocks merged, `Source`), their lines merged by
+//! (time, key, line number), each tested with the search's
 //! `Matcher`, until the page is full, the oldest line is passed, or the
 //! time limit is up (then the page says so and where to go on). A cursor
 //! (`SearchCursor`) continues strictly before the last line of a page.
 //!
 //! Synchronous: callers run it in `spawn_blocking`.
 
+use super::blocks::{self, Block, Header};
+use super::state::missing_is_empty;
 use super::write::stream_of;
 use crate::logs::Matcher;
 use crate::model::{HostId, LogLine, LogStream, SearchCursor, StoredMatch};
 use crate::store::StoreError;
-use crate::store::tables::LOG_LINES;
-use redb::{ReadableDatabase, TableError};
+use crate::store::tables::{LOG_BLOCK_DATA, LOG_BLOCKS, LOG_LINES};
+use redb::ReadableDatabase;
 use std::collections::{BinaryHeap, HashMap};
 use std::ops::Bound;
 use std::time::Instant;
@@ -82,6 +85,137 @@ struct Head {
     hit: Option<(u32, LogStream, String)>,
 }
 
+type Rows = redb::Range<'static, Key, (u32, u8, &'static str)>;
+type Row = redb::AccessGuard<'static, (u32, u8, &'static str)>;
+
+/// One key's lines within the window, going back: its rows and its sealed
+/// blocks merged. A block's lines all come at or before its key (its
+/// newest line), so a block is opened when its key is the newest thing
+/// left; blocks that overlap in time are open together.
+struct Source {
+    key_id: u32,
+    lower: Key,
+    upper: Bound<Key>,
+    rows: Rows,
+    /// The next row, read ahead.
+    row: Option<(Key, Row)>,
+    blocks: Option<redb::Range<'static, Key, Header>>,
+    /// The next block not opened yet (its key), read ahead.
+    block: Option<Key>,
+    /// Blocks opened, each with its lines in the window still to give, oldest first.
+    open: Vec<(Block, Vec<usize>)>,
+}
+
+/// Whether `k` is at or under the upper bound `upper`.
+fn under(upper: Bound<Key>, k: Key) -> bool {
+    match upper {
+        Bound::Included(u) => k <= u,
+        Bound::Excluded(u) => k < u,
+        Bound::Unbounded => true,
+    }
+}
+
+impl Source {
+    fn within(&self, k: Key) -> bool {
+        k >= self.lower && under(self.upper, k)
+    }
+
+    fn next_row(&mut self) -> Result<(), StoreError> {
+        self.row = match self.rows.next_back() {
+            Some(r) => {
+                let (k, v) = r?;
+                Some((k.value(), v))
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Reads ahead to the next block that can hold a line in the window.
+    fn next_block(&mut self) -> Result<(), StoreError> {
+        self.block = None;
+        let Some(range) = self.blocks.as_mut() else {
+            return Ok(());
+        };
+        for r in range.by_ref().rev() {
+            let (k, v) = r?;
+            let oldest = v.value().0;
+            // Its newest line is at or above the window's start (the range's
+            // own bound); its oldest must not be past the window's end.
+            if under(self.upper, (self.key_id, oldest, 0)) {
+                self.block = Some(k.value());
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// The next line going back, tested with `test`; none when the key has
+    /// no more in the window.
+    fn next(
+        &mut self,
+        data: Option<&redb::ReadOnlyTable<Key, &'static [u8]>>,
+        test: &mut impl FnMut(LogStream, &str) -> bool,
+    ) -> Result<Option<Head>, StoreError> {
+        loop {
+            let row = self.row.as_ref().map(|(k, _)| *k);
+            // The open block whose next line is the newest.
+            let opened = self
+                .open
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (b, left))| left.last().map(|&l| (i, (self.key_id, b.lines[l].ts, b.lines[l].seq))))
+                .max_by_key(|(_, k)| *k);
+            let newest_line = row.max(opened.map(|(_, k)| k));
+            if let Some(at) = self.block
+                && Some(at) >= newest_line
+            {
+                self.next_block()?;
+                let Some(bytes) = data.map(|d| d.get(at)).transpose()?.flatten() else {
+                    continue;
+                };
+                match blocks::decode(at, bytes.value()) {
+                    Ok(block) => {
+                        let left = (0..block.lines.len())
+                            .filter(|&i| self.within((self.key_id, block.lines[i].ts, block.lines[i].seq)))
+                            .collect();
+                        self.open.push((block, left));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "skipping a stored log block that cannot be read"),
+                }
+                continue;
+            }
+            let Some(newest) = newest_line else {
+                return Ok(None);
+            };
+            if let Some((i, k)) = opened
+                && k == newest
+            {
+                let (block, left) = &mut self.open[i];
+                let line = &block.lines[left.pop().expect("an open block with a line")];
+                let text = block.text(line);
+                let stream = stream_of(line.stream);
+                let hit = test(stream, text).then(|| (line.ctr, stream, text.to_string()));
+                let head = Head {
+                    ts: line.ts,
+                    seq: line.seq,
+                    hit,
+                };
+                if left.is_empty() {
+                    self.open.swap_remove(i);
+                }
+                return Ok(Some(head));
+            }
+            let (k, v) = self.row.take().expect("the newest line is a row");
+            let (ctr, code, text) = v.value();
+            let stream = stream_of(code);
+            let hit = test(stream, text).then(|| (ctr, stream, text.to_string()));
+            self.next_row()?;
+            return Ok(Some(Head { ts: k.1, seq: k.2, hit }));
+        }
+    }
+}
+
 pub(super) fn search(
     db: &redb::Database,
     targets: &[Target],
@@ -95,11 +229,11 @@ pub(super) fn search(
         cut_short: false,
     };
     let tx = db.begin_read()?;
-    let table = match tx.open_table(LOG_LINES) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(found),
-        Err(e) => return Err(e.into()),
+    let Some(table) = missing_is_empty(tx.open_table(LOG_LINES))? else {
+        return Ok(found);
     };
+    let heads = missing_is_empty(tx.open_table(LOG_BLOCKS))?;
+    let data = missing_is_empty(tx.open_table(LOG_BLOCK_DATA))?;
     let mut scratch = LogLine {
         container: String::new(),
         stream: LogStream::Stdout,
@@ -112,42 +246,42 @@ pub(super) fn search(
         scratch.text.push_str(text);
         matcher.matches(&scratch)
     };
-    let mut ranges = Vec::new();
-    let mut heads: Vec<Option<Head>> = Vec::new();
+    let mut sources: Vec<Option<Source>> = Vec::new();
+    let mut pending: Vec<Option<Head>> = Vec::new();
     let mut heap = BinaryHeap::new();
-    let mut pull = |range: &mut redb::Range<'static, Key, (u32, u8, &'static str)>,
-                    scanned: &mut u64|
-     -> Result<Option<Head>, StoreError> {
-        let Some(row) = range.next_back() else {
-            return Ok(None);
-        };
-        let (k, v) = row?;
-        *scanned += 1;
-        let (_, ts, seq) = k.value();
-        let (ctr, code, text) = v.value();
-        let stream = stream_of(code);
-        let hit = test(stream, text).then(|| (ctr, stream, text.to_string()));
-        Ok(Some(Head { ts, seq, hit }))
-    };
     for (i, t) in targets.iter().enumerate() {
+        sources.push(None);
+        pending.push(None);
         let Some((lower, upper)) = bounds(t.key_id, w) else {
             continue;
         };
-        let mut range = table.range::<Key>((Bound::Included(lower), upper))?;
-        let head = pull(&mut range, &mut found.scanned)?;
+        let blocks = match &heads {
+            Some(h) => Some(h.range::<Key>(lower..=(t.key_id, i64::MAX, u32::MAX))?),
+            None => None,
+        };
+        let mut src = Source {
+            key_id: t.key_id,
+            lower,
+            upper,
+            rows: table.range::<Key>((Bound::Included(lower), upper))?,
+            row: None,
+            blocks,
+            block: None,
+            open: Vec::new(),
+        };
+        src.next_row()?;
+        src.next_block()?;
+        let head = src.next(data.as_ref(), &mut test)?;
         if let Some(h) = &head {
+            found.scanned += 1;
             heap.push((h.ts, t.key_id, h.seq, i));
         }
-        while ranges.len() < i {
-            ranges.push(None);
-            heads.push(None);
-        }
-        ranges.push(Some(range));
-        heads.push(head);
+        sources[i] = Some(src);
+        pending[i] = head;
     }
     while let Some((ts, key_id, seq, i)) = heap.pop() {
         let cursor = SearchCursor { ts_ns: ts, key_id, seq };
-        let head = heads[i].take().expect("a key in the heap has a head");
+        let head = pending[i].take().expect("a key in the heap has a head");
         if let Some((ctr, stream, text)) = head.hit {
             let t = &targets[i];
             let (container, name) = t.lives.get(&ctr).cloned().unwrap_or_default();
@@ -165,10 +299,11 @@ pub(super) fn search(
                 return Ok(found);
             }
         }
-        let range = ranges[i].as_mut().expect("a key in the heap has a range");
-        if let Some(h) = pull(range, &mut found.scanned)? {
+        let src = sources[i].as_mut().expect("a key in the heap has a source");
+        if let Some(h) = src.next(data.as_ref(), &mut test)? {
+            found.scanned += 1;
             heap.push((h.ts, key_id, h.seq, i));
-            heads[i] = Some(h);
+            pending[i] = Some(h);
         }
         if found.scanned.is_multiple_of(1024) && Instant::now() >= w.deadline {
             found.cut_short = !heap.is_empty();

@@ -3,14 +3,14 @@
 //! invalid), stored durably with the new budget applied at once, and the
 //! collectors told.
 
+use super::blocks::Tables;
 use super::state::{self, KeySettings, KeyState, State};
 use super::{StoredLogs, StoredLogsError, write, writer};
 use crate::access::{self, Caller, Scope};
 use crate::events::now_ns;
 use crate::model::{CollectRequest, Operation, Outcome, StoredKey};
 use crate::store::StoreError;
-use crate::store::tables::{LOG_EXTENTS, LOG_KEYS, LOG_LINES};
-use std::collections::HashMap;
+use crate::store::tables::{LOG_EXTENTS, LOG_KEYS};
 
 impl StoredLogs {
     /// Switches collection of `req.key` on `host` on or off (with its own
@@ -123,10 +123,10 @@ fn apply_setting(
             next.ids.insert(id_key, id);
             next.keys.insert(
                 id,
-                KeyState {
-                    host: host.to_string(),
-                    key: req.key.clone(),
-                    settings: KeySettings {
+                KeyState::new(
+                    host,
+                    &req.key,
+                    KeySettings {
                         id,
                         collect: false,
                         budget_bytes: None,
@@ -134,10 +134,7 @@ fn apply_setting(
                         set_by: String::new(),
                         set_at_ns: now,
                     },
-                    extent: Default::default(),
-                    lives: HashMap::new(),
-                    by_container: HashMap::new(),
-                },
+                ),
             );
             id
         }
@@ -155,8 +152,8 @@ fn apply_setting(
     let dropped = {
         tx.open_table(LOG_KEYS)?
             .insert((host, req.key.as_str()), json.as_slice())?;
-        let mut lines = tx.open_table(LOG_LINES)?;
-        let (dropped, shrunk) = write::enforce(&mut lines, &mut next)?;
+        let mut tables = Tables::open(&tx)?;
+        let (dropped, shrunk) = write::enforce(&mut tables, &mut next)?;
         let mut extents = tx.open_table(LOG_EXTENTS)?;
         for key_id in shrunk {
             extents.insert(key_id, next.keys[&key_id].extent.row())?;

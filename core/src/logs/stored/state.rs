@@ -6,7 +6,7 @@
 
 use crate::model::{HostId, StoredKey};
 use crate::store::StoreError;
-use crate::store::tables::{LOG_CONTAINERS, LOG_EXTENTS, LOG_KEYS};
+use crate::store::tables::{LOG_BLOCKS, LOG_CONTAINERS, LOG_EXTENTS, LOG_KEYS};
 use redb::{ReadableDatabase, ReadableTable, TableError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -90,9 +90,29 @@ pub(super) struct KeyState {
     pub lives: HashMap<u32, Life>,
     /// Container id -> container number.
     pub by_container: HashMap<String, u32>,
+    /// The part of `extent.bytes` in sealed blocks (`blocks`).
+    pub sealed: u64,
 }
 
 impl KeyState {
+    /// A key's state before anything is stored.
+    pub fn new(host: &str, key: &str, settings: KeySettings) -> KeyState {
+        KeyState {
+            host: host.to_string(),
+            key: key.to_string(),
+            settings,
+            extent: Extent::default(),
+            lives: HashMap::new(),
+            by_container: HashMap::new(),
+            sealed: 0,
+        }
+    }
+
+    /// The budget bytes of its lines that are still rows.
+    pub fn unsealed(&self) -> u64 {
+        self.extent.bytes.saturating_sub(self.sealed)
+    }
+
     /// The name to record events about this key under: the newest life's
     /// name, else the key without its kind.
     pub fn display_name(&self) -> String {
@@ -118,9 +138,13 @@ pub(super) struct State {
     pub budgets: Budgets,
     /// Numbers lines within a key and time (see `write`).
     pub seq: u32,
+    /// Rows worth this many bytes make a sealed block (`blocks::BLOCK_BYTES`;
+    /// tests take less).
+    pub block_bytes: u64,
 }
 
-fn missing_is_empty<T>(r: Result<T, TableError>) -> Result<Option<T>, StoreError> {
+/// A table, or none when it was never created (an empty one to readers).
+pub(super) fn missing_is_empty<T>(r: Result<T, TableError>) -> Result<Option<T>, StoreError> {
     match r {
         Ok(t) => Ok(Some(t)),
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
@@ -139,6 +163,7 @@ impl State {
             total_bytes: 0,
             budgets,
             seq: 0,
+            block_bytes: super::blocks::BLOCK_BYTES,
         };
         if let Some(table) = missing_is_empty(tx.open_table(LOG_KEYS))? {
             for row in table.iter()? {
@@ -153,17 +178,7 @@ impl State {
                 };
                 state.next_key = state.next_key.max(settings.id + 1);
                 state.ids.insert((host.to_string(), key.to_string()), settings.id);
-                state.keys.insert(
-                    settings.id,
-                    KeyState {
-                        host: host.to_string(),
-                        key: key.to_string(),
-                        settings,
-                        extent: Extent::default(),
-                        lives: HashMap::new(),
-                        by_container: HashMap::new(),
-                    },
-                );
+                state.keys.insert(settings.id, KeyState::new(host, key, settings));
             }
         }
         if let Some(table) = missing_is_empty(tx.open_table(LOG_EXTENTS))? {
@@ -178,6 +193,15 @@ impl State {
                         lines,
                     };
                     state.total_bytes += bytes;
+                }
+            }
+        }
+        if let Some(table) = missing_is_empty(tx.open_table(LOG_BLOCKS))? {
+            for row in table.iter()? {
+                let (k, v) = row?;
+                let (key_id, _, _) = k.value();
+                if let Some(ks) = state.keys.get_mut(&key_id) {
+                    ks.sealed += v.value().2;
                 }
             }
         }

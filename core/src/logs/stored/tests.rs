@@ -10,7 +10,7 @@ use super::write::{Batch, Line, write};
 use crate::logs::Matcher;
 use crate::model::{LogSearch, LogStream};
 use crate::store::Store;
-use crate::store::tables::LOG_LINES;
+use crate::store::tables::{LOG_BLOCKS, LOG_LINES};
 use redb::{ReadableDatabase, ReadableTable};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -30,10 +30,10 @@ fn state(store: &Store, n: u32, budgets: Budgets) -> State {
         ids.insert(("h".to_string(), key.clone()), id);
         keys.insert(
             id,
-            KeyState {
-                host: "h".into(),
-                key,
-                settings: KeySettings {
+            KeyState::new(
+                "h",
+                &key,
+                KeySettings {
                     id,
                     collect: true,
                     budget_bytes: None,
@@ -41,10 +41,7 @@ fn state(store: &Store, n: u32, budgets: Budgets) -> State {
                     set_by: "t".into(),
                     set_at_ns: 0,
                 },
-                extent: Extent::default(),
-                lives: HashMap::new(),
-                by_container: HashMap::new(),
-            },
+            ),
         );
     }
     let tx = store.db().begin_write().unwrap();
@@ -63,6 +60,7 @@ fn state(store: &Store, n: u32, budgets: Budgets) -> State {
         total_bytes: 0,
         budgets,
         seq: 0,
+        block_bytes: super::blocks::BLOCK_BYTES,
     }
 }
 
@@ -325,4 +323,167 @@ fn a_search_out_of_time_says_where_it_stopped() {
     let c = page.next_before.expect("where to go on");
     assert_eq!(page.scanned, 1024);
     assert_eq!(c.ts_ns, 5_000 - 1024 + 1, "the last line looked at");
+}
+
+/// Rows and blocks of key `key_id`: (rows, blocks).
+fn tiers(store: &Store, key_id: u32) -> (usize, usize) {
+    let tx = store.db().begin_read().unwrap();
+    let all = (key_id, i64::MIN, 0u32)..=(key_id, i64::MAX, u32::MAX);
+    let rows = tx.open_table(LOG_LINES).unwrap().range(all.clone()).unwrap().count();
+    let blocks = tx.open_table(LOG_BLOCKS).unwrap().range(all).unwrap().count();
+    (rows, blocks)
+}
+
+/// Every line a search of everything finds, newest first, in pages of 7.
+fn every_line(store: &Store, s: &State) -> Vec<(i64, String)> {
+    let mut seen = Vec::new();
+    let mut w = window(7);
+    loop {
+        let page = find(store, s, "", false, false, w);
+        seen.extend(page.matches.iter().map(|m| (m.ts_ns, m.text.clone())));
+        match page.next_before {
+            Some(c) => {
+                w = Window {
+                    before: Some(c),
+                    ..window(7)
+                }
+            }
+            None => return seen,
+        }
+    }
+}
+
+#[test]
+fn older_rows_are_sealed_into_blocks_and_read_back_in_order() {
+    let (_dir, store) = store();
+    let mut s = state(&store, 1, both(1 << 20));
+    // A block of 10 lines; sealing starts at 20 lines' worth of rows.
+    s.block_bytes = 1_000;
+    let (s, _) = write(store.db(), &s, &[batch(1, 0, 1, 19)], false).unwrap();
+    assert_eq!(tiers(&store, 1), (19, 0), "under two blocks' worth, all rows");
+    let (s, _) = write(store.db(), &s, &[batch(1, 19, 1, 16)], false).unwrap();
+    // 35 rows: 10 sealed (25 left), 10 more (15 left).
+    assert_eq!(tiers(&store, 1), (15, 2));
+    let ks = &s.keys[&1];
+    assert!(ks.sealed > 0 && ks.sealed < 2_000, "deflated: {}", ks.sealed);
+    assert_eq!(ks.extent.lines, 35);
+    assert_eq!((ks.extent.oldest, ks.extent.newest), (0, 34));
+    assert_eq!(ks.extent.bytes, 1_500 + ks.sealed);
+    assert_eq!(s.total_bytes, ks.extent.bytes);
+    let again = State::load(store.db(), s.budgets).unwrap();
+    assert_eq!(again.keys[&1].sealed, ks.sealed, "a restart sums the blocks");
+    assert_eq!(again.keys[&1].extent, ks.extent);
+
+    let seen = every_line(&store, &s);
+    let want: Vec<(i64, String)> = (0..35).rev().map(|t| (t, format!("{t:068}"))).collect();
+    assert_eq!(seen, want, "every line once, newest first, across blocks and rows");
+    // A range across a block's edge, and a regex inside a block.
+    let ranged = Window {
+        since_ns: Some(8),
+        until_ns: Some(12),
+        ..window(100)
+    };
+    let times: Vec<i64> = find(&store, &s, "", false, false, ranged)
+        .matches
+        .iter()
+        .map(|m| m.ts_ns)
+        .collect();
+    assert_eq!(times, [12, 11, 10, 9, 8]);
+    let page = find(&store, &s, "^0+1[3-5]$", true, false, window(100));
+    let times: Vec<i64> = page.matches.iter().map(|m| m.ts_ns).collect();
+    assert_eq!(times, [15, 14, 13]);
+    assert_eq!(page.matches[0].container, "ctr-1");
+}
+
+#[test]
+fn blocks_that_overlap_in_time_are_merged() {
+    let (_dir, store) = store();
+    let mut s = state(&store, 1, both(1 << 20));
+    s.block_bytes = 1_000;
+    // Two containers under one key, collected apart: the first's lines
+    // (even times) are sealed before the second's (odd times) arrive.
+    let evens = Batch {
+        container: "a".into(),
+        ..batch(1, 0, 2, 30)
+    };
+    let (s, _) = write(store.db(), &s, &[evens], false).unwrap();
+    let odds = Batch {
+        container: "b".into(),
+        ..batch(1, 1, 2, 30)
+    };
+    let (s, _) = write(store.db(), &s, &[odds], false).unwrap();
+    // 60 lines: sealed while two blocks' worth of rows are left.
+    assert_eq!(tiers(&store, 1), (10, 5));
+    let times: Vec<i64> = every_line(&store, &s).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(times, (0..60).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn over_budget_whole_blocks_go_oldest_first() {
+    let (_dir, store) = store();
+    let mut s = state(&store, 1, both(1 << 20));
+    s.block_bytes = 1_000;
+    let (mut s, _) = write(store.db(), &s, &[batch(1, 0, 1, 60)], false).unwrap();
+    assert_eq!(tiers(&store, 1), (10, 5));
+    let sealed = s.keys[&1].sealed;
+    // A budget that holds the rows and about two blocks.
+    s.budgets.per_key = 1_100 + sealed / 2;
+    let (s, dropped) = write(store.db(), &s, &[batch(1, 60, 1, 1)], false).unwrap();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    let d = &dropped[0];
+    assert_eq!(d.lines % 10, 0, "whole blocks: {d:?}");
+    assert_eq!(d.from_ns, 0);
+    assert_eq!(d.to_ns, d.lines as i64 - 1);
+    let ks = &s.keys[&1];
+    assert_eq!(ks.extent.oldest, d.lines as i64);
+    assert_eq!(ks.extent.lines, 61 - d.lines);
+    assert!(ks.extent.bytes <= s.budgets.per_key);
+    let again = State::load(store.db(), s.budgets).unwrap();
+    assert_eq!((again.keys[&1].sealed, again.keys[&1].extent), (ks.sealed, ks.extent));
+    let times: Vec<i64> = every_line(&store, &s).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(times, (d.lines as i64..61).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_resume_point_in_a_sealed_block_is_found() {
+    let (_dir, store) = store();
+    let mut s = state(&store, 1, both(1 << 20));
+    s.block_bytes = 1_000;
+    let first = Batch {
+        container: "a".into(),
+        ..batch(1, 0, 1, 10)
+    };
+    let (s, _) = write(store.db(), &s, &[first], false).unwrap();
+    // A second life of the key pushes the first's lines into a block.
+    let second = Batch {
+        container: "b".into(),
+        ..batch(1, 100, 1, 20)
+    };
+    let (s, _) = write(store.db(), &s, &[second], false).unwrap();
+    assert_eq!(tiers(&store, 1), (10, 2), "the first life's lines are all in blocks");
+    let ctr = s.keys[&1].by_container["a"];
+    let seam = super::seam::load(store.db(), 1, ctr, 9).unwrap();
+    assert_eq!(
+        seam,
+        super::seam::Seam::at(9, vec![(LogStream::Stdout, format!("{:068}", 9))])
+    );
+}
+
+#[test]
+fn a_damaged_block_is_skipped_and_the_rest_still_found() {
+    let (_dir, store) = store();
+    let mut s = state(&store, 1, both(1 << 20));
+    s.block_bytes = 1_000;
+    let (s, _) = write(store.db(), &s, &[batch(1, 0, 1, 30)], false).unwrap();
+    assert_eq!(tiers(&store, 1), (10, 2));
+    // Damage the older block (lines 0..10) in the file.
+    let tx = store.db().begin_write().unwrap();
+    {
+        let mut data = tx.open_table(crate::store::tables::LOG_BLOCK_DATA).unwrap();
+        let at = data.first().unwrap().unwrap().0.value();
+        data.insert(at, b"not a block".as_slice()).unwrap();
+    }
+    tx.commit().unwrap();
+    let times: Vec<i64> = every_line(&store, &s).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(times, (10..30).rev().collect::<Vec<_>>());
 }

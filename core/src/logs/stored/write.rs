@@ -1,7 +1,7 @@
 //! Writing stored lines and keeping them within budget, in one redb
 //! transaction per round: the lines of every batch that arrived together,
-//! their keys' extents and their containers' resume points, then the
-//! budgets: a key over its own budget loses its oldest lines, and when all
+//! their keys' extents and their containers' resume points, the sealing of
+//! keys that hold enough rows (`blocks`), then the budgets: a key over its own budget loses its oldest lines, and when all
 //! keys together are over the total budget the oldest lines of all go,
 //! oldest first across keys, each down to nine tenths of its budget (so a
 //! full key drops a tenth at a time, not a line per write). What was
@@ -10,10 +10,11 @@
 //! Synchronous: callers run it in `spawn_blocking`, holding the state's
 //! lock, and swap in the state it returns once it committed.
 
+use super::blocks::{self, Header, LineKey, Tables};
 use super::state::{Extent, Life, State, line_size};
 use crate::model::LogStream;
 use crate::store::StoreError;
-use crate::store::tables::{LOG_CONTAINERS, LOG_EXTENTS, LOG_LINES};
+use crate::store::tables::{LOG_CONTAINERS, LOG_EXTENTS};
 use redb::{Durability, ReadableTable, Table};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
@@ -66,10 +67,11 @@ pub(super) fn stream_of(code: u8) -> LogStream {
     }
 }
 
-type Lines<'t> = Table<'t, (u32, i64, u32), (u32, u8, &'static str)>;
+type Lines<'t> = Table<'t, LineKey, (u32, u8, &'static str)>;
 
-/// Writes `batches` and enforces the budgets in one transaction (durable
-/// only when asked). Returns the state after it, and what was dropped.
+/// Writes `batches`, seals the keys they filled (`blocks`) and enforces the
+/// budgets, in one transaction (durable only when asked). Returns the
+/// state after it, and what was dropped.
 pub(super) fn write(
     db: &redb::Database,
     state: &State,
@@ -83,7 +85,7 @@ pub(super) fn write(
             .map_err(|e| StoreError::Task(e.to_string()))?;
     }
     let dropped = {
-        let mut lines = tx.open_table(LOG_LINES)?;
+        let mut tables = Tables::open(&tx)?;
         let mut lives = tx.open_table(LOG_CONTAINERS)?;
         let mut touched: HashSet<u32> = HashSet::new();
         let mut touched_lives: HashSet<(u32, u32)> = HashSet::new();
@@ -115,7 +117,7 @@ pub(super) fn write(
             life.name.clone_from(&b.name);
             for line in &b.lines {
                 insert_line(
-                    &mut lines,
+                    &mut tables.lines,
                     seq,
                     (b.key_id, line.ts_ns),
                     (ctr, stream_code(line.stream), &line.text),
@@ -132,7 +134,10 @@ pub(super) fn write(
             let life = &next.keys[&key_id].lives[&ctr];
             lives.insert((key_id, ctr), (life.id.as_str(), life.name.as_str(), life.last_ts))?;
         }
-        let (dropped, shrunk) = enforce(&mut lines, &mut next)?;
+        for &key_id in &touched {
+            blocks::seal(&mut tables, &mut next, key_id)?;
+        }
+        let (dropped, shrunk) = enforce(&mut tables, &mut next)?;
         let mut extents = tx.open_table(LOG_EXTENTS)?;
         for key_id in touched.into_iter().chain(shrunk) {
             extents.insert(key_id, next.keys[&key_id].extent.row())?;
@@ -168,7 +173,7 @@ fn insert_line(lines: &mut Lines<'_>, seq: &mut u32, at: (u32, i64), value: (u32
 /// Applies both budgets to every key of `state` (see the module's note).
 /// Returns what was dropped, one record per key, and the keys whose extent
 /// changed.
-pub(super) fn enforce(lines: &mut Lines<'_>, state: &mut State) -> Result<(Vec<Dropped>, Vec<u32>), StoreError> {
+pub(super) fn enforce(t: &mut Tables<'_>, state: &mut State) -> Result<(Vec<Dropped>, Vec<u32>), StoreError> {
     let mut records: BTreeMap<u32, Dropped> = BTreeMap::new();
     let over: Vec<(u32, u64)> = state
         .keys
@@ -177,7 +182,7 @@ pub(super) fn enforce(lines: &mut Lines<'_>, state: &mut State) -> Result<(Vec<D
         .map(|ks| (ks.settings.id, ks.extent.bytes - low_water(state.budget_of(ks))))
         .collect();
     for (key_id, need) in over {
-        for (id, span) in drop_oldest(lines, state, &[key_id], need)? {
+        for (id, span) in drop_oldest(t, state, &[key_id], need)? {
             note(&mut records, state, id, span, true);
         }
     }
@@ -189,7 +194,7 @@ pub(super) fn enforce(lines: &mut Lines<'_>, state: &mut State) -> Result<(Vec<D
             .filter(|k| k.extent.lines > 0)
             .map(|k| k.settings.id)
             .collect();
-        for (id, span) in drop_oldest(lines, state, &ids, need)? {
+        for (id, span) in drop_oldest(t, state, &ids, need)? {
             note(&mut records, state, id, span, false);
         }
     }
@@ -209,8 +214,11 @@ struct Span {
     bytes: u64,
     from_ns: i64,
     to_ns: i64,
-    /// The last line dropped (time, number).
-    last: (i64, u32),
+    /// Of `bytes`, those of sealed blocks.
+    sealed: u64,
+    /// The last row and the last block dropped.
+    last_row: Option<LineKey>,
+    last_block: Option<LineKey>,
 }
 
 fn note(records: &mut BTreeMap<u32, Dropped>, state: &State, id: u32, span: Span, own: bool) {
@@ -234,57 +242,85 @@ fn note(records: &mut BTreeMap<u32, Dropped>, state: &State, id: u32, span: Span
     r.over_total |= !own;
 }
 
+/// The oldest thing left of a key: a row, or a whole sealed block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Front {
+    /// Its oldest line's time: what goes first.
+    oldest: i64,
+    id: u32,
+    /// Its key in its table, and whether that is `LOG_BLOCKS`.
+    block: bool,
+    at: LineKey,
+    newest: i64,
+    lines: u32,
+    bytes: u64,
+    /// Which of the keys being dropped from.
+    i: usize,
+}
+
 /// Drops the oldest lines of the keys `ids`, in time order across them
-/// (their fronts merged), until at least `need` bytes are freed or they are
-/// empty; updates their extents and the total. Returns what each lost.
-fn drop_oldest(
-    lines: &mut Lines<'_>,
-    state: &mut State,
-    ids: &[u32],
-    need: u64,
-) -> Result<Vec<(u32, Span)>, StoreError> {
+/// (their rows and blocks merged by oldest line; a block goes whole),
+/// until at least `need` bytes are freed or they are empty; updates their
+/// extents and the total. Returns what each lost.
+fn drop_oldest(t: &mut Tables<'_>, state: &mut State, ids: &[u32], need: u64) -> Result<Vec<(u32, Span)>, StoreError> {
     let mut spans: Vec<Option<Span>> = vec![None; ids.len()];
     // Each key's oldest line after the drop (none: it is empty now).
     let mut heads: Vec<Option<i64>> = vec![None; ids.len()];
     {
-        let mut fronts = Vec::with_capacity(ids.len());
+        let mut rows = Vec::with_capacity(ids.len());
+        let mut blocks = Vec::with_capacity(ids.len());
         let mut heap = BinaryHeap::new();
         for (i, &id) in ids.iter().enumerate() {
-            let mut range = lines.range((id, i64::MIN, 0u32)..=(id, i64::MAX, u32::MAX))?;
-            if let Some((ts, seq, size)) = next_row(&mut range)? {
-                heap.push(Reverse((ts, id, seq, size, i)));
-            }
-            fronts.push(range);
+            let all = (id, i64::MIN, 0u32)..=(id, i64::MAX, u32::MAX);
+            let mut r = t.lines.range(all.clone())?;
+            heap.extend(next_row(&mut r, i)?.map(Reverse));
+            rows.push(r);
+            let mut b = t.blocks.range(all)?;
+            heap.extend(next_block(&mut b, i)?.map(Reverse));
+            blocks.push(b);
         }
         let mut freed = 0u64;
         while freed < need {
-            let Some(Reverse((ts, _, seq, size, i))) = heap.pop() else {
+            let Some(Reverse(f)) = heap.pop() else {
                 break;
             };
-            let span = spans[i].get_or_insert(Span {
-                from_ns: ts,
+            let span = spans[f.i].get_or_insert(Span {
+                from_ns: f.oldest,
+                to_ns: f.newest,
                 ..Span::default()
             });
-            span.lines += 1;
-            span.bytes += size;
-            span.to_ns = ts;
-            span.last = (ts, seq);
-            freed += size;
-            if let Some((ts, seq, size)) = next_row(&mut fronts[i])? {
-                heap.push(Reverse((ts, ids[i], seq, size, i)));
-            }
+            span.lines += u64::from(f.lines);
+            span.bytes += f.bytes;
+            span.from_ns = span.from_ns.min(f.oldest);
+            span.to_ns = span.to_ns.max(f.newest);
+            freed += f.bytes;
+            let next = if f.block {
+                span.sealed += f.bytes;
+                span.last_block = Some(f.at);
+                next_block(&mut blocks[f.i], f.i)?
+            } else {
+                span.last_row = Some(f.at);
+                next_row(&mut rows[f.i], f.i)?
+            };
+            heap.extend(next.map(Reverse));
         }
-        for Reverse((ts, _, _, _, i)) in heap {
-            heads[i] = Some(ts);
+        for Reverse(f) in heap {
+            heads[f.i] = Some(heads[f.i].map_or(f.oldest, |h| h.min(f.oldest)));
         }
     }
     let mut out = Vec::new();
     for (i, span) in spans.into_iter().enumerate() {
         let Some(span) = span else { continue };
         let id = ids[i];
-        let (ts, seq) = span.last;
-        lines.retain_in((id, i64::MIN, 0u32)..=(id, ts, seq), |_, _| false)?;
+        if let Some(last) = span.last_row {
+            t.lines.retain_in((id, i64::MIN, 0u32)..=last, |_, _| false)?;
+        }
+        if let Some(last) = span.last_block {
+            t.blocks.retain_in((id, i64::MIN, 0u32)..=last, |_, _| false)?;
+            t.data.retain_in((id, i64::MIN, 0u32)..=last, |_, _| false)?;
+        }
         let ks = state.keys.get_mut(&id).expect("a key being dropped from exists");
+        ks.sealed = ks.sealed.saturating_sub(span.sealed);
         ks.extent = match heads[i] {
             Some(oldest) => Extent {
                 oldest,
@@ -292,7 +328,10 @@ fn drop_oldest(
                 bytes: ks.extent.bytes.saturating_sub(span.bytes),
                 lines: ks.extent.lines.saturating_sub(span.lines),
             },
-            None => Extent::default(),
+            None => {
+                ks.sealed = 0;
+                Extent::default()
+            }
         };
         state.total_bytes = state.total_bytes.saturating_sub(span.bytes);
         out.push((id, span));
@@ -300,16 +339,44 @@ fn drop_oldest(
     Ok(out)
 }
 
-/// The next line of a range: its time, number and size.
+/// The next row of a key's rows, as a front.
 fn next_row(
-    range: &mut redb::Range<'_, (u32, i64, u32), (u32, u8, &'static str)>,
-) -> Result<Option<(i64, u32, u64)>, StoreError> {
-    match range.next() {
-        None => Ok(None),
-        Some(row) => {
-            let (k, v) = row?;
-            let (_, ts, seq) = k.value();
-            Ok(Some((ts, seq, line_size(v.value().2))))
-        }
-    }
+    range: &mut redb::Range<'_, LineKey, (u32, u8, &'static str)>,
+    i: usize,
+) -> Result<Option<Front>, StoreError> {
+    let Some(row) = range.next() else {
+        return Ok(None);
+    };
+    let (k, v) = row?;
+    let at = k.value();
+    Ok(Some(Front {
+        oldest: at.1,
+        id: at.0,
+        block: false,
+        at,
+        newest: at.1,
+        lines: 1,
+        bytes: line_size(v.value().2),
+        i,
+    }))
+}
+
+/// The next block of a key's blocks, as a front.
+fn next_block(range: &mut redb::Range<'_, LineKey, Header>, i: usize) -> Result<Option<Front>, StoreError> {
+    let Some(row) = range.next() else {
+        return Ok(None);
+    };
+    let (k, v) = row?;
+    let at = k.value();
+    let (oldest, lines, bytes) = v.value();
+    Ok(Some(Front {
+        oldest,
+        id: at.0,
+        block: true,
+        at,
+        newest: at.1,
+        lines,
+        bytes,
+        i,
+    }))
 }
