@@ -16,7 +16,11 @@ enum Verdict {
     Loading,
     /// Checked and playing: its SHA-256.
     Playing(String),
+    /// This browser's check refused it.
     Refused(String),
+    /// berth did not serve it (no right, altered, dropped to keep the
+    /// budget): berth's own words.
+    NotServed(String),
 }
 
 /// Why `text` is not the recording the event vouches for, if it is not.
@@ -52,7 +56,7 @@ pub fn Replay(event: Event) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let text = match terminal_recording(seq).await {
                 Ok(t) => t,
-                Err(e) => return verdict.set(Verdict::Refused(e.message)),
+                Err(e) => return verdict.set(Verdict::NotServed(e.message)),
             };
             let hash = match check(&text, vouched.as_deref()) {
                 Ok(h) => h,
@@ -83,6 +87,10 @@ pub fn Replay(event: Event) -> impl IntoView {
         ),
         Verdict::Refused(why) => Some(
             view! { <p class="alert alert-error" role="alert" id="replay-result">{format!("✗ Refused: {why}")}</p> }
+                .into_any(),
+        ),
+        Verdict::NotServed(why) => Some(
+            view! { <p class="alert alert-error" role="alert" id="replay-result">{format!("✗ Not served: {why}")}</p> }
                 .into_any(),
         ),
     }

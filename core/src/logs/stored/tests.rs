@@ -325,6 +325,15 @@ fn a_search_out_of_time_says_where_it_stopped() {
     assert_eq!(c.ts_ns, 5_000 - 1024 + 1, "the last line looked at");
 }
 
+/// A store and a state of one key that seals blocks of 10 lines (1,000
+/// bytes): sealing starts at 20 lines' worth of rows.
+fn sealing() -> (tempfile::TempDir, Store, State) {
+    let (dir, store) = store();
+    let mut s = state(&store, 1, both(1 << 20));
+    s.block_bytes = 1_000;
+    (dir, store, s)
+}
+
 /// Rows and blocks of key `key_id`: (rows, blocks).
 fn tiers(store: &Store, key_id: u32) -> (usize, usize) {
     let tx = store.db().begin_read().unwrap();
@@ -355,10 +364,7 @@ fn every_line(store: &Store, s: &State) -> Vec<(i64, String)> {
 
 #[test]
 fn older_rows_are_sealed_into_blocks_and_read_back_in_order() {
-    let (_dir, store) = store();
-    let mut s = state(&store, 1, both(1 << 20));
-    // A block of 10 lines; sealing starts at 20 lines' worth of rows.
-    s.block_bytes = 1_000;
+    let (_dir, store, s) = sealing();
     let (s, _) = write(store.db(), &s, &[batch(1, 0, 1, 19)], false).unwrap();
     assert_eq!(tiers(&store, 1), (19, 0), "under two blocks' worth, all rows");
     let (s, _) = write(store.db(), &s, &[batch(1, 19, 1, 16)], false).unwrap();
@@ -397,9 +403,7 @@ fn older_rows_are_sealed_into_blocks_and_read_back_in_order() {
 
 #[test]
 fn blocks_that_overlap_in_time_are_merged() {
-    let (_dir, store) = store();
-    let mut s = state(&store, 1, both(1 << 20));
-    s.block_bytes = 1_000;
+    let (_dir, store, s) = sealing();
     // Two containers under one key, collected apart: the first's lines
     // (even times) are sealed before the second's (odd times) arrive.
     let evens = Batch {
@@ -420,9 +424,7 @@ fn blocks_that_overlap_in_time_are_merged() {
 
 #[test]
 fn over_budget_whole_blocks_go_oldest_first() {
-    let (_dir, store) = store();
-    let mut s = state(&store, 1, both(1 << 20));
-    s.block_bytes = 1_000;
+    let (_dir, store, s) = sealing();
     let (mut s, _) = write(store.db(), &s, &[batch(1, 0, 1, 60)], false).unwrap();
     assert_eq!(tiers(&store, 1), (10, 5));
     let sealed = s.keys[&1].sealed;
@@ -446,9 +448,7 @@ fn over_budget_whole_blocks_go_oldest_first() {
 
 #[test]
 fn a_resume_point_in_a_sealed_block_is_found() {
-    let (_dir, store) = store();
-    let mut s = state(&store, 1, both(1 << 20));
-    s.block_bytes = 1_000;
+    let (_dir, store, s) = sealing();
     let first = Batch {
         container: "a".into(),
         ..batch(1, 0, 1, 10)
@@ -471,9 +471,7 @@ fn a_resume_point_in_a_sealed_block_is_found() {
 
 #[test]
 fn a_damaged_block_is_skipped_and_the_rest_still_found() {
-    let (_dir, store) = store();
-    let mut s = state(&store, 1, both(1 << 20));
-    s.block_bytes = 1_000;
+    let (_dir, store, s) = sealing();
     let (s, _) = write(store.db(), &s, &[batch(1, 0, 1, 30)], false).unwrap();
     assert_eq!(tiers(&store, 1), (10, 2));
     // Damage the older block (lines 0..10) in the file.
