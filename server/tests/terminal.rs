@@ -94,11 +94,7 @@ async fn a_shell_is_typed_into_resized_recorded_ended_and_replayed_as_sent() {
 
     // The recording is what was sent, and its hash is in the close event.
     let seq = close["seq"].as_u64().unwrap();
-    let resp = admin
-        .get(server.url(&format!("/api/v1/events/{seq}/recording")))
-        .send()
-        .await
-        .unwrap();
+    let resp = recording(&server, &admin, seq).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/x-asciicast");
     let cast = resp.text().await.unwrap();
@@ -132,11 +128,7 @@ async fn a_shell_is_typed_into_resized_recorded_ended_and_replayed_as_sent() {
     let server = Server::start(dir.path()).await;
     let admin = client();
     assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
-    let resp = admin
-        .get(server.url(&format!("/api/v1/events/{seq}/recording")))
-        .send()
-        .await
-        .unwrap();
+    let resp = recording(&server, &admin, seq).await;
     assert_eq!(resp.status(), 409);
     let body: Value = resp.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("altered"), "{body}");
@@ -352,14 +344,7 @@ async fn a_command_runs_as_asked_idles_out_its_recording_stops_at_the_cap_and_th
     assert!(d["recording_size"].as_u64().unwrap() <= 1 << 20, "{close}");
     assert_eq!(d["ended"], "hung_up", "{close}");
     let seq = close["seq"].as_u64().unwrap();
-    let cast = admin
-        .get(server.url(&format!("/api/v1/events/{seq}/recording")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cast = recording(&server, &admin, seq).await.text().await.unwrap();
     assert_eq!(hex(&cast), d["recording_sha256"].as_str().unwrap());
     assert!(
         cast.trim_end().ends_with("\"]") && cast.contains("\"m\",\"recording stopped"),
@@ -390,11 +375,7 @@ async fn a_command_runs_as_asked_idles_out_its_recording_stops_at_the_cap_and_th
     assert_eq!(dropped["details"]["bytes"], d["recording_size"], "{dropped}");
     assert_eq!(dropped["host"], "local");
     assert_eq!(dropped["target"], format!("container:{name}"));
-    let resp = admin
-        .get(server.url(&format!("/api/v1/events/{seq}/recording")))
-        .send()
-        .await
-        .unwrap();
+    let resp = recording(&server, &admin, seq).await;
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert!(
@@ -403,11 +384,7 @@ async fn a_command_runs_as_asked_idles_out_its_recording_stops_at_the_cap_and_th
     );
     let second = newest(&server, &admin, "terminal.close", &format!("target=container:{name}")).await;
     assert_ne!(second["seq"], close["seq"]);
-    let resp = admin
-        .get(server.url(&format!("/api/v1/events/{}/recording", second["seq"])))
-        .send()
-        .await
-        .unwrap();
+    let resp = recording(&server, &admin, second["seq"].as_u64().unwrap()).await;
     assert_eq!(resp.status(), 200, "the newest recording stays");
     server.stop().await.unwrap();
 }

@@ -177,6 +177,15 @@ pub async fn newest(server: &Server, client: &reqwest::Client, kind: &str, extra
     .await
 }
 
+/// `GET /api/v1/events/{seq}/recording`: the recording of session `seq`.
+pub async fn recording(server: &Server, client: &reqwest::Client, seq: u64) -> reqwest::Response {
+    client
+        .get(server.url(&format!("/api/v1/events/{seq}/recording")))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The events after `seq`, oldest first.
 pub async fn after(server: &Server, client: &reqwest::Client, seq: u64) -> Vec<Value> {
     let page = events(server, client, "limit=500").await;
