@@ -9,7 +9,6 @@
 
 mod common;
 
-use common::agent::until;
 use common::alerting::*;
 use common::docker::{TestContainer, docker};
 use common::receivers::HttpReceiver;

@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::agent::until;
 use common::alerting::*;
 use common::docker::TestContainer;
 use common::receivers::HttpReceiver;

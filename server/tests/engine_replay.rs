@@ -9,18 +9,18 @@
 //! Not covered: catching up after berth loses the engine while it keeps
 //! running. That takes restarting dockerd (the engine then forgets its
 //! events, so the expected result is a `host.events_gap`), which other
-//! tests on this machine cannot tolerate; `engine_restart.rs` does it when
-//! `BERTH_TEST_RESTART_ENGINE=1`.
+//! tests on this machine cannot tolerate; `engine_restart.rs` does it (an
+//! ignored test, run as root by `./dev.sh test`).
 
 mod common;
 
 use common::docker::{IMAGE, docker};
-use common::{ADMIN, PASSWORD, add_admin, assert_engine_running, text};
+use common::{ADMIN, PASSWORD, add_admin, assert_engine_running, text, until};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `berth serve` on a free loopback port, killed when dropped.
 struct Berth {
@@ -56,11 +56,11 @@ impl Berth {
         let signed_in = async || {
             let body = serde_json::json!({ "name": ADMIN, "password": PASSWORD });
             let resp = berth.client.post(berth.url("/api/v1/session")).json(&body).send().await;
-            resp.is_ok_and(|r| r.status() == 200)
+            resp.is_ok_and(|r| r.status() == 200).then_some(())
         };
         until("berth answers and the admin is signed in", 30, signed_in).await;
         until("berth is connected to the engine", 30, async || {
-            berth.get("/api/v1/hosts/local").await["status"]["reachable"] == true
+            (berth.get("/api/v1/hosts/local").await["status"]["reachable"] == true).then_some(())
         })
         .await;
         berth
@@ -132,14 +132,6 @@ impl Drop for Started {
     }
 }
 
-async fn until(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn now_ns() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64
 }
@@ -208,9 +200,10 @@ async fn berth_following(dir: &Path, started: &mut Started, label: &str) -> Bert
     docker(&["wait", &before]);
     until("berth has recorded the first container's exit", 15, async || {
         let events = berth.engine_events().await;
-        events
+        let exited = events
             .iter()
-            .any(|e| e["kind"] == "container.die" && e["details"]["id"] == before)
+            .any(|e| e["kind"] == "container.die" && e["details"]["id"] == before);
+        exited.then_some(())
     })
     .await;
     berth
@@ -259,7 +252,7 @@ async fn events_while_berth_was_killed_are_replayed_once_with_their_engine_time(
     let in_window = |e: &&Value| (t0..=t1).contains(&key(e).0);
     until("berth has caught up on the window", 30, async || {
         let events = berth.engine_events().await;
-        events.iter().filter(ours).filter(in_window).count() >= expected.len()
+        (events.iter().filter(ours).filter(in_window).count() >= expected.len()).then_some(())
     })
     .await;
     // Anything doubled would come with the rest: give it a moment.
@@ -328,7 +321,7 @@ async fn what_the_engine_forgot_while_berth_was_killed_is_recorded_as_a_gap() {
 
     let berth = Berth::start(dir.path(), "second.log").await;
     until("berth has recorded the gap", 30, async || {
-        !berth.events("kind=host.events_gap").await.is_empty()
+        (!berth.events("kind=host.events_gap").await.is_empty()).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -171,21 +171,6 @@ async fn get(server: &Server, key: &str, path: &str) -> (u16, Value) {
     call(server, key, Method::GET, path, None).await
 }
 
-/// Waits until `check` finds something, up to `secs`; fails naming `what`.
-async fn until<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Waits until host `id` is reachable; returns its view (status and containers).
 async fn reachable(server: &Server, key: &str, id: &str) -> Value {
     until(&format!("host {id} is reachable"), 30, async || {
@@ -230,10 +215,6 @@ async fn export(server: &Server, key: &str) -> String {
         .unwrap();
     assert_eq!(resp.status(), 200);
     resp.text().await.unwrap()
-}
-
-fn unique(name: &str) -> String {
-    format!("berth-hosts-admin-{name}-{}", std::process::id())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@
 mod common;
 
 use berth_core::model::{LogFeed, LogLine, LogStream, MAX_MERGED, format_rfc3339};
-use common::agent::{AgentDir, berth_with, reachable, until};
+use common::agent::{AgentDir, berth_with, reachable};
 use common::docker::{TestContainer, docker};
 use common::*;
 use futures_util::StreamExt;
@@ -27,10 +27,6 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn unique(name: &str) -> String {
-    format!("berth-logs-{name}-{}", std::process::id())
-}
 
 /// Opens `/ws/logs` on `host` with `query` (`containers=…&tail=…`).
 async fn follow(server: &Server, client: &reqwest::Client, host: &str, query: &str) -> Socket {

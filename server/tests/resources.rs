@@ -11,13 +11,7 @@ mod common;
 use common::docker::{IMAGE, docker};
 use common::*;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// A name no other run uses.
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
+use std::time::{Duration, Instant};
 
 /// Removes what a test made, whatever happened to the test.
 struct Cleanup(Vec<Vec<String>>);
@@ -87,7 +81,7 @@ fn find<'a>(list: &'a serde_json::Value, key: &str, value: &str) -> Option<&'a s
 
 /// A container that ran `true` and exited, to commit images from.
 fn exited_container(cleanup: &mut Cleanup) -> String {
-    let name = unique("berth-test-commit");
+    let name = unique("commit");
     docker(&["run", "--name", &name, IMAGE, "true"]);
     cleanup.later(&["rm", "-f", &name]);
     name
@@ -233,7 +227,7 @@ async fn networks_and_volumes_are_listed_removed_and_pruned() {
         cleanup.later(&["volume", "rm", "-f", v]);
     }
     // A container holds the first network and volume.
-    let holder = unique("berth-test-holder");
+    let holder = unique("holder");
     docker(&[
         "create",
         "--name",
@@ -333,7 +327,7 @@ async fn networks_and_volumes_are_listed_removed_and_pruned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_see_or_remove_resources_and_refusals_are_recorded() {
     let mut cleanup = Cleanup::new();
-    let vol = unique("berth-test-kept");
+    let vol = unique("kept");
     docker(&["volume", "create", &vol]);
     cleanup.later(&["volume", "rm", "-f", &vol]);
     let (_dir, server) = Server::with_admin().await;

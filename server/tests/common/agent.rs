@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Server, events, get_json, stats_server, text};
+use super::{Server, events, get_json, stats_server, text, until};
 use serde_json::Value;
 
 /// A loopback port free now.
@@ -271,21 +271,6 @@ fn ended(e: std::io::Error) -> Read1 {
 /// berth's statistics interval in these tests, which is also the heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Waits until `check` finds something, up to `secs`; fails naming `what`.
-pub async fn until<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Host `id` as GET /api/v1/hosts shows it.
 pub async fn host_status(server: &Server, client: &reqwest::Client, id: &str) -> Value {
     let hosts = get_json(server, client, "/api/v1/hosts").await;
@@ -351,8 +336,4 @@ pub async fn berth_with(hosts: Vec<HostConfig>) -> (tempfile::TempDir, Server, r
         c.hosts = hosts;
     })
     .await
-}
-
-pub fn unique(name: &str) -> String {
-    format!("berth-agent-{name}-{}", std::process::id())
 }

@@ -3,17 +3,12 @@
 //! made over REST, and the receiver's side (its signature check, waiting
 //! for deliveries).
 
-use super::agent::until;
 use super::deliveries::hmac_sha256;
 use super::receivers::{HttpReceiver, Received};
 use super::*;
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "a shared secret of the receiver";
-
-pub fn unique(name: &str) -> String {
-    format!("berth-alerts-{name}-{}", std::process::id())
-}
 
 /// The notification a receiver got, after checking its signature.
 pub fn signed(r: &Received) -> Value {

@@ -21,6 +21,7 @@ use berth_server::Config;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -125,6 +126,30 @@ pub fn berth(args: &[&str], stdin: &str) -> Output {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Waits until `check` finds something, up to `secs`; fails naming `what`.
+/// For a plain condition: `async || condition.then_some(())`.
+pub async fn until<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A name for something a test makes on the engine (a container, image,
+/// volume, label value): `berth-test-NAME-PID-N`, which no other test
+/// process uses, nor an earlier run whose leftovers are still there.
+pub fn unique(name: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("berth-test-{name}-{}-{nanos}", std::process::id())
 }
 
 /// Adds the admin through the CLI, the way an operator bootstraps one.

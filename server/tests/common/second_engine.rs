@@ -79,11 +79,18 @@ fn write(path: &Path, contents: &str) -> PathBuf {
     path.to_path_buf()
 }
 
-fn is_root() -> bool {
-    Command::new("id")
+/// Fails the test, saying `why` it needs root, unless it runs as root.
+/// Tests that need root are `#[ignore]`d, so that a plain `cargo test`
+/// lists them as ignored; `./dev.sh test` runs them as root.
+pub fn assert_root(why: &str) {
+    let root = Command::new("id")
         .arg("-u")
         .output()
-        .is_ok_and(|o| text(&o.stdout).trim() == "0")
+        .is_ok_and(|o| text(&o.stdout).trim() == "0");
+    assert!(
+        root,
+        "not root: {why}; run the ignored tests as root (./dev.sh test does)"
+    );
 }
 
 /// A loopback port free now.
@@ -123,13 +130,10 @@ fn make_bridge() -> (String, String) {
 }
 
 impl SecondEngine {
-    /// Starts it and loads the test image into it; `None` (with a message)
-    /// when not root, which a second daemon and its bridge need.
-    pub fn start() -> Option<SecondEngine> {
-        if !is_root() {
-            eprintln!("skipped: a second Docker engine needs root (its bridge, its daemon); CI runs as root");
-            return None;
-        }
+    /// Starts it and loads the test image into it. Fails the test when not
+    /// root, which a second daemon and its bridge need.
+    pub fn start() -> SecondEngine {
+        assert_root("a second Docker engine needs root (its bridge, its daemon)");
         assert_engine_running();
         // Under /var/tmp: the same kind of filesystem as the first engine's data root.
         let dir = tempfile::Builder::new()
@@ -229,7 +233,7 @@ impl SecondEngine {
             .unwrap();
         assert!(save.wait().unwrap().success(), "docker save {IMAGE} failed");
         assert!(load.status.success(), "docker load failed: {}", text(&load.stderr));
-        Some(engine)
+        engine
     }
 
     fn cli(&self, args: &[&str]) -> std::process::Output {

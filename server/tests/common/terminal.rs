@@ -2,9 +2,8 @@
 //! look at: tickets, the processes left in a container, the events about a
 //! session, a recording's output and hash.
 
-use super::agent::until;
 use super::docker::docker;
-use super::{Server, events};
+use super::{Server, events, until};
 use berth_core::model::TermControl;
 use berth_core::model::asciicast::{self, CastEvent};
 use futures_util::{SinkExt, StreamExt};
