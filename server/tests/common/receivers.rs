@@ -1,6 +1,6 @@
 //! Receivers for alert deliveries, on loopback ports: an HTTP one that
-//! records every request and answers as told (a status, a delay, an echo
-//! of what it got), and a small SMTP server (EHLO, AUTH PLAIN and LOGIN,
+//! records every request and answers as told (a status, a delay, no
+//! answer until released, an echo of what it got), and a small SMTP server (EHLO, AUTH PLAIN and LOGIN,
 //! MAIL, RCPT, DATA with dot-unstuffing, QUIT) that records each mail.
 
 use axum::body::Bytes;
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, oneshot, watch};
 
 /// One request as the receiver got it; header names in lowercase.
 #[derive(Clone, Debug)]
@@ -84,6 +84,8 @@ struct HttpState {
     log: Log<Received>,
     status: AtomicU16,
     delay_ms: AtomicU64,
+    /// While true, requests wait for their answer.
+    held: watch::Sender<bool>,
     echo: AtomicBool,
 }
 
@@ -107,6 +109,7 @@ impl HttpReceiver {
             log: Log::default(),
             status: AtomicU16::new(200),
             delay_ms: AtomicU64::new(0),
+            held: watch::Sender::new(false),
             echo: AtomicBool::new(false),
         });
         let shared = state.clone();
@@ -149,6 +152,16 @@ impl HttpReceiver {
         self.state.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Answers no request until `release`: they wait, unrecorded.
+    pub fn hold(&self) {
+        self.state.held.send_replace(true);
+    }
+
+    /// Answers the requests held, and those that come later, as usual.
+    pub fn release(&self) {
+        self.state.held.send_replace(false);
+    }
+
     /// Answers with everything it got (path, headers, body) on one line,
     /// as a careless receiver might in its error pages.
     pub fn echo(&self) {
@@ -187,6 +200,7 @@ async fn answer(state: Arc<HttpState>, method: Method, uri: Uri, headers: Header
             .collect(),
         body: body.to_vec(),
     };
+    let _ = state.held.subscribe().wait_for(|held| !held).await;
     let delay = state.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
