@@ -31,11 +31,16 @@ async fn appends_are_dense_chained_and_durable_across_reopen() {
         assert_eq!(b.prev_hash, a.hash);
         assert!(b.ts_ns >= a.ts_ns);
     }
-    // The writer thread has let go once every handle is dropped; give it a moment.
+    // The writer thread has let go once every handle is dropped; give it a
+    // moment, but not forever: a file still held after 30 s is a leak.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let (_store, log) = loop {
         match Store::open(&dir.path().join("berth.redb")) {
             Ok(store) => break (store.clone(), EventLog::open(&store).unwrap()),
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await
+            }
+            Err(e) => panic!("the log's file was still held 30 s after every handle was dropped: {e}"),
         }
     };
     let c = log.append(ev("server.start", "system")).await.unwrap();
