@@ -1,9 +1,10 @@
 //! The logs pages in a real Chromium against a real server and the
 //! machine's real Docker engine: hostile lines (markup, a window title, a
 //! screen clear) show as text and run nothing, colours render; the search
-//! highlights, bad input is refused in words; a burst of 10,000 lines
-//! keeps the page responsive, ends with the last line and keeps a bounded
-//! number; the server's search, "load older" and scrolling back reach
+//! highlights, bad input is refused in words; through a burst of 10,000
+//! lines the page keeps drawing and answering, ends with the last line and
+//! keeps a bounded number (how slow its slowest frame is, the logs bench
+//! measures); the server's search, "load older" and scrolling back reach
 //! further back (the view stays bounded and still where it was); the
 //! merged view shows each container in its colour and pauses without
 //! losing lines. Needs the engine and the `berth-test/busybox:1` image
@@ -295,19 +296,20 @@ async fn burst(client: &Client, berth: &Berth) -> Result {
         String::from_utf8_lossy(&go.stderr)
     );
 
-    // While the lines pour in, the page keeps drawing frames and answering.
+    // While the lines pour in, the page keeps drawing frames and answering
+    // (a frame it never draws fails the script after WebDriver's script
+    // timeout), until the last line is shown. How long its slowest frame
+    // takes is a figure of the logs bench (server/benches/logs.rs), not a
+    // limit here: a loaded machine is slower, not wrong.
     let started = Instant::now();
-    let mut slowest = Duration::ZERO;
     let last = format!("burst {BURST_LINES}");
     loop {
-        let asked = Instant::now();
         client
             .execute_async(
                 "const done = arguments[0]; requestAnimationFrame(() => done(1));",
                 vec![],
             )
             .await?;
-        slowest = slowest.max(asked.elapsed());
         if area_text(client).await?.contains(&last) {
             break;
         }
@@ -318,11 +320,7 @@ async fn burst(client: &Client, berth: &Berth) -> Result {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    eprintln!(
-        "[logs] {BURST_LINES} lines shown in {:?}; the slowest frame took {slowest:?}",
-        started.elapsed()
-    );
-    assert!(slowest < Duration::from_secs(2), "the page froze for {slowest:?}");
+    eprintln!("[logs] {BURST_LINES} lines shown in {:?}", started.elapsed());
 
     // Bounded: at most 5,000 lines kept and drawn; still at the bottom.
     let rows = js(
@@ -333,6 +331,29 @@ async fn burst(client: &Client, berth: &Berth) -> Result {
     .await?;
     let rows = rows.as_u64().unwrap_or_default();
     assert!((4_000..=5_000).contains(&rows), "{rows} rows drawn");
+    // Every line arrived: the rows drawn are the newest lines, one after
+    // another, none missing or twice.
+    let drawn = js(
+        client,
+        "return [...document.querySelectorAll('.log-frame .log-line .log-text')].map(e => e.textContent)",
+        Value::Null,
+    )
+    .await?;
+    let numbers: Vec<u32> = drawn
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.as_str()?.strip_prefix("burst ")?.trim().parse().ok())
+        .collect();
+    let first = BURST_LINES + 1 - numbers.len() as u32;
+    assert!(
+        numbers.len() as u64 == rows && numbers.iter().copied().eq(first..=BURST_LINES),
+        "the rows drawn are not burst {first} to {BURST_LINES} in order: {} rows, {:?} … {:?}",
+        numbers.len(),
+        numbers.first(),
+        numbers.last()
+    );
     wait_for_text(client, "#log-counts", "5,000 lines kept").await?;
     let at_bottom = js(
         client,

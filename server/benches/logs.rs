@@ -15,11 +15,18 @@
 //!    server's RSS (VmRSS) after each settles for `BENCH_SETTLE` (5) s, and
 //!    the difference per extra viewer. Every viewer's lines are counted, to
 //!    show they all stayed live.
+//! 3. the logs page in headless Chromium, on a fresh server, while a
+//!    container writes 10,000 lines at once: the slowest frame, beside the
+//!    aim of 2 s (`logs/page.rs`). Needs the site embedded
+//!    (`BERTH_EMBED_SITE=<target dir>/site`, after `./dev.sh build`),
+//!    chromium and chromedriver; without them it says so and skips it.
 //!
 //! The containers are removed at the end, also when the bench fails.
 //! Needs a running engine and the test image (`./dev.sh test` provides both).
 //! Run: `cargo bench -p berth-server --bench logs`.
 
+#[path = "logs/page.rs"]
+mod page;
 mod support;
 
 use futures_util::StreamExt;
@@ -302,4 +309,29 @@ async fn main() {
         r.abort();
     }
     drop(served);
+
+    // 3. The page under a burst, on a server of its own.
+    println!(
+        "3. the logs page in Chromium while a container writes {} lines at once:",
+        page::BURST_LINES
+    );
+    if let Some(why) = page::why_not() {
+        println!("   not measured: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_served, base) = serve(dir.path());
+    let client = sign_in(&base).await;
+    let name = run("burst", &[], page::BURST_SCRIPT);
+    until_listed(&client, &base, &name).await;
+    let burst = page::burst(&base, ADMIN, PASSWORD, &name)
+        .await
+        .unwrap_or_else(|e| panic!("the page under a burst: {e}"));
+    println!(
+        "   the slowest of {} frames took {:?} (aim: under {:?}); the last line was shown {:?} after the burst began",
+        burst.frames,
+        burst.slowest_frame,
+        page::AIM,
+        burst.last_line_after
+    );
 }
