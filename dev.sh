@@ -18,6 +18,7 @@ BINARYEN_VERSION=132           # wasm-opt from npm; Debian's (108) breaks the wa
 XTERM_VERSION=6.0.0            # the web terminal: @xterm/xterm from npm, served by berth itself
 XTERM_FIT_VERSION=0.11.0       # and its @xterm/addon-fit
 SCHEMATHESIS_VERSION=4.32.5    # server/tests/openapi.rs uses this version's flags
+OPENAPI_VALIDATOR_VERSION=0.9.0  # openapi-spec-validator: the document against the OpenAPI 3.1 schema
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -228,7 +229,8 @@ ensure_docker() {
 }
 
 # server/tests/openapi.rs runs schemathesis against the server's OpenAPI
-# document; it finds it through BERTH_SCHEMATHESIS.
+# document, and openapi-spec-validator on it; it finds them through
+# BERTH_SCHEMATHESIS and BERTH_OPENAPI_VALIDATOR.
 ensure_schemathesis() {
   local venv="$TARGET_DIR/tools/schemathesis-venv"
   if [ "$("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
@@ -244,7 +246,13 @@ ensure_schemathesis() {
     "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2 \
       || die "could not install schemathesis $SCHEMATHESIS_VERSION from PyPI"
   fi
+  if [ "$("$venv/bin/pip" show openapi-spec-validator 2>/dev/null | awk '/^Version:/ {print $2}')" != "$OPENAPI_VALIDATOR_VERSION" ]; then
+    say "installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION (PyPI, into $venv)"
+    "$venv/bin/pip" install -q --disable-pip-version-check "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" >&2 \
+      || die "could not install openapi-spec-validator $OPENAPI_VALIDATOR_VERSION from PyPI"
+  fi
   export BERTH_SCHEMATHESIS="$venv/bin/schemathesis"
+  export BERTH_OPENAPI_VALIDATOR="$venv/bin/openapi-spec-validator"
 }
 
 cmd_build() {

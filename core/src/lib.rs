@@ -31,6 +31,8 @@ pub mod hosts;
 #[cfg(feature = "engine")]
 pub mod logs;
 #[cfg(feature = "engine")]
+pub mod ops;
+#[cfg(feature = "engine")]
 pub mod outbound;
 #[cfg(feature = "engine")]
 mod services;

@@ -88,12 +88,7 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
     assert_eq!(berth.rest_sign_in(&viewer, VIEWER, VIEWER_PASSWORD).await?, 200);
     let forced = viewer
         .post(berth.url("/api/container_action"))
-        .form(&[
-            ("host", "local"),
-            ("id", NAME),
-            ("action", "stop"),
-            ("volumes", "false"),
-        ])
+        .json(&serde_json::json!({ "host": "local", "id": NAME, "action": "stop" }))
         .send()
         .await?;
     assert_eq!(forced.status(), 403, "a forced stop: {}", forced.text().await?);

@@ -7,7 +7,7 @@
 //! 1. the engine's own list call, `GET /containers/json?all=1` on its socket
 //!    (bollard `list_containers(all)`, as berth itself calls it);
 //! 2. berth's REST list, `GET /api/v1/hosts/local/containers?limit=1000`, signed in;
-//! 3. berth's server function, `POST /api/get_host` with `host=local`;
+//! 3. berth's server function, `POST /api/get_host` with `{"host":"local"}`;
 //! 4. berth's page render, `GET /containers`, the whole server-rendered body;
 //!
 //! and, to tell where the time goes: the engine's raw response (bytes off the
@@ -196,8 +196,8 @@ impl Clients {
                 let resp = self
                     .http
                     .post(format!("{}/api/get_host", self.base))
-                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body("host=local")
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(r#"{"host":"local"}"#)
                     .send()
                     .await
                     .expect("POST /api/get_host");

@@ -11,6 +11,7 @@
 
 mod common;
 
+use berth_core::model::ops::{Body, Route};
 use berth_core::model::{Grant, Level, Operation, Permissions, Right};
 use common::*;
 use futures_util::StreamExt;
@@ -36,13 +37,9 @@ enum Entry {
 fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option<Value>) {
     use Operation as O;
     use reqwest::Method as M;
-    let c = |action: &str| {
-        (
-            M::POST,
-            format!("/api/v1/hosts/{HOST}/containers/{NONE}/{action}"),
-            None,
-        )
-    };
+    if let Some((route, request)) = defined(op, tag) {
+        return derived_rest(route, request);
+    }
     match op {
         O::ReadEvents => (M::GET, "/api/v1/events?limit=1".into(), None),
         O::ExportEvents => (M::GET, "/api/v1/events/export?kind=nothing.matches".into(), None),
@@ -92,41 +89,7 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
             Some(json!({ "name": format!("k-{tag}") })),
         ),
         O::RevokeKey => (M::DELETE, "/api/v1/me/keys/000000000000".into(), None),
-        O::ViewHost => (M::GET, format!("/api/v1/hosts/{HOST}"), None),
-        O::InspectContainer => (M::GET, format!("/api/v1/hosts/{HOST}/containers/{NONE}"), None),
         O::ViewStats => (M::GET, format!("/api/v1/hosts/{HOST}/charts?range=1h"), None),
-        O::ViewResources => (M::GET, format!("/api/v1/hosts/{HOST}/images"), None),
-        O::StartContainer => c("start"),
-        O::StopContainer => c("stop"),
-        O::RestartContainer => c("restart"),
-        O::KillContainer => c("kill"),
-        O::PauseContainer => c("pause"),
-        O::UnpauseContainer => c("unpause"),
-        O::RemoveContainer => c("remove"),
-        O::CreateContainer => (
-            M::POST,
-            format!("/api/v1/hosts/{HOST}/containers"),
-            Some(json!({ "image": format!("{NONE}:1"), "name": format!("{NONE}-{tag}") })),
-        ),
-        O::RevealSecret => (
-            M::POST,
-            format!("/api/v1/hosts/{HOST}/containers/{NONE}/env/HOME/reveal"),
-            None,
-        ),
-        O::RemoveImage => (M::DELETE, format!("/api/v1/hosts/{HOST}/images/{NONE}:1"), None),
-        O::PruneImages => (M::POST, format!("/api/v1/hosts/{HOST}/images/prune?label={NONE}"), None),
-        O::RemoveNetwork => (M::DELETE, format!("/api/v1/hosts/{HOST}/networks/{NONE}"), None),
-        O::PruneNetworks => (
-            M::POST,
-            format!("/api/v1/hosts/{HOST}/networks/prune?label={NONE}"),
-            None,
-        ),
-        O::RemoveVolume => (M::DELETE, format!("/api/v1/hosts/{HOST}/volumes/{NONE}"), None),
-        O::PruneVolumes => (
-            M::POST,
-            format!("/api/v1/hosts/{HOST}/volumes/prune?label={NONE}"),
-            None,
-        ),
         O::SetExpectedState => (
             M::PUT,
             format!("/api/v1/hosts/{HOST}/expected"),
@@ -189,7 +152,77 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
         ),
         O::DeleteChannel => (M::DELETE, format!("/api/v1/alerts/channels/{NO_USER}"), None),
         O::TestChannel => (M::POST, format!("/api/v1/alerts/channels/{NO_USER}/test"), None),
+        _ => unreachable!("{op} is defined in model::ops"),
     }
+}
+
+/// The request an operation is called with, for the operations defined once
+/// in `model::ops`: its REST route and its server function both follow from
+/// the definition (`derived_rest`, `derived_server_fn`), as in the server.
+fn defined(op: Operation, tag: &str) -> Option<(Route, Value)> {
+    use Operation as O;
+    use berth_core::model::ops::*;
+    let act = |verb: &str| Some((ContainerAct::ROUTE, json!({ "host": HOST, "id": NONE, "action": verb })));
+    let on_host = |route: Route, fields: Value| {
+        let mut v = fields;
+        v["host"] = json!(HOST);
+        Some((route, v))
+    };
+    match op {
+        O::ViewHost => on_host(GetHost::ROUTE, json!({})),
+        O::InspectContainer => on_host(InspectContainer::ROUTE, json!({ "id": NONE })),
+        O::ViewResources => on_host(ListImages::ROUTE, json!({})),
+        O::StartContainer => act("start"),
+        O::StopContainer => act("stop"),
+        O::RestartContainer => act("restart"),
+        O::KillContainer => act("kill"),
+        O::PauseContainer => act("pause"),
+        O::UnpauseContainer => act("unpause"),
+        O::RemoveContainer => act("remove"),
+        O::CreateContainer => on_host(
+            CreateContainer::ROUTE,
+            json!({ "container": { "image": format!("{NONE}:1"), "name": format!("{NONE}-{tag}") } }),
+        ),
+        O::RevealSecret => on_host(RevealEnv::ROUTE, json!({ "id": NONE, "name": "HOME" })),
+        O::RemoveImage => on_host(RemoveImage::ROUTE, json!({ "reference": format!("{NONE}:1") })),
+        O::PruneImages => on_host(PruneImages::ROUTE, json!({ "label": NONE })),
+        O::RemoveNetwork => on_host(RemoveNetwork::ROUTE, json!({ "id": NONE })),
+        O::PruneNetworks => on_host(PruneNetworks::ROUTE, json!({ "label": NONE })),
+        O::RemoveVolume => on_host(RemoveVolume::ROUTE, json!({ "name": NONE })),
+        O::PruneVolumes => on_host(PruneVolumes::ROUTE, json!({ "label": NONE })),
+        _ => None,
+    }
+}
+
+/// A defined request as REST takes it: path fields in the path, the others
+/// in the query or the JSON body, as its route says.
+fn derived_rest(route: Route, request: Value) -> (reqwest::Method, String, Option<Value>) {
+    let mut fields = request.as_object().unwrap().clone();
+    let mut path = format!("/api/v1{}", route.path);
+    for name in route.path_fields() {
+        let value = fields.remove(name).unwrap_or_else(|| panic!("{}: no {name}", route.id));
+        let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        path = path
+            .replace(&format!("{{*{name}}}"), &text)
+            .replace(&format!("{{{name}}}"), &text);
+    }
+    let query = |fields: &serde_json::Map<String, Value>| -> String {
+        fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let body = match route.body {
+        Body::Fields => Some(Value::Object(std::mem::take(&mut fields))),
+        Body::Whole(name) => fields.remove(name),
+        Body::None => None,
+    };
+    if !fields.is_empty() {
+        path = format!("{path}?{}", query(&fields));
+    }
+    let method = reqwest::Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+    (method, path, body)
 }
 
 /// A rule about the host that is refused once allowed (it has no name).
@@ -246,12 +279,9 @@ fn bad_new_host() -> Value {
 /// endpoint and form (or JSON, for the two that take structured input).
 fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
     use Operation as O;
-    let act = |action: &str| {
-        (
-            "container_action",
-            json!({ "host": HOST, "id": NONE, "action": action, "volumes": "false" }),
-        )
-    };
+    if let Some((route, request)) = defined(op, tag) {
+        return (route.id.to_string(), request);
+    }
     let (endpoint, args) = match op {
         O::ReadEvents => (
             "list_events",
@@ -286,32 +316,7 @@ fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
         O::ListOwnKeys => ("my_keys", json!({})),
         O::CreateKey => ("create_key", json!({ "key": { "name": format!("f-{tag}") } })),
         O::RevokeKey => ("revoke_key", json!({ "id": "000000000000" })),
-        O::ViewHost => ("get_host", json!({ "host": HOST })),
-        O::InspectContainer => ("inspect_container", json!({ "host": HOST, "id": NONE })),
         O::ViewStats => ("host_charts", json!({ "host": HOST, "range": "1h" })),
-        O::ViewResources => ("list_images", json!({ "host": HOST })),
-        O::StartContainer => act("start"),
-        O::StopContainer => act("stop"),
-        O::RestartContainer => act("restart"),
-        O::KillContainer => act("kill"),
-        O::PauseContainer => act("pause"),
-        O::UnpauseContainer => act("unpause"),
-        O::RemoveContainer => act("remove"),
-        O::CreateContainer => (
-            "create_container",
-            json!({ "host": HOST, "image": format!("{NONE}:1"), "name": format!("{NONE}-f{tag}"),
-                    "command": "", "env": "", "ports": "", "volumes": "", "restart": "no" }),
-        ),
-        O::RevealSecret => ("reveal_env", json!({ "host": HOST, "id": NONE, "name": "HOME" })),
-        O::RemoveImage => (
-            "remove_image",
-            json!({ "host": HOST, "reference": format!("{NONE}:1") }),
-        ),
-        O::PruneImages => return ("".into(), Value::Null),
-        O::RemoveNetwork => ("remove_network", json!({ "host": HOST, "id": NONE })),
-        O::PruneNetworks => return ("".into(), Value::Null),
-        O::RemoveVolume => ("remove_volume", json!({ "host": HOST, "name": NONE })),
-        O::PruneVolumes => return ("".into(), Value::Null),
         O::SetExpectedState => (
             "set_expected",
             json!({ "host": HOST, "key": format!("name:{NONE}"), "state": "" }),
@@ -346,6 +351,7 @@ fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
         O::UpdateChannel => ("update_alert_channel", json!({ "id": NO_USER, "spec": bad_channel() })),
         O::DeleteChannel => ("delete_alert_channel", json!({ "id": NO_USER })),
         O::TestChannel => ("test_alert_channel", json!({ "id": NO_USER })),
+        _ => unreachable!("{op} is defined in model::ops"),
     };
     (endpoint.to_string(), args)
 }
@@ -440,7 +446,7 @@ async fn call(server: &Server, s: &Subject, entry: Entry, op: Operation, tag: &s
                 return None;
             }
             let req = s.cookie.post(server.url(&format!("/api/{endpoint}")));
-            let req = if json_input(&endpoint) {
+            let req = if json_input(&endpoint) || defined(op, tag).is_some() {
                 req.json(&args)
             } else {
                 req.form(&form(&args))

@@ -3,7 +3,10 @@
 //! sends generated requests, valid and invalid, to every REST operation that
 //! is safe to call here and checks each answer against the document: no 5xx,
 //! and status, content type and body as documented. What the operations do
-//! is tested elsewhere (api.rs, access.rs, resources.rs...).
+//! is tested elsewhere (api.rs, access.rs, resources.rs...). The document
+//! itself passes a standard validator (openapi-spec-validator, also
+//! installed by `./dev.sh test`), names each operation once, and every
+//! reference in it resolves.
 
 mod common;
 
@@ -258,6 +261,79 @@ async fn every_operation_answers_as_the_document_says() {
         );
     }
     server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_is_valid_openapi_and_names_each_operation_once() {
+    let validator = std::env::var("BERTH_OPENAPI_VALIDATOR").unwrap_or_else(|_| {
+        panic!(
+            "BERTH_OPENAPI_VALIDATOR is not set: run ./dev.sh test, which installs openapi-spec-validator and sets it"
+        )
+    });
+    let (_dir, server) = Server::with_admin().await;
+    let text = reqwest::get(server.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            ids.push((id, format!("{method} {path}")));
+        }
+    }
+    ids.sort();
+    let twice: Vec<_> = ids.windows(2).filter(|w| w[0].0 == w[1].0).collect();
+    assert!(twice.is_empty(), "operation ids named twice: {twice:?}");
+    let mut refs = Vec::new();
+    references(&doc, &mut refs);
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} is referred to but not defined"
+        );
+    }
+
+    let work = tempfile::Builder::new()
+        .prefix("openapi-doc-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let file = work.path().join("openapi.json");
+    std::fs::write(&file, &text).unwrap();
+    let out = Command::new(&validator)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {validator}: {e} (./dev.sh test installs it)"));
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator refuses the document:\n{}",
+        tail(&said)
+    );
+    println!("openapi-spec-validator: {}; {} operations", said.trim(), ids.len());
+    server.stop().await.unwrap();
+}
+
+/// Every `$ref` in the document.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => found.push(r.clone()),
+                    _ => references(v, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
 }
 
 /// schemathesis's configuration: operations on `local`, those of `NOWHERE`

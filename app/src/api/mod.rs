@@ -7,7 +7,7 @@ pub mod events;
 pub mod hosts;
 pub mod log;
 pub mod logs;
-pub mod resources;
+pub mod ops;
 pub mod stats;
 pub mod stored_logs;
 pub mod terminal;

@@ -74,6 +74,13 @@ pub(crate) async fn caller() -> Result<(Berth, Caller), AppError> {
     Ok((berth, caller))
 }
 
+/// Carries out a request of `berth_core::model::ops` for the signed-in
+/// caller: the body of every generated server function.
+pub(crate) async fn resolve<R: berth_core::ops::Resolve>(request: R) -> Result<R::Response, AppError> {
+    let (berth, caller) = caller().await?;
+    request.resolve(&berth, &caller).await.map_err(failure)
+}
+
 /// A redirect target from a form: only paths on this site.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {

@@ -5,12 +5,14 @@
 //! mounts, networks, labels, restart policy and the health-check log; and
 //! the alerts firing about it.
 
-use crate::api::containers::{host_statuses, inspect_container, reveal_env};
+use crate::api::containers::host_statuses;
+use crate::api::ops::{inspect_container, reveal_env};
 use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, unreachable_text};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
 use crate::pages::alerts::ContainerAlerts;
-use berth_core::model::{ContainerDetail, HostStatus, Operation, Permissions};
+use berth_core::model::ops::{InspectContainer, RevealEnv};
+use berth_core::model::{ContainerDetail, ContainerState, HostId, HostStatus, Operation, Permissions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -23,7 +25,10 @@ pub fn ContainerPage() -> impl IntoView {
         let p = params.read();
         (p.get("host").unwrap_or_default(), p.get("id").unwrap_or_default())
     });
-    let detail = Resource::new(move || key.get(), |(host, id)| inspect_container(host, id));
+    let detail = Resource::new(
+        move || key.get(),
+        |(host, id)| inspect_container(InspectContainer { host: HostId(host), id }),
+    );
     let hosts = Resource::new(|| (), |_| host_statuses());
     let perms = super::permissions();
     view! {
@@ -57,13 +62,13 @@ fn Detail(d: ContainerDetail, host: String, status: Option<HostStatus>, perms: P
     let set_expected = perms.allows(Operation::SetExpectedState, Some(&host));
     // A shell for those with the terminal right, where the host allows exec.
     let terminal = perms.allows(Operation::OpenTerminal, Some(&host))
-        && d.state == "running"
+        && d.state == ContainerState::Running
         && status.as_ref().is_none_or(|s| s.limits.allows_exec());
     // Values revealed on purpose, by variable name.
     let revealed: RwSignal<HashMap<String, String>> = RwSignal::new(HashMap::new());
     let reveal_failed: RwSignal<Option<AppError>> = RwSignal::new(None);
-    let state = match (&d.state[..], d.exit_code) {
-        ("exited", Some(code)) => format!("exited ({code})"),
+    let state = match (&d.state, d.exit_code) {
+        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
         (s, _) => s.to_string(),
     };
     let env_rows = d
@@ -88,8 +93,8 @@ fn Detail(d: ContainerDetail, host: String, status: Option<HostStatus>, perms: P
                                 on:click=move |_| {
                                     let (host, id, name) = (host.clone(), id.clone(), click_name.clone());
                                     leptos::task::spawn_local(async move {
-                                        match reveal_env(host, id, name.clone()).await {
-                                            Ok(v) => revealed.update(|m| { m.insert(name, v); }),
+                                        match reveal_env(RevealEnv { host: HostId(host), id, name }).await {
+                                            Ok(v) => revealed.update(|m| { m.insert(v.name, v.value); }),
                                             Err(e) => reveal_failed.set(Some(e)),
                                         }
                                     });

@@ -7,12 +7,15 @@
 //! An action shows only where the caller's grants allow it on that row's
 //! host and the host allows changes (a read-only agent refuses them).
 
-use crate::api::containers::{ContainerAction, CreateContainer, HostsFeed, all_containers, all_containers_ticket};
+use crate::api::containers::{CreateContainerForm, HostsFeed, all_containers, all_containers_ticket};
+use crate::api::ops::ContainerActCall;
 use crate::components::confirm::confirmed;
 use crate::components::hosts::{HostSelect, ReadOnlyNote, unreachable_text};
 use crate::components::socket::follow_messages;
 use crate::components::status::ErrorBox;
-use berth_core::model::{Container, HostId, HostStatus, HostView, Operation, Permissions, format_ts};
+use berth_core::model::ContainerVerb;
+use berth_core::model::ops::ContainerAct;
+use berth_core::model::{Container, ContainerState, HostId, HostStatus, HostView, Operation, Permissions, format_ts};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -58,7 +61,7 @@ fn may_change(perms: &Permissions, op: Operation, status: &HostStatus) -> bool {
 
 #[component]
 pub fn ContainersPage() -> impl IntoView {
-    let act = ServerAction::<ContainerAction>::new();
+    let act = ServerAction::<ContainerActCall>::new();
     let query = use_query_map();
     let filter = Memo::new(move |_| query.read().get("host").unwrap_or_default());
     let initial = Resource::new(|| (), |_| all_containers());
@@ -115,7 +118,7 @@ fn Containers(
     all: Signal<Vec<HostView>>,
     filter: Signal<String>,
     search: RwSignal<String>,
-    act: ServerAction<ContainerAction>,
+    act: ServerAction<ContainerActCall>,
     options: Options,
     perms: StoredValue<Permissions>,
 ) -> impl IntoView {
@@ -219,7 +222,7 @@ fn Counts(shown: Signal<Vec<HostView>>) -> impl IntoView {
             views
                 .iter()
                 .flat_map(|v| &v.containers)
-                .for_each(|c| *by_state.entry(c.state.clone()).or_default() += 1)
+                .for_each(|c| *by_state.entry(c.state.to_string()).or_default() += 1)
         });
         let total: usize = by_state.values().sum();
         let hosts = shown.with(Vec::len);
@@ -250,7 +253,7 @@ struct Row {
 fn List(
     shown: Signal<Vec<HostView>>,
     search: RwSignal<String>,
-    act: ServerAction<ContainerAction>,
+    act: ServerAction<ContainerActCall>,
     options: Options,
     perms: StoredValue<Permissions>,
     /// Whether the Actions column is there.
@@ -344,7 +347,7 @@ fn project_logs(rows: &[Row]) -> Option<impl IntoView + use<>> {
 /// the list through the engine's events.
 #[component]
 fn CreateForm(hosts: Vec<String>, preferred: Signal<String>) -> impl IntoView {
-    let create = ServerAction::<CreateContainer>::new();
+    let create = ServerAction::<CreateContainerForm>::new();
     let outcome = move || {
         create.value().get().map(|r| match r {
             Ok(id) => view! { <div class="alert alert-ok" role="status" id="create-ok">{format!("Created {}.", &id[..12.min(id.len())])}</div> }.into_any(),
@@ -409,14 +412,14 @@ struct Options {
 #[component]
 fn ContainerRow(
     row: Row,
-    act: ServerAction<ContainerAction>,
+    act: ServerAction<ContainerActCall>,
     options: Options,
     perms: StoredValue<Permissions>,
     acts: bool,
 ) -> impl IntoView {
     let Row { host, read_only, c } = row;
-    let running = c.state == "running";
-    let paused = c.state == "paused";
+    let running = c.state == ContainerState::Running;
+    let paused = c.state == ContainerState::Paused;
     let ports = c
         .ports
         .iter()
@@ -427,58 +430,61 @@ fn ContainerRow(
         .collect::<Vec<_>>()
         .join(", ");
     // Only the actions the caller may do on this row's host, and none on a
-    // host that refuses changes: parsed into the model's action to ask
-    // which operation it is.
+    // host that refuses changes.
     let may = {
         let host = host.0.clone();
-        move |action: &str| {
-            !read_only
-                && berth_core::model::ContainerAction::parse(action, None, false, false)
-                    .is_ok_and(|a| perms.with_value(|p| p.allows(a.operation(), Some(&host))))
-        }
+        move |verb: ContainerVerb| !read_only && perms.with_value(|p| p.allows(verb.operation(), Some(&host)))
     };
-    let button =
-        move |label: &'static str, action: &'static str, confirm: bool, name: String, id: String, host: String| {
-            may(action).then(|| {
+    let button = move |label: &'static str,
+                       verb: ContainerVerb,
+                       confirm: bool,
+                       name: String,
+                       id: String,
+                       host: String| {
+        may(verb).then(|| {
                 view! {
-                    <button type="button" class="btn btn-small" data-action=action disabled=move || act.pending().get()
+                    <button type="button" class="btn btn-small" data-action=verb.as_str() disabled=move || act.pending().get()
                         on:click=move |_| {
                             if confirm && !confirmed(&format!("{label} container {name} on {host}?")) {
                                 return;
                             }
-                            act.dispatch(ContainerAction {
-                                host: host.clone(),
-                                id: id.clone(),
-                                action: action.to_string(),
-                                timeout_s: options.timeout_s.get_untracked(),
-                                volumes: options.volumes.get_untracked(),
+                            // From the page a removal always forces (the page asked first).
+                            act.dispatch(ContainerActCall {
+                                request: ContainerAct {
+                                    host: HostId(host.clone()),
+                                    id: id.clone(),
+                                    action: verb,
+                                    timeout: options.timeout_s.get_untracked(),
+                                    force: true,
+                                    volumes: options.volumes.get_untracked(),
+                                },
                             });
                         }>
                         {label}
                     </button>
                 }
             })
-        };
+    };
     let (name, id, h) = (c.name.clone(), c.id.clone(), host.0.clone());
     let actions = || {
         if running || paused {
             view! {
-                {button("Stop", "stop", true, name.clone(), id.clone(), h.clone())}
-                {button("Restart", "restart", true, name.clone(), id.clone(), h.clone())}
-                {if paused { button("Unpause", "unpause", false, name.clone(), id.clone(), h.clone()) } else { button("Pause", "pause", false, name.clone(), id.clone(), h.clone()) }}
-                {button("Kill", "kill", true, name.clone(), id.clone(), h.clone())}
+                {button("Stop", ContainerVerb::Stop, true, name.clone(), id.clone(), h.clone())}
+                {button("Restart", ContainerVerb::Restart, true, name.clone(), id.clone(), h.clone())}
+                {if paused { button("Unpause", ContainerVerb::Unpause, false, name.clone(), id.clone(), h.clone()) } else { button("Pause", ContainerVerb::Pause, false, name.clone(), id.clone(), h.clone()) }}
+                {button("Kill", ContainerVerb::Kill, true, name.clone(), id.clone(), h.clone())}
             }
             .into_any()
         } else {
             view! {
-                {button("Start", "start", false, name.clone(), id.clone(), h.clone())}
-                {button("Remove", "remove", true, name.clone(), id.clone(), h.clone())}
+                {button("Start", ContainerVerb::Start, false, name.clone(), id.clone(), h.clone())}
+                {button("Remove", ContainerVerb::Remove, true, name.clone(), id.clone(), h.clone())}
             }
             .into_any()
         }
     };
     view! {
-        <tr data-name=c.name.clone() data-state=c.state.clone() data-host=host.0.clone()>
+        <tr data-name=c.name.clone() data-state=c.state.to_string() data-host=host.0.clone()>
             <td class="name-cell">
                 <a href=format!("/containers/{host}/{}", c.id)><strong>{c.name.clone()}</strong></a>{c.service.clone().map(|s| view! { <span class="muted">{format!(" ({s})")}</span> })}
                 <div class="muted small show-sm">{format!("on {host}")}{read_only.then_some(" (read-only)")}</div>
@@ -488,7 +494,7 @@ fn ContainerRow(
                 {read_only.then(|| view! { " "<span class="badge badge-limit" title="The agent refuses changes">"read-only"</span> })}
             </td>
             <td>
-                <span class=format!("badge state-{}", c.state)>{c.state.clone()}</span>
+                <span class=format!("badge state-{}", c.state)>{c.state.to_string()}</span>
                 {c.health.clone().map(|h| { let class = format!("badge health-{h}"); view! { " "<span class=class>{h}</span> } })}
                 {c.drifts().then(|| view! { " "<span class="badge badge-error drift" title="Not in its expected state">{format!("expected {}", c.expected.map(|e| e.as_str()).unwrap_or_default())}</span> })}
                 <div class="muted small state-detail">{c.status.clone()}{(c.restarts > 0).then(|| format!(" · {} restarts", c.restarts))}{(c.oom_kills > 0).then(|| format!(" · {} OOM kills", c.oom_kills))}</div>

@@ -5,9 +5,10 @@
 //! compose project's containers), and the page around the viewer.
 
 use super::log_viewer::{LogViewer, Target};
-use crate::api::containers::get_host;
+use crate::api::ops::get_host;
 use crate::components::status::ErrorBox;
-use berth_core::model::{Container, MAX_MERGED};
+use berth_core::model::ops::GetHost;
+use berth_core::model::{Container, HostId, MAX_MERGED};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -80,7 +81,7 @@ pub fn ContainerLogsPage() -> impl IntoView {
         let p = params.read();
         (p.get("host").unwrap_or_default(), p.get("id").unwrap_or_default())
     });
-    let host_view = Resource::new(move || key.get().0, get_host);
+    let host_view = Resource::new(move || key.get().0, |host| get_host(GetHost { host: HostId(host) }));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -130,7 +131,7 @@ pub fn MergedLogsPage() -> impl IntoView {
             ),
         }
     });
-    let host_view = Resource::new(move || host.get(), get_host);
+    let host_view = Resource::new(move || host.get(), |host| get_host(GetHost { host: HostId(host) }));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

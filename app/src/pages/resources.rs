@@ -8,16 +8,17 @@
 //! what it gave back.
 
 use crate::api::containers::host_statuses;
-use crate::api::resources::{
-    PruneImages, PruneNetworks, PruneVolumes, RemoveImage, RemoveNetwork, RemoveVolume, list_images, list_networks,
-    list_volumes,
+use crate::api::ops::{
+    PruneImagesCall, PruneNetworksCall, PruneVolumesCall, RemoveImageCall, RemoveNetworkCall, RemoveVolumeCall,
+    list_images, list_networks, list_volumes,
 };
 use crate::components::confirm::confirmed;
 use crate::components::hosts::{HostSelect, ReadOnlyNote};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
+use berth_core::model::ops as req;
 use berth_core::model::{
-    ErrorKind, HostStatus, Image, Network, Operation, Permissions, PruneReport, Volume, format_ts, human_bytes,
+    ErrorKind, HostId, HostStatus, Image, Network, Operation, Permissions, PruneReport, Volume, format_ts, human_bytes,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -183,21 +184,23 @@ fn remove_button(label: String, question: String, pending: Signal<bool>, remove:
 
 #[component]
 pub fn ImagesPage() -> impl IntoView {
-    let remove = ServerAction::<RemoveImage>::new();
-    let prune = ServerAction::<PruneImages>::new();
+    let remove = ServerAction::<RemoveImageCall>::new();
+    let prune = ServerAction::<PruneImagesCall>::new();
     let shown = Shown::new();
     let asked = shown.asked;
     let list = Resource::new(
         move || (asked.get(), remove.version().get(), prune.version().get()),
         |(asked, _, _)| async move {
             let host = pick_host(asked).await?;
-            Ok::<_, AppError>((host.clone(), list_images(host).await?))
+            Ok::<_, AppError>((host.clone(), list_images(req::ListImages { host: HostId(host) }).await?))
         },
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
         {head("Images", "/images", "Remove every dangling image (no name, not used by any tagged image)?", pending, shown, Operation::PruneImages, move |host| {
-            prune.dispatch(PruneImages { host });
+            prune.dispatch(PruneImagesCall {
+                request: req::PruneImages { host: HostId(host), label: None },
+            });
         })}
         <p class="muted">"Prune removes dangling images only; named images stay."</p>
         {prune_notice(Signal::derive(move || prune.value().get()))}
@@ -240,16 +243,19 @@ pub fn ImagesPage() -> impl IntoView {
 fn image_row(
     i: Image,
     host: &str,
-    remove: ServerAction<RemoveImage>,
+    remove: ServerAction<RemoveImageCall>,
     pending: Signal<bool>,
     may_remove: bool,
 ) -> impl IntoView {
     // Copy, for the buttons of each name.
     let host = StoredValue::new(host.to_string());
     let dispatch = move |reference: String| {
-        remove.dispatch(RemoveImage {
-            host: host.get_value(),
-            reference,
+        remove.dispatch(RemoveImageCall {
+            request: req::RemoveImage {
+                host: HostId(host.get_value()),
+                reference,
+                force: false,
+            },
         });
     };
     // One name: remove it (and with it the image). Several: each name goes on
@@ -298,21 +304,26 @@ fn image_row(
 
 #[component]
 pub fn NetworksPage() -> impl IntoView {
-    let remove = ServerAction::<RemoveNetwork>::new();
-    let prune = ServerAction::<PruneNetworks>::new();
+    let remove = ServerAction::<RemoveNetworkCall>::new();
+    let prune = ServerAction::<PruneNetworksCall>::new();
     let shown = Shown::new();
     let asked = shown.asked;
     let list = Resource::new(
         move || (asked.get(), remove.version().get(), prune.version().get()),
         |(asked, _, _)| async move {
             let host = pick_host(asked).await?;
-            Ok::<_, AppError>((host.clone(), list_networks(host).await?))
+            Ok::<_, AppError>((
+                host.clone(),
+                list_networks(req::ListNetworks { host: HostId(host) }).await?,
+            ))
         },
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
         {head("Networks", "/networks", "Remove every network no container uses?", pending, shown, Operation::PruneNetworks, move |host| {
-            prune.dispatch(PruneNetworks { host });
+            prune.dispatch(PruneNetworksCall {
+                request: req::PruneNetworks { host: HostId(host), label: None },
+            });
         })}
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
@@ -351,7 +362,7 @@ pub fn NetworksPage() -> impl IntoView {
 fn network_row(
     n: Network,
     host: &str,
-    remove: ServerAction<RemoveNetwork>,
+    remove: ServerAction<RemoveNetworkCall>,
     pending: Signal<bool>,
     may_remove: bool,
 ) -> impl IntoView {
@@ -364,9 +375,11 @@ fn network_row(
         let (name, host) = (n.name.clone(), host.to_string());
         let question = format!("Remove network {name} on host {host}?");
         remove_button(format!("Remove {name}"), question, pending, move || {
-            remove.dispatch(RemoveNetwork {
-                host: host.clone(),
-                id: name.clone(),
+            remove.dispatch(RemoveNetworkCall {
+                request: req::RemoveNetwork {
+                    host: HostId(host.clone()),
+                    id: name.clone(),
+                },
             });
         })
         .into_any()
@@ -388,21 +401,26 @@ fn network_row(
 
 #[component]
 pub fn VolumesPage() -> impl IntoView {
-    let remove = ServerAction::<RemoveVolume>::new();
-    let prune = ServerAction::<PruneVolumes>::new();
+    let remove = ServerAction::<RemoveVolumeCall>::new();
+    let prune = ServerAction::<PruneVolumesCall>::new();
     let shown = Shown::new();
     let asked = shown.asked;
     let list = Resource::new(
         move || (asked.get(), remove.version().get(), prune.version().get()),
         |(asked, _, _)| async move {
             let host = pick_host(asked).await?;
-            Ok::<_, AppError>((host.clone(), list_volumes(host).await?))
+            Ok::<_, AppError>((
+                host.clone(),
+                list_volumes(req::ListVolumes { host: HostId(host) }).await?,
+            ))
         },
     );
     let pending = Signal::derive(move || remove.pending().get() || prune.pending().get());
     view! {
         {head("Volumes", "/volumes", "Remove every volume no container uses? Their data is lost.", pending, shown, Operation::PruneVolumes, move |host| {
-            prune.dispatch(PruneVolumes { host });
+            prune.dispatch(PruneVolumesCall {
+                request: req::PruneVolumes { host: HostId(host), label: None },
+            });
         })}
         {prune_notice(Signal::derive(move || prune.value().get()))}
         {remove_notice(Signal::derive(move || remove.value().get().and_then(|r| r.err())))}
@@ -444,7 +462,7 @@ pub fn VolumesPage() -> impl IntoView {
 fn volume_row(
     v: Volume,
     host: &str,
-    remove: ServerAction<RemoveVolume>,
+    remove: ServerAction<RemoveVolumeCall>,
     pending: Signal<bool>,
     may_remove: bool,
 ) -> impl IntoView {
@@ -459,7 +477,9 @@ fn volume_row(
             <td class="num">{v.in_use}</td>
             <td class="actions">
                 {may_remove.then(|| remove_button(format!("Remove {name}"), question, pending, move || {
-                    remove.dispatch(RemoveVolume { host: host.clone(), name: name.clone() });
+                    remove.dispatch(RemoveVolumeCall {
+                        request: req::RemoveVolume { host: HostId(host.clone()), name: name.clone(), force: false },
+                    });
                 }))}
             </td>
         </tr>

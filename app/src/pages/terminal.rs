@@ -2,11 +2,12 @@
 //! container, in xterm.js, recorded. The command and user are asked here
 //! and fixed in the ticket; the terminal itself is `components::xterm`.
 
-use crate::api::containers::inspect_container;
+use crate::api::ops::inspect_container;
 use crate::api::terminal::terminal_ticket;
 use crate::components::status::ErrorBox;
 use crate::components::xterm::{self, Connection};
-use berth_core::model::{ContainerDetail, Operation};
+use berth_core::model::ops::InspectContainer;
+use berth_core::model::{ContainerDetail, ContainerState, HostId, Operation};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,7 +32,10 @@ pub fn TerminalPage() -> impl IntoView {
         let p = params.read();
         (p.get("host").unwrap_or_default(), p.get("id").unwrap_or_default())
     });
-    let detail = Resource::new(move || key.get(), |(host, id)| inspect_container(host, id));
+    let detail = Resource::new(
+        move || key.get(),
+        |(host, id)| inspect_container(InspectContainer { host: HostId(host), id }),
+    );
     let perms = super::permissions();
     view! {
         <Title text=move || format!("Terminal · {}", key.get().1)/>
@@ -62,7 +66,7 @@ fn Console(host: String, d: ContainerDetail) -> impl IntoView {
     let user = NodeRef::<leptos::html::Input>::new();
     let screen = NodeRef::<leptos::html::Div>::new();
     let connection = StoredValue::new_local(None::<Connection>);
-    let running = d.state == "running";
+    let running = d.state == ContainerState::Running;
     let (id, name) = (d.id.clone(), d.name.clone());
     let connect = move |ev: SubmitEvent| {
         ev.prevent_default();

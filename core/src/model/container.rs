@@ -31,7 +31,8 @@ pub struct Container {
     pub name: String,
     pub image: String,
     /// created, running, paused, restarting, removing, exited or dead.
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: ContainerState,
     /// healthy, unhealthy or starting, when the image has a health check.
     pub health: Option<String>,
     /// The engine's own words: "Up 3 minutes (healthy)", "Exited (0) 2 hours ago".
@@ -62,6 +63,88 @@ impl Container {
     /// Expected in one state, actually in another.
     pub fn drifts(&self) -> bool {
         self.expected.is_some_and(|e| !e.is_met_by(Some(&self.state)))
+    }
+}
+
+/// The state the engine reports a container in. An engine newer than berth
+/// may report one berth does not know: it is kept as `Other`, word for word.
+/// On the wire it is the engine's lowercase word (`"running"`), as before.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    /// A state berth has no name for (empty when the engine said none).
+    Other(String),
+}
+
+impl ContainerState {
+    pub const KNOWN: [ContainerState; 7] = [
+        ContainerState::Created,
+        ContainerState::Running,
+        ContainerState::Paused,
+        ContainerState::Restarting,
+        ContainerState::Removing,
+        ContainerState::Exited,
+        ContainerState::Dead,
+    ];
+
+    /// The engine's word for it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+            ContainerState::Other(word) => word,
+        }
+    }
+
+    /// Reads the engine's word; one berth does not know becomes `Other`.
+    pub fn parse(word: &str) -> ContainerState {
+        ContainerState::KNOWN
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .unwrap_or_else(|| ContainerState::Other(word.to_string()))
+    }
+}
+
+/// No state known yet (the engine said none): an empty `Other`.
+impl Default for ContainerState {
+    fn default() -> Self {
+        ContainerState::Other(String::new())
+    }
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for ContainerState {
+    fn from(word: &str) -> Self {
+        ContainerState::parse(word)
+    }
+}
+
+impl Serialize for ContainerState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContainerState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let word = String::deserialize(deserializer)?;
+        Ok(ContainerState::parse(&word))
     }
 }
 
@@ -116,16 +199,7 @@ pub enum ContainerAction {
 impl ContainerAction {
     /// The operation it is, for access and the record.
     pub fn operation(&self) -> super::Operation {
-        use super::Operation as O;
-        match self {
-            ContainerAction::Start => O::StartContainer,
-            ContainerAction::Stop { .. } => O::StopContainer,
-            ContainerAction::Restart { .. } => O::RestartContainer,
-            ContainerAction::Kill => O::KillContainer,
-            ContainerAction::Pause => O::PauseContainer,
-            ContainerAction::Unpause => O::UnpauseContainer,
-            ContainerAction::Remove { .. } => O::RemoveContainer,
-        }
+        self.verb().operation()
     }
 
     /// The event kind that records it: `container.stop`...
@@ -133,26 +207,41 @@ impl ContainerAction {
         self.operation().kind()
     }
 
-    /// Parses an action's name (`stop`) as a person or page sent it.
-    pub fn parse(name: &str, timeout_s: Option<u32>, force: bool, volumes: bool) -> Result<ContainerAction, String> {
+    /// The action a verb names, with its options (`timeout_s` for stop and
+    /// restart, `force` and `volumes` for remove), checked.
+    pub fn new(
+        verb: super::ContainerVerb,
+        timeout_s: Option<u32>,
+        force: bool,
+        volumes: bool,
+    ) -> Result<ContainerAction, String> {
+        use super::ContainerVerb as V;
         if timeout_s.is_some_and(|t| t > 3600) {
             return Err("the stop timeout is at most 3600 seconds".into());
         }
-        Ok(match name {
-            "start" => ContainerAction::Start,
-            "stop" => ContainerAction::Stop { timeout_s },
-            "restart" => ContainerAction::Restart { timeout_s },
-            "kill" => ContainerAction::Kill,
-            "pause" => ContainerAction::Pause,
-            "unpause" => ContainerAction::Unpause,
-            "remove" => ContainerAction::Remove { force, volumes },
-            other => {
-                return Err(format!(
-                    "'{}' is not an action: use start, stop, restart, kill, pause, unpause or remove",
-                    other.chars().take(40).collect::<String>()
-                ));
-            }
+        Ok(match verb {
+            V::Start => ContainerAction::Start,
+            V::Stop => ContainerAction::Stop { timeout_s },
+            V::Restart => ContainerAction::Restart { timeout_s },
+            V::Kill => ContainerAction::Kill,
+            V::Pause => ContainerAction::Pause,
+            V::Unpause => ContainerAction::Unpause,
+            V::Remove => ContainerAction::Remove { force, volumes },
         })
+    }
+
+    /// The verb that names it.
+    pub fn verb(&self) -> super::ContainerVerb {
+        use super::ContainerVerb as V;
+        match self {
+            ContainerAction::Start => V::Start,
+            ContainerAction::Stop { .. } => V::Stop,
+            ContainerAction::Restart { .. } => V::Restart,
+            ContainerAction::Kill => V::Kill,
+            ContainerAction::Pause => V::Pause,
+            ContainerAction::Unpause => V::Unpause,
+            ContainerAction::Remove { .. } => V::Remove,
+        }
     }
 
     /// Destructive actions ask for confirmation in the UI.
@@ -223,7 +312,8 @@ pub struct ContainerDetail {
     pub id: String,
     pub name: String,
     pub image: String,
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: ContainerState,
     pub exit_code: Option<i64>,
     pub error: Option<String>,
     pub oom_killed: bool,
@@ -347,4 +437,22 @@ pub fn parse_volume(text: &str) -> Result<(String, String, bool), String> {
         return Err(bad());
     }
     Ok((source.to_string(), dest.to_string(), ro))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_states_keep_the_engines_word_on_the_wire() {
+        for state in ContainerState::KNOWN {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(serde_json::from_str::<ContainerState>(&json).unwrap(), state);
+        }
+        let newer: ContainerState = serde_json::from_str("\"hibernating\"").unwrap();
+        assert_eq!(newer, ContainerState::Other("hibernating".into()));
+        assert_eq!(serde_json::to_string(&newer).unwrap(), "\"hibernating\"");
+        assert_eq!(ContainerState::parse("exited"), ContainerState::Exited);
+    }
 }

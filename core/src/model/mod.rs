@@ -8,11 +8,13 @@ mod channels;
 pub(crate) mod codec;
 mod container;
 mod engine;
+mod error;
 mod event;
 mod filter;
 mod hosts;
 mod ids;
 mod logs;
+pub mod ops;
 mod resources;
 mod stats;
 mod stored_logs;
@@ -21,8 +23,7 @@ mod time;
 mod user;
 
 pub use access::{
-    ALL_HOSTS, ErrorKind, Grant, Level, MAX_GRANTS, Need, Operation, Permissions, Right, validate_grants,
-    validate_host_name,
+    ALL_HOSTS, Grant, Level, MAX_GRANTS, Need, Operation, Permissions, Right, validate_grants, validate_host_name,
 };
 #[cfg(test)]
 pub(crate) use alerts::test_rule;
@@ -36,10 +37,11 @@ pub use channels::{
 };
 pub use codec::{canonical_bytes, decode_canonical};
 pub use container::{
-    Container, ContainerAction, ContainerDetail, EnvVar, HealthInfo, HealthRun, HostId, HostStatus, HostView, Mount,
-    NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
+    Container, ContainerAction, ContainerDetail, ContainerState, EnvVar, HealthInfo, HealthRun, HostId, HostStatus,
+    HostView, Mount, NetworkAttachment, NewContainer, Port, parse_port, parse_volume,
 };
 pub use engine::{AgentInfo, EngineEvent, EngineStats, EngineVersion, HostLimits, Transport};
+pub use error::ErrorKind;
 pub use event::{
     Actor, ActorKind, ChainStatus, CheckpointInfo, Cosigned, Event, EventPage, Hash32, LogStatus, NewEvent, Outcome,
 };
@@ -50,6 +52,7 @@ pub use logs::{
     DEFAULT_TAIL, LogFeed, LogLine, LogQuery, LogSearch, LogStream, MAX_MERGED, MAX_PATTERN, MAX_TAIL, TERM_MAX,
     TERM_MIN, TermControl, parse_log_time, validate_term_size,
 };
+pub use ops::ContainerVerb;
 pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,
 };

@@ -5,10 +5,11 @@
 
 mod alerts;
 mod hosts;
+mod input;
 mod log;
 mod logs;
 mod openapi;
-mod resources;
+mod ops;
 mod stats;
 mod stored_logs;
 mod terminal;
@@ -25,10 +26,7 @@ use axum::{Json, Router};
 use berth_core::access::Caller;
 use berth_core::auth::sign_in;
 use berth_core::events::{ExportDigest, ExportFormat, MAX_PAGE};
-use berth_core::model::{
-    Account, ChainStatus, Container, ContainerAction, ErrorKind, Event, EventFilter, EventPage, EventSeq, HostStatus,
-    HostView,
-};
+use berth_core::model::{Account, ChainStatus, ErrorKind, Event, EventFilter, EventPage, EventSeq, HostStatus};
 use berth_core::{Berth, Failure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -43,12 +41,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/hosts", get(hosts).post(hosts::add_host))
         .route(
             "/hosts/{host}",
-            get(host).patch(hosts::change_host).delete(hosts::remove_host),
+            axum::routing::patch(hosts::change_host).delete(hosts::remove_host),
         )
-        .route("/hosts/{host}/containers", get(containers).post(create_container))
-        .route("/hosts/{host}/containers/{id}/{action}", post(container_action))
-        .route("/hosts/{host}/containers/{id}", get(inspect_container))
-        .route("/hosts/{host}/containers/{id}/env/{name}/reveal", post(reveal_env))
         .route("/events", get(list))
         .route("/events/export", get(export))
         .route("/events/verify", post(verify))
@@ -59,7 +53,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(log::routes())
         .merge(logs::routes())
-        .merge(resources::routes())
+        .merge(ops::routes())
         .merge(stats::routes())
         .merge(stored_logs::routes())
         .merge(terminal::routes())
@@ -326,70 +320,6 @@ async fn hosts(
     Ok(Json(page.page(all, |h| h.id.0.clone())?))
 }
 
-/// One host's status and its containers.
-#[utoipa::path(
-    get,
-    path = "/api/v1/hosts/{host}",
-    tag = "hosts",
-    summary = "A host's status and containers",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
-    responses((status = 200, description = "the host", body = HostView), Failures)
-)]
-async fn host(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path(host): Path<String>,
-) -> Result<Json<HostView>, ApiError> {
-    Ok(Json(state.berth.hosts.get(&host)?.view_for(&caller).await?))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/hosts/{host}/containers",
-    tag = "containers",
-    summary = "A host's containers",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), PageQuery),
-    responses((status = 200, description = "a page of containers, by name", body = Page<Container>), Failures)
-)]
-async fn containers(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path(host): Path<String>,
-    Query(page): Query<PageQuery>,
-) -> Result<Json<Page<Container>>, ApiError> {
-    let view = state.berth.hosts.get(&host)?.view_for(&caller).await?;
-    Ok(Json(page.page(view.containers, |c| c.name.clone())?))
-}
-
-/// `?timeout=SECONDS` (stop, restart) or `?force=true&volumes=true` (remove).
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ActionQuery {
-    /// Seconds to wait before killing (stop, restart), at most 3600.
-    #[param(value_type = Option<u32>, maximum = 3600)]
-    timeout: Option<String>,
-    /// Remove even when running (remove).
-    #[param(value_type = Option<bool>)]
-    force: Option<String>,
-    /// Remove its anonymous volumes too (remove).
-    #[param(value_type = Option<bool>)]
-    volumes: Option<String>,
-}
-
-/// What `POST …/containers/{id}/{action}` does (for the document).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum ActionName {
-    Start,
-    Stop,
-    Restart,
-    Kill,
-    Pause,
-    Unpause,
-    Remove,
-}
-
 /// The export's formats (for the document).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -397,19 +327,6 @@ enum ActionName {
 enum ExportFormatName {
     Jsonl,
     Csv,
-}
-
-/// The id of what was created.
-#[derive(Serialize, ToSchema)]
-struct CreatedId {
-    id: String,
-}
-
-/// One environment variable in clear.
-#[derive(Serialize, ToSchema)]
-struct RevealedEnv {
-    name: String,
-    value: String,
 }
 
 /// The event log's filter, as `GET /events` and the export take it.
@@ -462,94 +379,6 @@ pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
             other.chars().take(20).collect::<String>()
         ))),
     }
-}
-
-/// `POST .../containers/{id}/{start|stop|restart|kill|pause|unpause|remove}`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/hosts/{host}/containers/{id}/{action}",
-    tag = "containers",
-    summary = "Start, stop, restart, kill, pause, unpause or remove a container",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("action" = ActionName, Path, description = "what to do"), ActionQuery),
-    responses((status = 204, description = "done"), Failures)
-)]
-async fn container_action(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path((host, id, action)): Path<(String, String, String)>,
-    Query(q): Query<ActionQuery>,
-) -> Result<StatusCode, ApiError> {
-    let timeout_s = match q.timeout.as_deref() {
-        None => None,
-        Some(t) => Some(
-            t.parse::<u32>()
-                .map_err(|_| bad_request("timeout must be a whole number of seconds, at most 3600"))?,
-        ),
-    };
-    let force = flag("force", q.force.as_deref())?;
-    let volumes = flag("volumes", q.volumes.as_deref())?;
-    let action = ContainerAction::parse(&action, timeout_s, force, volumes).map_err(bad_request)?;
-    let host = state.berth.hosts.get(&host)?;
-    host.act(&caller, &id, action).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /hosts/{host}/containers` with a `NewContainer` as JSON; 201 with the id.
-#[utoipa::path(
-    post,
-    path = "/api/v1/hosts/{host}/containers",
-    tag = "containers",
-    summary = "Create (and start) a container from a local image",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
-    request_body = berth_core::model::NewContainer,
-    responses((status = 201, description = "created", body = CreatedId), Failures)
-)]
-async fn create_container(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path(host): Path<String>,
-    new: Result<Json<berth_core::model::NewContainer>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<CreatedId>), ApiError> {
-    let new = body(
-        new,
-        "of a container (image, name, command, env, ports, volumes, restart, start)",
-    )?;
-    let id = state.berth.hosts.get(&host)?.create(&caller, &new).await?;
-    Ok((StatusCode::CREATED, Json(CreatedId { id })))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/hosts/{host}/containers/{id}",
-    tag = "containers",
-    summary = "A container's configuration (environment values masked)",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name")),
-    responses((status = 200, description = "the container", body = berth_core::model::ContainerDetail), Failures)
-)]
-async fn inspect_container(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path((host, id)): Path<(String, String)>,
-) -> Result<Json<berth_core::model::ContainerDetail>, ApiError> {
-    Ok(Json(state.berth.hosts.get(&host)?.inspect(&caller, &id).await?))
-}
-
-/// One environment value in clear; recorded as `container.env_reveal`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/hosts/{host}/containers/{id}/env/{name}/reveal",
-    tag = "containers",
-    summary = "One environment value in clear (recorded)",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth"), ("id" = String, Path, description = "a container's id, id prefix (6+) or name"), ("name" = String, Path, description = "the variable's name")),
-    responses((status = 200, description = "the value", body = RevealedEnv), Failures)
-)]
-async fn reveal_env(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path((host, id, name)): Path<(String, String, String)>,
-) -> Result<Json<RevealedEnv>, ApiError> {
-    let value = state.berth.hosts.get(&host)?.reveal_env(&caller, &id, &name).await?;
-    Ok(Json(RevealedEnv { name, value }))
 }
 
 fn parse_filter(params: &HashMap<String, String>) -> Result<EventFilter, ApiError> {

@@ -1,9 +1,10 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the REST API,
-//! generated from the handlers' `#[utoipa::path]` annotations and the
-//! model's schemas, so it cannot drift from the code. Public: it says what
-//! the API is, not what is in it.
+//! generated from the requests' definitions (`rest::ops`), the other
+//! handlers' `#[utoipa::path]` annotations and the model's schemas, so it
+//! cannot drift from the code. Public: it says what the API is, not what
+//! is in it.
 
-use super::{hosts, log, resources, stats, terminal, users};
+use super::{hosts, log, stats, terminal, users};
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,14 +18,10 @@ use utoipa::{Modify, OpenApi};
                        Errors are `{\"error\", \"kind\"}`; lists come in pages (`limit`, `cursor`)."
     ),
     paths(
-        super::login, super::logout, super::me, super::hosts, super::host, super::containers,
-        super::container_action, super::create_container, super::inspect_container, super::reveal_env,
+        super::login, super::logout, super::me, super::hosts,
         super::list, super::one, super::verify, super::export,
         hosts::entries, hosts::probe, hosts::add_host, hosts::change_host, hosts::remove_host,
         hosts::accept_fingerprint,
-        resources::images, resources::image, resources::remove_image, resources::prune_images,
-        resources::networks, resources::network, resources::remove_network, resources::prune_networks,
-        resources::volumes, resources::volume, resources::remove_volume, resources::prune_volumes,
         stats::latest, stats::host_charts, stats::container_charts, stats::expected, stats::set_expected,
         stats::drifts,
         users::users, users::add_user, users::user, users::change_user, users::delete_user,
@@ -39,7 +36,7 @@ use utoipa::{Modify, OpenApi};
         super::alerts::update_channel, super::alerts::delete_channel, super::alerts::test_channel,
     ),
     // Used only as parameter types or in `Failures`, so listed here to be registered.
-    components(schemas(super::ActionName, super::ExportFormatName, super::ErrorBody)),
+    components(schemas(super::ExportFormatName, super::ErrorBody)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
 )]
@@ -70,5 +67,12 @@ impl Modify for Security {
 /// The document, built once.
 pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
     static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    Json(DOC.get_or_init(ApiDoc::openapi).clone())
+    Json(
+        DOC.get_or_init(|| {
+            let mut doc = ApiDoc::openapi();
+            super::ops::document(&mut doc);
+            doc
+        })
+        .clone(),
+    )
 }

@@ -101,6 +101,7 @@ pub(crate) struct KeysParams {
 #[utoipa::path(
     get,
     path = "/api/v1/logs/stored/keys",
+    operation_id = "stored_log_keys",
     tag = "logs",
     summary = "Which container keys are collected, and how far back each reaches",
     params(KeysParams),

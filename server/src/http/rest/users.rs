@@ -312,6 +312,7 @@ pub(crate) async fn end_session(
 
 #[utoipa::path(
     get,
+    operation_id = "my_keys",
     path = "/api/v1/me/keys",
     tag = "you",
     summary = "Your API keys",
