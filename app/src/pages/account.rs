@@ -9,7 +9,7 @@ use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
 use crate::pages::user::{GrantsDraft, grants_editor};
-use berth_core::model::{ApiKeyInfo, Grant, Level, NewApiKey, SessionInfo, format_ts};
+use berth_core::model::{ApiKeyInfo, Grant, Level, NewApiKey, Permissions, SessionInfo, format_ts};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -124,11 +124,12 @@ fn session_row(s: SessionInfo, end: ServerAction<EndSession>) -> impl IntoView {
 #[component]
 fn Keys() -> impl IntoView {
     let loaded = Resource::new(|| (), |_| my_keys());
+    let permissions = crate::pages::permissions();
     view! {
         <h2>"API keys"</h2>
         <p class="muted">
             "A key lets a program use the REST API as you: it sends "<code>"Authorization: Bearer <key>"</code>". "
-            "Give a key narrower grants to let it do less than you may; it never does more."
+            "Give a key narrower grants to let it do less than you may; a key that asks for more than you hold is refused."
         </p>
         <Transition fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
@@ -136,7 +137,8 @@ fn Keys() -> impl IntoView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(list) => {
                         let keys = RwSignal::new(list);
-                        view! { <KeysTable keys/><CreateKey keys/> }.into_any()
+                        let mine = permissions.await;
+                        view! { <KeysTable keys/><CreateKey keys mine/> }.into_any()
                     }
                 }
             })}
@@ -253,15 +255,20 @@ fn describe(g: &Grant) -> String {
     }
 }
 
-/// The form for a new key, and its token, shown once.
+/// The form for a new key, and its token, shown once. Narrower grants
+/// start as the person's own (`*: view` for an admin): core refuses a key
+/// wider than its creator, and the refusal shows above the form.
 #[component]
-fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>) -> impl IntoView {
+fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>, mine: Permissions) -> impl IntoView {
     // Read when submitted, so whatever filled the fields (typing, pasting,
     // autofill) counts.
     let name = NodeRef::<leptos::html::Input>::new();
     let days = NodeRef::<leptos::html::Input>::new();
     let narrow = RwSignal::new(false);
-    let draft = GrantsDraft::new(&[Grant::new("*", Level::View)]);
+    let draft = match mine.admin {
+        true => GrantsDraft::new(&[Grant::new("*", Level::View)]),
+        false => GrantsDraft::new(&mine.grants),
+    };
     // The only place a token lives; gone when dismissed or on leaving the page.
     let token: RwSignal<Option<String>> = RwSignal::new(None);
     let problem: RwSignal<Option<AppError>> = RwSignal::new(None);

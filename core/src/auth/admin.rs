@@ -7,8 +7,8 @@ use super::{Auth, AuthError, Result, blocking, check_password, keys, password, s
 use crate::access::{self, Caller, Scope};
 use crate::events::now_ns;
 use crate::model::{
-    Account, ApiKeyInfo, CreatedApiKey, Grant, NewApiKey, Operation, Role, SessionInfo, User, UserDetail, UserId,
-    validate_grants,
+    ALL_HOSTS, Account, ApiKeyInfo, CreatedApiKey, Grant, NewApiKey, Operation, Permissions, Right, Role, SessionInfo,
+    User, UserDetail, UserId, validate_grants,
 };
 use std::future::Future;
 use std::time::Instant;
@@ -294,8 +294,9 @@ impl Auth {
         Ok(blocking(move || keys::list(store.db(), Some(id))).await??)
     }
 
-    /// A new key for the caller, shown once. A key made with a key is never
-    /// wider than the key that made it.
+    /// A new key for the caller, shown once. Its grants may not be wider
+    /// than the caller's own (admins excepted): refused whole, nothing
+    /// stored. A key made with a key is never wider than the key that made it.
     pub async fn create_key(&self, caller: &Caller, new: NewApiKey) -> Result<CreatedApiKey> {
         let name = new.name.trim().to_string();
         let target = format!("apikey:{}", name.chars().take(64).collect::<String>());
@@ -325,6 +326,9 @@ impl Auth {
                 .map(validate_grants)
                 .transpose()
                 .map_err(AuthError::Invalid)?;
+            if let Some(wider) = grants.as_deref().and_then(|g| wider_grant(caller.permissions(), g)) {
+                return Err(AuthError::Invalid(wider));
+            }
             if caller.key_id().is_some() && !caller.permissions().admin {
                 let base = grants.unwrap_or_else(|| caller.permissions().grants.clone());
                 grants = Some(caller.permissions().narrowed(&base).grants);
@@ -383,4 +387,38 @@ impl Auth {
         self.administer(caller, Operation::RevokeKey, target, serde_json::json!({}), work)
             .await
     }
+}
+
+/// Why `grants` (a new key's) are wider than `holder` (its creator), naming
+/// the first grant that is; `None` when the key asks nothing more. A grant
+/// on `*` is measured against what the holder has on `*` itself: view on
+/// every host one by one is not view on hosts added later.
+pub(super) fn wider_grant(holder: &Permissions, grants: &[Grant]) -> Option<String> {
+    if holder.admin {
+        return None;
+    }
+    let fix = "give the key at most what you hold, or leave its grants out to give it yours";
+    grants.iter().find_map(|g| {
+        let on = match g.host.as_str() {
+            ALL_HOSTS => "every host ('*')".to_string(),
+            host => format!("host '{host}'"),
+        };
+        let mine = holder.level(&g.host);
+        if g.level > mine {
+            return Some(format!(
+                "the key's grant on {on} is {}, wider than your {} there; {fix}",
+                g.level.as_str(),
+                mine.as_str()
+            ));
+        }
+        Right::ALL
+            .into_iter()
+            .find(|&r| g.has(r) && !holder.has(&g.host, r))
+            .map(|r| {
+                format!(
+                    "the key's grant on {on} has the {} right, which you do not hold there; {fix}",
+                    r.as_str()
+                )
+            })
+    })
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{EventFilter, Grant, Level, NewApiKey, Operation};
+use crate::model::{EventFilter, Grant, Level, NewApiKey, Operation, Permissions, Right};
 
 fn cli() -> Caller {
     Caller::system("cli")
@@ -183,17 +183,21 @@ async fn keys_resolve_to_their_owner_narrowed_and_stop_when_revoked_or_the_owner
     let narrow = NewApiKey {
         name: "ci".into(),
         expires_days: Some(30),
-        grants: Some(vec![Grant::new("web", Level::Manage)]),
+        grants: Some(vec![Grant::new("web", Level::Operate)]),
     };
     let created = auth.create_key(&fay, narrow).await.unwrap();
     let key = auth.key_caller(&created.token, Some("10.0.0.5".into())).await.unwrap();
     assert_eq!(key.actor().to_string(), "apikey:fay/ci");
     assert!(key.may(Operation::StopContainer, Some("web")));
-    assert!(
-        !key.may(Operation::RemoveContainer, Some("web")),
-        "never wider than the owner"
-    );
     assert!(!key.may(Operation::ViewHost, Some("db")), "never wider than the key");
+    auth.set_grants(&admin, u.id, vec![Grant::new("*", Level::View)])
+        .await
+        .unwrap();
+    let key = auth.key_caller(&created.token, None).await.unwrap();
+    assert!(
+        !key.may(Operation::StopContainer, Some("web")),
+        "never wider than the owner, also after the owner's grants shrink"
+    );
     assert!(matches!(
         auth.key_caller("berth_nonsense", None).await,
         Err(AuthError::BadKey(_))
@@ -287,4 +291,74 @@ async fn expired_sessions_are_hidden_purged_and_recorded() {
         sessions.load(&live.id).await.unwrap().is_some(),
         "a live session survives the purge"
     );
+}
+
+#[test]
+fn a_key_grant_wider_than_its_creator_is_named() {
+    let viewer = Permissions::of(vec![Grant::new("web", Level::View).with(Right::Logs)]);
+    let within = [Grant::new("web", Level::View).with(Right::Logs)];
+    assert_eq!(admin::wider_grant(&viewer, &within), None);
+    let wider = |g: Grant| admin::wider_grant(&viewer, &[g]).expect("refused");
+    let all = wider(Grant::new("*", Level::View));
+    assert!(all.contains("every host ('*')") && all.contains("view"), "{all}");
+    let more = wider(Grant::new("web", Level::Manage));
+    assert!(more.contains("host 'web'") && more.contains("manage"), "{more}");
+    let right = wider(Grant::new("web", Level::View).with(Right::Terminal));
+    assert!(right.contains("terminal"), "{right}");
+    assert!(wider(Grant::new("db", Level::View)).contains("host 'db'"));
+    // View on `*` covers each host, but view on each host is not view on `*`.
+    let everywhere = Permissions::of(vec![Grant::new("*", Level::Operate)]);
+    assert_eq!(
+        admin::wider_grant(&everywhere, &[Grant::new("web", Level::Operate)]),
+        None
+    );
+    assert_eq!(admin::wider_grant(&everywhere, &[Grant::new("*", Level::View)]), None);
+    assert!(admin::wider_grant(&everywhere, &[Grant::new("*", Level::Manage)]).is_some());
+    let admin = Permissions::admin();
+    let widest = [Grant::new("*", Level::Manage)
+        .with(Right::Secrets)
+        .with(Right::Terminal)];
+    assert_eq!(admin::wider_grant(&admin, &widest), None);
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_make_a_key_wider_than_themself_and_nothing_is_stored() {
+    let (_dir, auth, events) = setup().await;
+    let root = auth
+        .create_user(&cli(), "root", "root's password", Role::Admin)
+        .await
+        .unwrap();
+    let root = Caller::signed_in(root, Vec::new(), None);
+    let u = auth
+        .create_user(&cli(), "vic", "vic's password", Role::User)
+        .await
+        .unwrap();
+    auth.set_grants(&root, u.id, vec![Grant::new("web", Level::View)])
+        .await
+        .unwrap();
+    let vic = auth
+        .resolve(&Identity { user: u.id, key: None }, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let widest = vec![
+        Grant::new("*", Level::Manage)
+            .with(Right::Logs)
+            .with(Right::Terminal)
+            .with(Right::Secrets),
+    ];
+    let key = |grants: Vec<Grant>| NewApiKey {
+        name: "wide".into(),
+        expires_days: None,
+        grants: Some(grants),
+    };
+    let refused = auth.create_key(&vic, key(widest.clone())).await.unwrap_err();
+    assert!(matches!(refused, AuthError::Invalid(_)), "{refused:?}");
+    assert!(refused.to_string().contains("every host ('*')"), "{refused}");
+    assert!(auth.keys(&vic).await.unwrap().is_empty(), "a refused key was stored");
+    assert_eq!(kinds(&events).await.last().unwrap(), "apikey.create:error");
+    auth.create_key(&vic, key(vec![Grant::new("web", Level::View)]))
+        .await
+        .unwrap();
+    auth.create_key(&root, key(widest)).await.expect("admins make any key");
 }
