@@ -72,3 +72,48 @@ async fn a_key_wider_than_its_creator_is_refused_at_creation() {
     server.stop().await.unwrap();
 }
 
+/// A mail channel whose SMTP server is berth's own listening port is
+/// refused like a webhook at berth; another port is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smtp_server_at_berths_own_port_is_refused() {
+    let (_dir, server) = Server::with_admin().await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let mail = |host: &str, port: u16| {
+        json!({ "name": "mail", "target": { "kind": "email", "host": host, "port": port, "security": "none",
+                "from": "berth@example.com", "to": ["ops@example.com"] } })
+    };
+    for host in ["127.0.0.1", "localhost"] {
+        let resp = admin
+            .post(server.url("/api/v1/alerts/channels"))
+            .json(&mail(host, port))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            400,
+            "an SMTP server at berth's own port ({host}) was accepted"
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap_or_default().contains("berth itself"),
+            "{body}"
+        );
+    }
+    let channels = get_json(&server, &admin, "/api/v1/alerts/channels").await;
+    assert!(
+        !channels.to_string().contains("berth@example.com"),
+        "a refused channel was stored: {channels}"
+    );
+    let other = if port == 2525 { 2526 } else { 2525 };
+    let resp = admin
+        .post(server.url("/api/v1/alerts/channels"))
+        .json(&mail("127.0.0.1", other))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    server.stop().await.unwrap();
+}

@@ -232,14 +232,12 @@ impl Alerts {
     /// Checks a channel beyond its own fields: it calls nothing of berth's.
     async fn check_channel(&self, spec: &ChannelSpec) -> Result<(), AlertError> {
         spec.validate().map_err(AlertError::Invalid)?;
-        for url in spec.target.urls() {
-            if super::deliver::points_at(url, &self.inner.settings.own).await {
-                return Err(AlertError::Invalid(
-                    "a channel may not point at berth itself; give the receiver's own address".into(),
-                ));
-            }
+        match super::deliver::loop_in(&spec.target, &self.inner.settings.own).await {
+            Some(at) => Err(AlertError::Invalid(format!(
+                "a channel may not point at berth itself ({at} is where berth listens); give the receiver's own address"
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub async fn create_channel(&self, caller: &Caller, spec: ChannelSpec) -> Result<Channel, AlertError> {

@@ -46,43 +46,56 @@ pub(super) async fn attempt(inner: &Inner, channel: &Channel, n: &Notification) 
     let started = Instant::now();
     let target = &channel.spec.target;
     let mut tried = match target {
-        ChannelTarget::Email {
-            host,
-            port,
-            security,
-            username,
-            password,
-            from,
-            to,
-        } => {
-            let mail = Mail {
-                host,
-                port: *port,
-                security: *security,
-                login: username.as_deref().zip(password.as_ref()),
-                from,
-                to,
-            };
-            match mail.send(n, inner.settings.timeout).await {
-                Ok(code) => Tried {
-                    ok: true,
-                    detail: format!("the SMTP server {} took the mail ({code})", mail.server()),
-                    status: Some(code),
-                    retry: false,
-                    retry_after: None,
-                    took: Duration::ZERO,
-                },
-                Err(e) => Tried {
-                    status: e.code,
-                    ..Tried::failed(e.detail, e.retry)
-                },
-            }
-        }
+        ChannelTarget::Email { .. } => smtp(inner, target, n).await,
         _ => http(inner, target, n).await,
     };
     tried.took = started.elapsed();
     tried.detail = scrub(&tried.detail, target);
     tried
+}
+
+/// Sends `n` by mail, unless the SMTP server is berth itself.
+async fn smtp(inner: &Inner, target: &ChannelTarget, n: &Notification) -> Tried {
+    let ChannelTarget::Email {
+        host,
+        port,
+        security,
+        username,
+        password,
+        from,
+        to,
+    } = target
+    else {
+        return Tried::failed("this channel does not send mail".into(), false);
+    };
+    if own::server_is_own(host, *port, &inner.settings.own).await {
+        return Tried::failed(
+            format!("the channel's SMTP server {host}:{port} is berth itself; a channel must call another service"),
+            false,
+        );
+    }
+    let mail = Mail {
+        host,
+        port: *port,
+        security: *security,
+        login: username.as_deref().zip(password.as_ref()),
+        from,
+        to,
+    };
+    match mail.send(n, inner.settings.timeout).await {
+        Ok(code) => Tried {
+            ok: true,
+            detail: format!("the SMTP server {} took the mail ({code})", mail.server()),
+            status: Some(code),
+            retry: false,
+            retry_after: None,
+            took: Duration::ZERO,
+        },
+        Err(e) => Tried {
+            status: e.code,
+            ..Tried::failed(e.detail, e.retry)
+        },
+    }
 }
 
 async fn http(inner: &Inner, target: &ChannelTarget, n: &Notification) -> Tried {

@@ -15,8 +15,8 @@
 //! `retry_max` (and at least what a 429 or 503 asks in `Retry-After`),
 //! until `give_up_after` from when it was queued. Not retried, because
 //! sending again cannot help: settings that cannot be sent (a header a
-//! token cannot be carried in, a bad address) and a URL that leads back to
-//! berth itself (`points_at`).
+//! token cannot be carried in, a bad address) and a URL or SMTP server
+//! that leads back to berth itself (`loop_in`).
 //!
 //! Every attempt, a test from `send_now` too, is one `alert.deliver`
 //! event. No secret (a webhook's signing secret, a Slack or Discord URL or
@@ -38,7 +38,7 @@ mod worker;
 
 pub use formats::{DELIVERY_HEADER, SIGNATURE_HEADER, signature};
 pub(crate) use outbox::Pending;
-pub use own::points_at;
+pub use own::{loop_in, points_at};
 
 use crate::events::EventLog;
 use crate::model::{Channel, ChannelId, DeliveryReport, Notification, Outcome};
