@@ -6,11 +6,15 @@
 //! no state beyond its configuration and the connections open now.
 //!
 //! A peer that has not shown the token yet costs little and holds nothing
-//! a core needs: its first frame is capped at `wire::MAX_HELLO`, it has
-//! `HANDSHAKE` to say hello, and only a peer with the token takes one of
-//! the places for cores. A connection that sends a malformed or oversized
-//! frame is closed (told why while it has not said hello yet), and only
-//! that one.
+//! a core needs: it has `TLS` to finish its TLS handshake and `HANDSHAKE`
+//! to say hello, its first frame is capped at `wire::MAX_HELLO`, its place
+//! meanwhile is bounded per address and in all (`gate`: a crowd of idle
+//! connections cannot keep a core out), and only a peer with the token
+//! takes one of the places for cores. A connection that sends a malformed
+//! or oversized frame is closed (told why while it has not said hello
+//! yet), and only that one.
+
+mod gate;
 
 use super::addr::Cidr;
 use super::protocol::{Answer, FromAgent, Hello, PROTOCOL, Refusal, Refused, Request, ToAgent, Welcome};
@@ -20,6 +24,7 @@ use crate::model::{HostId, HostLimits, HostSample};
 use crate::stats::HostReader;
 use crate::tasks::Stop;
 use futures_util::{StreamExt, stream::BoxStream};
+use gate::{Gate, Ticket};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -35,14 +40,14 @@ use tokio_rustls::server::TlsStream;
 
 /// The oldest core protocol this agent answers.
 pub const OLDEST_CORE: u32 = 1;
-/// Time for the TLS handshake and the `Hello` together.
+/// Time from the connection to the end of its TLS handshake: a peer that
+/// sends nothing is closed after it. A core needs a few round trips.
+const TLS: Duration = Duration::from_secs(5);
+/// Time from the connection to its `Hello`.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Connections served at once (each core keeps one). Only a peer that
 /// showed the token takes one of these places.
 const MAX_CONNECTIONS: usize = 16;
-/// Peers in their TLS handshake or hello at once; one more is closed at
-/// once. What strangers can make the agent hold is bounded by it.
-const MAX_HANDSHAKES: usize = 256;
 /// Calls answered at once on one connection; more wait their turn.
 const MAX_CALLS: usize = 64;
 /// Calls and streams under way on one connection, waiting ones included;
@@ -80,7 +85,8 @@ struct Shared {
     /// This machine's readings; made on first use (sysinfo is not free).
     machine: Mutex<Option<Arc<Mutex<HostReader>>>>,
     connections: Arc<Semaphore>,
-    handshakes: Arc<Semaphore>,
+    /// The places of peers in their handshake.
+    gate: Arc<Gate>,
 }
 
 type Reader = ReadHalf<TlsStream<TcpStream>>;
@@ -98,7 +104,7 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
         engine,
         machine: Mutex::new(None),
         connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-        handshakes: Arc::new(Semaphore::new(MAX_HANDSHAKES)),
+        gate: Arc::new(Gate::default()),
     });
     tracing::info!(task, address = ?listener.local_addr().ok(), limits = ?shared.limits, "serving");
     let mut open = JoinSet::new();
@@ -116,14 +122,11 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
             Some(_) = open.join_next(), if !open.is_empty() => continue,
             _ = stop.changed() => break,
         };
-        let Ok(handshaking) = shared.handshakes.clone().try_acquire_owned() else {
-            tracing::debug!(task, %peer, "closed at once: {MAX_HANDSHAKES} peers are in their handshake already");
-            continue;
-        };
+        let ticket = shared.gate.admit(peer.ip(), allowed(&shared.allow, peer.ip()));
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         open.spawn(async move {
-            if let Err(reason) = connection(tcp, peer, shared, handshaking).await {
+            if let Err(reason) = connection(tcp, peer, shared, ticket).await {
                 tracing::info!(task = "agent", %peer, %reason, "connection ended");
             }
         });
@@ -133,19 +136,15 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
 }
 
 /// One core's connection, from the handshake to its end; `Err` says why it ended early.
-async fn connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    handshaking: OwnedSemaphorePermit,
-) -> Result<(), String> {
+async fn connection(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut ticket: Ticket) -> Result<(), String> {
+    let tls_turns = ticket.tls_turns();
     let Welcomed {
         mut reader,
         mut writer,
         place: _place,
         silence,
-    } = handshake(tcp, peer, &shared).await?;
-    drop(handshaking);
+    } = ticket.hold(handshake(tcp, peer, &shared, &tls_turns)).await?;
+    drop(ticket);
 
     let (outbox, mut queue) = mpsc::channel::<FromAgent>(OUTBOX);
     let mut sending = tokio::spawn(async move {
@@ -288,16 +287,26 @@ fn allowed_silence(heartbeat_ms: u64) -> Option<Duration> {
     (heartbeat_ms > 0).then(|| (Duration::from_millis(heartbeat_ms) * 3).max(HANDSHAKE))
 }
 
-/// From a TCP connection to a welcomed core: TLS, the allowlist, a hello
-/// with the token, a protocol both speak and a free place, all within
-/// `HANDSHAKE`. Each refusal is sent inside TLS, so that the core can say
-/// why, and closes the connection; `Err` says why, for the log.
-async fn handshake(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> Result<Welcomed, String> {
-    let deadline = tokio::time::Instant::now() + HANDSHAKE;
-    let tls = tokio::time::timeout_at(deadline, shared.acceptor.accept(tcp))
-        .await
-        .map_err(|_| "no TLS handshake in time".to_string())?
-        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+/// From a TCP connection to a welcomed core: TLS within `TLS` (taking a
+/// turn of its source's `tls_turns` for it), the allowlist, a hello with
+/// the token within `HANDSHAKE`, a protocol both speak and a free place.
+/// Each refusal is sent inside TLS, so that the core can say why, and
+/// closes the connection; `Err` says why, for the log.
+async fn handshake(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    tls_turns: &Semaphore,
+) -> Result<Welcomed, String> {
+    let connected = tokio::time::Instant::now();
+    let deadline = connected + HANDSHAKE;
+    let tls = tokio::time::timeout_at(connected + TLS, async {
+        let _turn = tls_turns.acquire().await;
+        shared.acceptor.accept(tcp).await
+    })
+    .await
+    .map_err(|_| "no TLS handshake in time".to_string())?
+    .map_err(|e| format!("TLS handshake failed: {e}"))?;
     let (mut reader, mut writer) = tokio::io::split(tls);
     let ip = peer.ip();
     if !allowed(&shared.allow, ip) {
@@ -373,6 +382,7 @@ async fn handshake(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> Result<
     wire::write(&mut writer, &FromAgent::Welcome(welcome))
         .await
         .map_err(|e| e.to_string())?;
+    shared.gate.remember(ip);
     let core: String = core.chars().filter(|c| !c.is_control()).take(64).collect();
     tracing::info!(task = "agent", %peer, core, heartbeat_ms, "core connected");
     Ok(Welcomed {
