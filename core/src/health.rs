@@ -14,8 +14,8 @@ use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
 use crate::hosts::{Host, HostError, Hosts};
 use crate::model::{
-    Actor, Container, Drift, ErrorKind, Expectation, ExpectedState, HostId, NewEvent, Operation, Outcome,
-    validate_expectation_key,
+    Actor, Container, ContainerState, Drift, ErrorKind, Expectation, ExpectedState, HostId, NewEvent, Operation,
+    Outcome, validate_expectation_key,
 };
 use crate::store::tables::{DRIFTS, EXPECTED};
 use crate::store::{Store, StoreError};
@@ -248,7 +248,7 @@ impl Health {
             .filter(|e| e.host.0 == host)
             .cloned()
             .collect();
-        let mut now_drifting: HashMap<String, (ExpectedState, Option<String>, String)> = HashMap::new();
+        let mut now_drifting: HashMap<String, (ExpectedState, Option<ContainerState>, String)> = HashMap::new();
         for e in &expected {
             let matching: Vec<&Container> = containers.iter().filter(|c| c.expectation_key() == e.key).collect();
             let met = if matching.is_empty() {
@@ -298,7 +298,7 @@ impl Health {
             let message = format!(
                 "expected {}, is {}",
                 expected.as_str(),
-                actual.as_deref().unwrap_or("missing")
+                actual.as_ref().map_or("missing", ContainerState::as_str)
             );
             self.inner.events.record(
                 NewEvent::new("container.drift", Actor::system())

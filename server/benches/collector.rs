@@ -33,6 +33,7 @@ use support::{clock_ticks, env_or, stat_ticks, status_mib};
 
 use berth_core::events::EventLog;
 use berth_core::hosts::{Host, Hosts};
+use berth_core::model::ContainerState;
 use berth_core::stats::{Stats, StatsConfig};
 use berth_core::store::Store;
 use berth_core::tasks::Tasks;
@@ -135,7 +136,7 @@ impl Services {
     fn running(host: &Host) -> Vec<String> {
         host.containers()
             .iter()
-            .filter(|c| c.state == "running")
+            .filter(|c| c.state == ContainerState::Running)
             .map(|c| c.id.clone())
             .collect()
     }

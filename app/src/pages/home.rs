@@ -168,7 +168,7 @@ fn UsageRow(r: Row) -> impl IntoView {
                 <div class="muted small show-sm">{format!("on {}", r.host)}</div></td>
             <td class="hide-sm host-cell"><a href=format!("/containers?host={}", r.host)>{r.host.clone()}</a></td>
             <td>
-                <span class=format!("badge state-{}", c.state)>{c.state.clone()}</span>
+                <span class=format!("badge state-{}", c.state)>{c.state.to_string()}</span>
                 {c.health.clone().map(|h| { let class = format!("badge health-{h}"); view! { " "<span class=class>{h}</span> } })}
                 {drift}
             </td>

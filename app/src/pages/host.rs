@@ -12,7 +12,9 @@ use crate::components::socket::follow_json;
 use crate::components::status::ErrorBox;
 use crate::pages::alerts::FiringBox;
 use crate::pages::hosts_admin::HostsAdmin;
-use berth_core::model::{Dashboard, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size};
+use berth_core::model::{
+    ContainerState, Dashboard, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -84,7 +86,11 @@ pub fn HostCards(current: Signal<Dashboard>) -> impl IntoView {
             .iter()
             .map(|h| {
                 let sample = d.stats.hosts.iter().find(|s| s.host == h.status.id).cloned();
-                let running = h.containers.iter().filter(|c| c.state == "running").count();
+                let running = h
+                    .containers
+                    .iter()
+                    .filter(|c| c.state == ContainerState::Running)
+                    .count();
                 view! { <HostCard status=h.status.clone() sample running total=h.containers.len()/> }
             })
             .collect_view()

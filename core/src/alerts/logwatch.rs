@@ -9,7 +9,7 @@ use super::run::log_matcher;
 use super::world::HostFacts;
 use crate::hosts::Hosts;
 use crate::logs::LogHub;
-use crate::model::{AlertRule, Condition, RuleId};
+use crate::model::{AlertRule, Condition, ContainerState, RuleId};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
@@ -72,7 +72,7 @@ impl LogWatchers {
                 .filter(|h| h.status.reachable && rule.spec.scope.covers_host(&h.id))
             {
                 for (c, k) in h.containers.iter().zip(&h.keys) {
-                    if k == key && c.state == "running" {
+                    if k == key && c.state == ContainerState::Running {
                         let reader = (rule.id, version.clone(), h.id.clone(), c.id.clone());
                         wanted.insert(reader, (rule.clone(), key.clone()));
                     }

@@ -4,7 +4,7 @@
 //! purpose (an engine `stop` event). Rules over windows ("3 restarts in
 //! 10 min") read the counts; nothing older than the longest window is kept.
 
-use crate::model::{ActorKind, Container, Event, MAX_SPAN_SECS, RuleId};
+use crate::model::{ActorKind, Container, ContainerState, Event, MAX_SPAN_SECS, RuleId};
 use std::collections::{HashMap, VecDeque};
 
 type Key = (String, String);
@@ -159,7 +159,7 @@ fn count(times: Option<&VecDeque<i64>>, within_s: u64, now_ms: i64) -> usize {
 /// The exit code in the engine's status of an exited container
 /// ("Exited (137) 5 seconds ago"), if it has exited.
 pub(crate) fn exit_code(c: &Container) -> Option<i64> {
-    if c.state != "exited" {
+    if c.state != ContainerState::Exited {
         return None;
     }
     let inner = c.status.strip_prefix("Exited (")?;

@@ -6,7 +6,8 @@
 use super::eval::{Reading, Subject, held};
 use super::windows::{Windows, exit_code};
 use crate::model::{
-    AlertRule, Condition, Container, Drift, ExpectedState, HostStatus, StatsSnapshot, expectation_key, span,
+    AlertRule, Condition, Container, ContainerState, Drift, ExpectedState, HostStatus, StatsSnapshot, expectation_key,
+    span,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -148,7 +149,7 @@ impl World<'_> {
                         format!(
                             "expected {}, is {}",
                             d.expected.as_str(),
-                            d.actual.as_deref().unwrap_or("missing")
+                            d.actual.as_ref().map_or("missing", ContainerState::as_str)
                         )
                     },
                 )
@@ -291,13 +292,13 @@ impl World<'_> {
     fn down(&self, host: &str, cs: &[&Container]) -> Option<Reading> {
         let mut known = true;
         for c in cs {
-            if c.expected == Some(ExpectedState::Running) && c.state != "running" {
+            if c.expected == Some(ExpectedState::Running) && c.state != ContainerState::Running {
                 return Some(Reading::Holds {
                     since_ms: None,
                     what: format!("{} is {}, expected running", c.name, c.state),
                 });
             }
-            let crashed = c.state == "dead"
+            let crashed = c.state == ContainerState::Dead
                 || exit_code(c).is_some_and(|code| code != 0) && !self.windows.stopped_on_purpose(host, &c.name);
             if !crashed {
                 continue;

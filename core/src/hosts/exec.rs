@@ -9,7 +9,7 @@
 
 use super::{EngineError, Host, HostError};
 use crate::access::Caller;
-use crate::model::{ExecExit, ExecSpec, Operation};
+use crate::model::{ContainerState, ExecExit, ExecSpec, Operation};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -54,7 +54,7 @@ impl Host {
             .into());
         }
         let detail = self.engine.inspect(id).await?;
-        if detail.state != "running" {
+        if detail.state != ContainerState::Running {
             return Err(EngineError::Engine(format!(
                 "container '{}' is {}, not running: start it to open a terminal",
                 detail.name, detail.state

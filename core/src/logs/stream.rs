@@ -14,6 +14,7 @@ use super::LogHubConfig;
 use super::channel::Channel;
 use super::hub::HostChannels;
 use crate::hosts::{EngineError, Host};
+use crate::model::ContainerState;
 use crate::model::{LogLine, LogQuery};
 use crate::tasks::Stop;
 use futures_util::StreamExt;
@@ -255,8 +256,9 @@ async fn after_end(
     }
 }
 
-fn running(state: &str) -> bool {
-    state == "running" || state == "paused"
+/// Running or paused: its process exists, so its log can still grow.
+fn running(state: &ContainerState) -> bool {
+    matches!(state, ContainerState::Running | ContainerState::Paused)
 }
 
 enum Look {

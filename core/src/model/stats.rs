@@ -1,7 +1,7 @@
 //! Resource usage as berth shows it: the latest reading of every host and
 //! container (dashboard, /metrics) and chart series read from history.
 
-use super::HostId;
+use super::{ContainerState, HostId};
 use serde::{Deserialize, Serialize};
 
 /// One filesystem of a host, as `df` shows it.
@@ -237,12 +237,13 @@ impl ExpectedState {
     }
 
     /// Whether a container in engine state `actual` (None: it does not exist) meets this.
-    pub fn is_met_by(self, actual: Option<&str>) -> bool {
+    pub fn is_met_by(self, actual: Option<&ContainerState>) -> bool {
+        use ContainerState as S;
         match self {
-            ExpectedState::Running => actual == Some("running"),
-            ExpectedState::Paused => actual == Some("paused"),
+            ExpectedState::Running => actual == Some(&S::Running),
+            ExpectedState::Paused => actual == Some(&S::Paused),
             // Stopped in any way; a removed container is not running either.
-            ExpectedState::Exited => matches!(actual, None | Some("exited" | "created" | "dead")),
+            ExpectedState::Exited => matches!(actual, None | Some(S::Exited | S::Created | S::Dead)),
         }
     }
 }
@@ -294,7 +295,8 @@ pub struct Drift {
     pub key: String,
     pub expected: ExpectedState,
     /// The engine's state, or None when no such container exists.
-    pub actual: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub actual: Option<ContainerState>,
     /// Unix ns when the drift began.
     pub since_ns: i64,
 }
@@ -305,12 +307,12 @@ mod tests {
 
     #[test]
     fn expectations_are_met_only_by_matching_states() {
-        assert!(ExpectedState::Running.is_met_by(Some("running")));
-        assert!(!ExpectedState::Running.is_met_by(Some("restarting")));
+        assert!(ExpectedState::Running.is_met_by(Some(&ContainerState::Running)));
+        assert!(!ExpectedState::Running.is_met_by(Some(&ContainerState::Restarting)));
         assert!(!ExpectedState::Running.is_met_by(None));
         assert!(ExpectedState::Exited.is_met_by(None));
-        assert!(ExpectedState::Exited.is_met_by(Some("created")));
-        assert!(!ExpectedState::Exited.is_met_by(Some("paused")));
+        assert!(ExpectedState::Exited.is_met_by(Some(&ContainerState::Created)));
+        assert!(!ExpectedState::Exited.is_met_by(Some(&ContainerState::Paused)));
         assert_eq!(expectation_key("web-1", Some("shop"), Some("web")), "compose:shop/web");
         assert_eq!(expectation_key("db", None, None), "name:db");
         assert!(validate_expectation_key("compose:shop/web").is_ok());

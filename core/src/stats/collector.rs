@@ -11,7 +11,7 @@
 use super::Stats;
 use super::series;
 use crate::hosts::{Host, Hosts};
-use crate::model::{ContainerSample, EngineStats, HostId, HostSample, StatsSnapshot, Transport};
+use crate::model::{ContainerSample, ContainerState, EngineStats, HostId, HostSample, StatsSnapshot, Transport};
 use crate::tasks::Stop;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -65,7 +65,7 @@ impl Feeds {
         let running: Vec<String> = if host.status().reachable {
             host.containers()
                 .iter()
-                .filter(|c| c.state == "running")
+                .filter(|c| c.state == ContainerState::Running)
                 .map(|c| c.id.clone())
                 .collect()
         } else {
@@ -115,7 +115,7 @@ impl Feeds {
     /// unknown), the limit of a container without one.
     fn samples(&mut self, host: &Host, at_ms: i64, host_memory: u64) -> Vec<ContainerSample> {
         let mut out = Vec::new();
-        for c in host.containers().iter().filter(|c| c.state == "running") {
+        for c in host.containers().iter().filter(|c| c.state == ContainerState::Running) {
             let key = (host.id().clone(), c.id.clone());
             let Some(feed) = self.open.get(&key) else { continue };
             let Some((at, now)) = feed.latest.borrow().clone() else {

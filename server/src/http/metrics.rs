@@ -6,7 +6,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_core::model::{Container, HostStatus, StatsSnapshot};
+use berth_core::model::{Container, ContainerState, HostStatus, StatsSnapshot};
 use std::fmt::Write;
 
 pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -264,7 +264,7 @@ pub(crate) fn render(snapshot: &StatsSnapshot, hosts: &[(HostStatus, std::sync::
             "berth_container_running",
             "gauge",
             "1 when the container is running.",
-            |c| Some(if c.state == "running" { 1.0 } else { 0.0 }),
+            |c| Some(if c.state == ContainerState::Running { 1.0 } else { 0.0 }),
         ),
         (
             "berth_container_restarts_total",

@@ -4,7 +4,7 @@
 
 use super::map_error;
 use crate::hosts::engine::{EngineError, Object};
-use crate::model::{Container, ContainerAction, Port};
+use crate::model::{Container, ContainerAction, ContainerState, Port};
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::ContainerSummary;
@@ -61,7 +61,7 @@ fn container(c: ContainerSummary) -> Container {
             .map(|n| n.trim_start_matches('/').to_string())
             .unwrap_or_default(),
         image: c.image.unwrap_or_default(),
-        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        state: c.state.map(|s| ContainerState::parse(s.as_ref())).unwrap_or_default(),
         health,
         status,
         ports,
@@ -211,7 +211,10 @@ pub(super) async fn inspect(
         id: c.id.unwrap_or_default(),
         name: c.name.unwrap_or_default().trim_start_matches('/').to_string(),
         image: config.image.unwrap_or_default(),
-        state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+        state: state
+            .status
+            .map(|s| ContainerState::parse(s.as_ref()))
+            .unwrap_or_default(),
         exit_code: state.exit_code,
         error: state.error.filter(|e| !e.is_empty()),
         oom_killed: state.oom_killed.unwrap_or_default(),
