@@ -14,8 +14,8 @@ use crate::access::{self, AccessError, Caller, Scope};
 use crate::events::{EventError, EventLog, now_ns};
 use crate::hosts::{Host, HostError, Hosts};
 use crate::model::{
-    Actor, Container, ContainerState, Drift, ErrorKind, Expectation, ExpectedState, HostId, NewEvent, Operation,
-    Outcome, validate_expectation_key,
+    Actor, Container, ContainerState, Drift, ErrorKind, EventKind, Expectation, ExpectedState, HostId, NewEvent,
+    Operation, Outcome, validate_expectation_key,
 };
 use crate::store::tables::{DRIFTS, EXPECTED};
 use crate::store::{Store, StoreError};
@@ -282,7 +282,7 @@ impl Health {
                 .map(|c| c.state.clone());
             let lasted_s = (now_ns() - d.since_ns) / 1_000_000_000;
             self.inner.events.record(
-                NewEvent::new("container.drift_end", Actor::system())
+                NewEvent::new(EventKind::ContainerDriftEnd, Actor::system())
                     .host(host.to_string())
                     .target(format!("container:{}", self.target_name(host, &d.key)))
                     .details(serde_json::json!({
@@ -301,7 +301,7 @@ impl Health {
                 actual.as_ref().map_or("missing", ContainerState::as_str)
             );
             self.inner.events.record(
-                NewEvent::new("container.drift", Actor::system())
+                NewEvent::new(EventKind::ContainerDrift, Actor::system())
                     .host(host.to_string())
                     .target(format!("container:{name}"))
                     .outcome(Outcome::Error(message))

@@ -14,7 +14,7 @@ use berth_core::events::{Checkpointer, EventLog};
 use berth_core::health::Health;
 use berth_core::hosts::{ConfiguredHost, Host, HostAdmin, Hosts};
 use berth_core::logs::stored::StoredLogs;
-use berth_core::model::{Actor, NewEvent, Outcome};
+use berth_core::model::{Actor, EventKind, NewEvent, Outcome};
 use berth_core::stats::Stats;
 use berth_core::store::Store;
 use berth_core::tasks::{Stop, Tasks};
@@ -138,7 +138,7 @@ pub async fn run(
     };
     events
         .append(
-            NewEvent::new("server.start", Actor::system()).details(serde_json::json!({
+            NewEvent::new(EventKind::ServerStart, Actor::system()).details(serde_json::json!({
                 "version": VERSION,
                 "listen": local.to_string(),
                 "data": store.path().display().to_string(),
@@ -170,7 +170,7 @@ pub async fn run(
     }
     tokio::join!(tasks.stop(), hosts.shutdown());
 
-    let stop = NewEvent::new("server.stop", Actor::system());
+    let stop = NewEvent::new(EventKind::ServerStop, Actor::system());
     let stop = match &served {
         Ok(()) => stop,
         Err(e) => stop.outcome(Outcome::Error(format!("{e:#}"))),
@@ -301,7 +301,7 @@ async fn chain_check(events: EventLog, checkpoints: Checkpointer) {
             let problem = status.problem.clone().unwrap_or_default();
             tracing::error!(task = "chain-check", %problem, "event log hash chain is BROKEN");
             events.record(
-                NewEvent::new("events.verify", Actor::system())
+                NewEvent::new(EventKind::EventsVerify, Actor::system())
                     .outcome(Outcome::Error(problem))
                     .details(serde_json::json!({ "checked": status.checked })),
             );

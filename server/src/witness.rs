@@ -261,7 +261,7 @@ impl Pusher {
             name: "witness".into(),
         };
         self.log.record(
-            NewEvent::new("log.witness", actor)
+            NewEvent::new(berth_core::model::EventKind::LogWitness, actor)
                 .target(format!("witness:{}", self.key.name()))
                 .outcome(outcome)
                 .details(serde_json::json!({ "url": self.url, "size": size })),

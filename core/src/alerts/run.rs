@@ -14,7 +14,7 @@ use super::windows::Windows;
 use super::world::{HostFacts, World};
 use crate::events::now_ns;
 use crate::model::{
-    Actor, Alert, AlertRule, AlertState, Condition, NewEvent, Notification, Outcome, RuleId, SubjectKind,
+    Actor, Alert, AlertRule, AlertState, Condition, EventKind, NewEvent, Notification, Outcome, RuleId, SubjectKind,
 };
 use crate::tasks::Stop;
 use std::sync::Arc;
@@ -138,7 +138,7 @@ impl Alerts {
         for (rule, change) in changes {
             let (track, state, repeat, tell) = match &change {
                 Change::Fired { track, tell } => {
-                    self.record(&rule, track, "alert.fire", None, now_ms);
+                    self.record(&rule, track, EventKind::AlertFire, None, now_ms);
                     (track, AlertState::Firing, false, *tell)
                 }
                 Change::Remind { track, repeat } => (track, AlertState::Firing, *repeat, true),
@@ -148,7 +148,7 @@ impl Alerts {
                     tell,
                     at_ms,
                 } => {
-                    self.record(&rule, track, "alert.resolve", Some(why), *at_ms);
+                    self.record(&rule, track, EventKind::AlertResolve, Some(why), *at_ms);
                     (track, AlertState::Resolved, false, *tell)
                 }
             };
@@ -162,7 +162,7 @@ impl Alerts {
         }
     }
 
-    fn record(&self, rule: &AlertRule, track: &Track, kind: &str, why: Option<&str>, at_ms: i64) {
+    fn record(&self, rule: &AlertRule, track: &Track, kind: EventKind, why: Option<&str>, at_ms: i64) {
         let mut event = NewEvent::new(kind, Actor::system())
             .host(track.subject.host().to_string())
             .details(serde_json::json!({
@@ -181,7 +181,7 @@ impl Alerts {
         if let Some(t) = track.subject.target() {
             event = event.target(t);
         }
-        if kind == "alert.fire" {
+        if kind == EventKind::AlertFire {
             event = event.outcome(Outcome::Error(summary(rule, track, None)));
         }
         self.inner.events.record(event);

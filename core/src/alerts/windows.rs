@@ -4,7 +4,7 @@
 //! purpose (an engine `stop` event). Rules over windows ("3 restarts in
 //! 10 min") read the counts; nothing older than the longest window is kept.
 
-use crate::model::{ActorKind, Container, ContainerState, Event, MAX_SPAN_SECS, RuleId};
+use crate::model::{ActorKind, Container, ContainerState, Event, EventKind, MAX_SPAN_SECS, RuleId};
 use std::collections::{HashMap, VecDeque};
 
 type Key = (String, String);
@@ -66,11 +66,11 @@ impl Windows {
             return;
         };
         let key = (host.clone(), name.to_string());
-        match e.kind.as_str() {
-            "container.stop" => {
+        match EventKind::parse(&e.kind) {
+            Some(EventKind::ContainerStop) => {
                 self.stopped.insert(key, e.ts_ns / 1_000_000);
             }
-            "container.start" | "container.destroy" => {
+            Some(EventKind::ContainerStart | EventKind::ContainerDestroy) => {
                 self.stopped.remove(&key);
             }
             _ => {}

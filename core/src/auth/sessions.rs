@@ -178,7 +178,8 @@ impl ExpiredDeletion for RedbSessionStore {
             .await?;
         for name in expired_users {
             self.events.record(
-                NewEvent::new("auth.session.expired", Actor::user(name.clone())).target(format!("user:{name}")),
+                NewEvent::new(crate::model::EventKind::SessionExpired, Actor::user(name.clone()))
+                    .target(format!("user:{name}")),
             );
         }
         Ok(())

@@ -17,7 +17,7 @@
 //! monitor can tell "quiet" from "stopped signing".
 
 use super::{EventError, EventLog, now_ns};
-use crate::model::{Actor, EventSeq, NewEvent, Outcome};
+use crate::model::{Actor, EventKind, EventSeq, NewEvent, Outcome};
 use crate::tlog::checkpoint::{self, Checkpoint};
 use crate::tlog::merkle::{self, Hash};
 use crate::tlog::note::{ED25519, Note, SignatureLine, SignerKey, VerifierKey};
@@ -34,7 +34,7 @@ pub const SIGN_EVERY: Duration = Duration::from_secs(60);
 /// ...and this often when the log is idle.
 pub const SIGN_IDLE_EVERY: Duration = Duration::from_secs(3600);
 /// The log's own bookkeeping, which alone does not call for a new checkpoint.
-const OWN_KINDS: [&str; 2] = ["log.checkpoint", "log.witness"];
+const OWN_KINDS: [&str; 2] = [EventKind::LogCheckpoint.as_str(), EventKind::LogWitness.as_str()];
 /// A refusal for the same reason is recorded again at most this often.
 const REFUSAL_EVERY: Duration = Duration::from_secs(3600);
 
@@ -182,7 +182,7 @@ impl Checkpointer {
                 if fresh {
                     let cp = &signed.checkpoint;
                     self.inner.log.record(
-                        NewEvent::new("log.checkpoint", actor)
+                        NewEvent::new(EventKind::LogCheckpoint, actor)
                             .target(format!("log:{}", cp.origin))
                             .details(serde_json::json!({"size": cp.size, "root": encode_hash(&cp.root)})),
                     );
@@ -197,7 +197,7 @@ impl Checkpointer {
                     .is_some_and(|(last, at)| *last == why && at.elapsed() < REFUSAL_EVERY);
                 if !repeat {
                     self.inner.log.record(
-                        NewEvent::new("log.checkpoint", actor)
+                        NewEvent::new(EventKind::LogCheckpoint, actor)
                             .target(format!("log:{}", self.origin()))
                             .outcome(Outcome::Error(why.clone())),
                     );

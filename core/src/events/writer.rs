@@ -151,7 +151,7 @@ impl Writer {
             "events were removed from the end of the log"
         );
         let mut batch = vec![(
-            NewEvent::new("log.truncated", crate::model::Actor::system())
+            NewEvent::new(crate::model::EventKind::LogTruncated, crate::model::Actor::system())
                 .outcome(crate::model::Outcome::Error(format!(
                     "events {first} to {reached} were removed from the end of the log while berth was stopped"
                 )))

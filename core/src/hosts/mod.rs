@@ -355,13 +355,14 @@ impl Host {
 
     /// An engine event about a container: keeps restart and OOM counts true.
     pub(crate) fn note_container_event(&self, kind: &str, id: Option<&str>, name: Option<&str>) {
-        match kind {
-            "container.start" | "container.die" | "container.restart" | "container.destroy" => {
+        use crate::model::EventKind as K;
+        match K::parse(kind) {
+            Some(K::ContainerStart | K::ContainerDie | K::ContainerRestart | K::ContainerDestroy) => {
                 if let Some(id) = id {
                     lock(&self.restarts).remove(id);
                 }
             }
-            "container.oom" => {
+            Some(K::ContainerOom) => {
                 if let Some(name) = name {
                     *lock(&self.oom_kills).entry(name.to_string()).or_default() += 1;
                 }

@@ -16,7 +16,8 @@
 use super::{EngineError, Host};
 use crate::events::{EventError, now_ns};
 use crate::model::{
-    Actor, ActorKind, EngineEvent, EngineVersion, Event, EventFilter, HostStatus, NewEvent, Outcome, format_ts,
+    Actor, ActorKind, EngineEvent, EngineVersion, Event, EventFilter, EventKind, HostStatus, NewEvent, Outcome,
+    format_ts,
 };
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -179,7 +180,7 @@ async fn catch_up(host: &Host, now: i64) -> Result<i64, String> {
     if let Some((from_ns, to_ns)) = replay.gap {
         tracing::warn!(host = %host.id, from_ns, to_ns, "the engine no longer has every event berth missed");
         host.events.record(
-            NewEvent::new("host.events_gap", Actor::system())
+            NewEvent::new(EventKind::HostEventsGap, Actor::system())
                 .host(host.id.0.clone())
                 .outcome(Outcome::Error(format!(
                     "the engine no longer has its events from between {} and {} (it restarted, or more \
@@ -320,7 +321,7 @@ async fn seed_oom_kills(host: &Arc<Host>) {
     let (events, id) = (host.events.clone(), host.id.0.clone());
     let counted = tokio::task::spawn_blocking(move || {
         let filter = crate::model::EventFilter {
-            kind: Some("container.oom".into()),
+            kind: Some(EventKind::ContainerOom.into()),
             host: Some(id),
             ..Default::default()
         };
@@ -352,7 +353,7 @@ fn set_reachable(host: &Host, version: EngineVersion) {
     if !was.reachable {
         let gap_ms = (since_ns - was.since_ns) / 1_000_000;
         host.events.record(
-            NewEvent::new("host.connect", Actor::system())
+            NewEvent::new(EventKind::HostConnect, Actor::system())
                 .host(host.id.0.clone())
                 .details(serde_json::json!({
                     "engine_version": engine_version,
@@ -386,7 +387,11 @@ fn set_unreachable(host: &Host, reason: &str) {
     if !first && was.error.as_deref() == Some(reason) {
         return;
     }
-    let kind = if first { "host.disconnect" } else { "host.unreachable" };
+    let kind = if first {
+        EventKind::HostDisconnect
+    } else {
+        EventKind::HostUnreachable
+    };
     host.events.record(
         NewEvent::new(kind, Actor::system())
             .host(host.id.0.clone())

@@ -10,6 +10,7 @@ mod container;
 mod engine;
 mod error;
 mod event;
+mod event_kind;
 mod filter;
 mod hosts;
 mod ids;
@@ -45,6 +46,7 @@ pub use error::ErrorKind;
 pub use event::{
     Actor, ActorKind, ChainStatus, CheckpointInfo, Cosigned, Event, EventPage, Hash32, LogStatus, NewEvent, Outcome,
 };
+pub use event_kind::EventKind;
 pub use filter::{EventFilter, FilterError, OutcomeFilter};
 pub use hosts::{HostEntry, HostOrigin, NewAgentHost, validate_agent_token};
 pub use ids::{EventSeq, UserId};

@@ -174,7 +174,7 @@ impl Terminals {
         let record_target = format!("container:{}", target.name);
         let event = |command: &str| {
             caller
-                .event("terminal.open")
+                .event(crate::model::Operation::OpenTerminal.kind())
                 .host(host_name.clone())
                 .target(record_target.clone())
                 .details(serde_json::json!({

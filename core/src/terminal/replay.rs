@@ -35,7 +35,7 @@ impl Terminals {
         else {
             return Err(not_one());
         };
-        if event.kind != "terminal.close" {
+        if !crate::model::EventKind::TerminalClose.is(&event.kind) {
             return Err(not_one());
         }
         let (stored, dropped_at) = inner

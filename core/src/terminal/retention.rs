@@ -135,11 +135,13 @@ impl Terminals {
             }
         };
         for d in dropped {
-            let mut event = NewEvent::new("terminal.recording_dropped", Actor::system()).details(serde_json::json!({
-                "open_seq": d.open_seq,
-                "bytes": d.bytes,
-                "budget_bytes": budget,
-            }));
+            let mut event = NewEvent::new(crate::model::EventKind::TerminalRecordingDropped, Actor::system()).details(
+                serde_json::json!({
+                    "open_seq": d.open_seq,
+                    "bytes": d.bytes,
+                    "budget_bytes": budget,
+                }),
+            );
             // On the session's host and container, as its open event was.
             if let Ok(Some(open)) = inner.events.get(EventSeq(d.open_seq)).await {
                 if let Some(host) = open.host {

@@ -256,7 +256,7 @@ impl Session {
             _ => Outcome::Ok,
         };
         let event = caller
-            .event("terminal.close")
+            .event(crate::model::EventKind::TerminalClose.as_str())
             .host(host)
             .target(target)
             .outcome(outcome)

@@ -54,7 +54,7 @@ pub(crate) async fn origin(State(state): State<AppState>, req: Request, next: Ne
         .map(|c| c.0.ip().to_string());
     let message = format!("cross-origin request from '{origin}' refused");
     state.berth.events.record(
-        NewEvent::new("http.origin_denied", Actor::user("anonymous"))
+        NewEvent::new(berth_core::model::EventKind::HttpOriginDenied, Actor::user("anonymous"))
             .source(source)
             .outcome(Outcome::Denied(message.clone()))
             .details(

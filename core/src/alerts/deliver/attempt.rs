@@ -250,7 +250,7 @@ pub(super) fn event(r: &Record<'_>, outcome: Outcome, tried: Option<&Tried>, ret
     if let Some(wait) = retry_in {
         details["retry_in_s"] = json!(wait.as_secs_f64().ceil() as u64);
     }
-    let mut event = NewEvent::new("alert.deliver", Actor::system())
+    let mut event = NewEvent::new(crate::model::EventKind::AlertDeliver, Actor::system())
         .target(target)
         .outcome(outcome)
         .details(details);

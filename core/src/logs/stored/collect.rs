@@ -105,7 +105,7 @@ pub(super) async fn run(logs: StoredLogs, host: Arc<Host>, mut stop: Stop) {
 impl Collector {
     /// A container started again: its stopped life is read anew.
     fn note_event(&mut self, e: &crate::model::Event) {
-        if e.kind == "container.start"
+        if crate::model::EventKind::ContainerStart.is(&e.kind)
             && e.host.as_deref() == Some(self.host.id().0.as_str())
             && let Some(id) = e.details.get("id").and_then(|v| v.as_str())
         {

@@ -132,7 +132,7 @@ pub(super) fn record(logs: &StoredLogs, dropped: Vec<Dropped>) {
             "dropped the oldest stored log lines"
         );
         logs.inner.events.record(
-            NewEvent::new("logs.dropped", Actor::system())
+            NewEvent::new(crate::model::EventKind::LogsDropped, Actor::system())
                 .host(d.host.clone())
                 .target(format!("container:{}", d.name))
                 .details(serde_json::json!({
