@@ -23,6 +23,7 @@ use crate::model::{
     HostSample, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume,
     VolumeDetail,
 };
+use crate::tasks::{Stop, Tasks};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -31,7 +32,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 /// Time to connect, finish the TLS handshake and be welcomed.
 const CONNECT: Duration = Duration::from_secs(10);
@@ -101,20 +101,35 @@ struct Inner {
     conn: tokio::sync::Mutex<Option<Conn>>,
 }
 
-/// One connection and its three tasks (read, write, heartbeat), which end
-/// when it is dropped.
+/// One connection and its three tasks (write, read, heartbeat): `stop`
+/// ends them and waits for them; dropped, they are told to end.
 struct Conn {
     link: Arc<Link>,
     welcome: Welcome,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Option<Tasks>,
+}
+
+impl Conn {
+    /// Closes the connection and waits until its tasks have ended.
+    async fn stop(mut self) {
+        self.link.close("the connection was replaced".into());
+        if let Some(tasks) = self.tasks.take() {
+            tasks.stop().await;
+        }
+    }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         self.link.close("the connection was replaced".into());
-        for t in &self.tasks {
-            t.abort();
-        }
+    }
+}
+
+/// Runs `work` until it ends or `stop` says to end it.
+async fn until_stopped(mut stop: Stop, work: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        () = work => {}
+        _ = stop.wait_for(|stop| *stop) => {}
     }
 }
 
@@ -201,7 +216,9 @@ impl Inner {
         {
             return Ok((conn.link.clone(), conn.welcome.clone()));
         }
-        *slot = None;
+        if let Some(closed) = slot.take() {
+            closed.stop().await;
+        }
         let conn = self.dial().await.map_err(|reason| self.unreachable(reason))?;
         let open = (conn.link.clone(), conn.welcome.clone());
         *slot = Some(conn);
@@ -322,12 +339,25 @@ impl Inner {
         tracing::info!(host = %self.host, %url, agent = %welcome.agent, limits = ?welcome.limits, "agent connected");
 
         let (link, queue) = Link::new(&self.host);
-        let tasks = vec![
-            tokio::spawn(link.clone().write_to(writer, queue)),
-            tokio::spawn(link.clone().read_from(reader)),
-            tokio::spawn(link.clone().heartbeat(self.heartbeat)),
-        ];
-        Ok(Conn { link, welcome, tasks })
+        let mut tasks = Tasks::new();
+        let (host, every) = (&self.host, self.heartbeat);
+        let l = link.clone();
+        tasks.spawn(format!("agent-writer:{host}"), |stop| {
+            until_stopped(stop, l.write_to(writer, queue))
+        });
+        let l = link.clone();
+        tasks.spawn(format!("agent-reader:{host}"), |stop| {
+            until_stopped(stop, l.read_from(reader))
+        });
+        let l = link.clone();
+        tasks.spawn(format!("agent-heartbeat:{host}"), |stop| {
+            until_stopped(stop, l.heartbeat(every))
+        });
+        Ok(Conn {
+            link,
+            welcome,
+            tasks: Some(tasks),
+        })
     }
 }
 

@@ -93,7 +93,8 @@ type Reader = ReadHalf<TlsStream<TcpStream>>;
 type Writer = WriteHalf<TlsStream<TcpStream>>;
 
 /// Serves the core's connections on `listener` until `stop`, then closes
-/// them all and returns once their tasks have ended.
+/// them all and returns once their tasks have ended. Each connection is a
+/// task of its own (`agent-connection:PEER`), owned here.
 pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn Engine>, mut stop: Stop) {
     let task = "agent";
     let shared = Arc::new(Shared {
@@ -108,6 +109,8 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
     });
     tracing::info!(task, address = ?listener.local_addr().ok(), limits = ?shared.limits, "serving");
     let mut open = JoinSet::new();
+    // What the log calls each connection's task.
+    let mut names: HashMap<tokio::task::Id, String> = HashMap::new();
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -119,37 +122,92 @@ pub async fn serve(listener: TcpListener, options: AgentOptions, engine: Arc<dyn
                     continue;
                 }
             },
-            Some(_) = open.join_next(), if !open.is_empty() => continue,
+            Some(ended) = open.join_next_with_id(), if !open.is_empty() => {
+                joined(ended, &mut names);
+                continue;
+            }
             _ = stop.changed() => break,
         };
         let ticket = shared.gate.admit(peer.ip(), allowed(&shared.allow, peer.ip()));
         let _ = tcp.set_nodelay(true);
-        let shared = shared.clone();
-        open.spawn(async move {
-            if let Err(reason) = connection(tcp, peer, shared, ticket).await {
+        let (shared, stop) = (shared.clone(), stop.clone());
+        let handle = open.spawn(async move {
+            if let Err(reason) = connection(tcp, peer, shared, ticket, stop).await {
                 tracing::info!(task = "agent", %peer, %reason, "connection ended");
             }
         });
+        names.insert(handle.id(), format!("agent-connection:{peer}"));
     }
-    open.shutdown().await;
+    // Each connection sees the stop too, and ends as it would on its own.
+    let began = tokio::time::Instant::now();
+    let mut warned = false;
+    while !open.is_empty() {
+        match tokio::time::timeout(SLOW_STOP, open.join_next_with_id()).await {
+            Ok(Some(ended)) => joined(ended, &mut names),
+            Ok(None) => break,
+            Err(_) if !warned => {
+                warned = true;
+                tracing::warn!(task, after = ?began.elapsed(), connections = open.len(), "still stopping; waiting for them");
+            }
+            Err(_) => {}
+        }
+    }
     tracing::info!(task, "stopped");
 }
 
+/// A connection still ending this long after the stop is named in the log
+/// (and still waited for), as `tasks` does.
+const SLOW_STOP: Duration = Duration::from_secs(5);
+
+/// Logs a connection's task that failed, and forgets its name.
+fn joined(ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>, names: &mut HashMap<tokio::task::Id, String>) {
+    let (id, failed) = match ended {
+        Ok((id, ())) => (id, None),
+        Err(e) => (e.id(), Some(e)),
+    };
+    let name = names.remove(&id).unwrap_or_default();
+    if let Some(e) = failed {
+        tracing::error!(task = name, error = %e, "the task failed");
+    }
+}
+
+/// Logs a task of `peer`'s connection that failed (one ended on purpose did not).
+fn failed(name: &str, peer: SocketAddr, ended: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = ended
+        && e.is_panic()
+    {
+        tracing::error!(task = name, %peer, error = %e, "the task failed");
+    }
+}
+
 /// One core's connection, from the handshake to its end; `Err` says why it ended early.
-async fn connection(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut ticket: Ticket) -> Result<(), String> {
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut ticket: Ticket,
+    mut stop: Stop,
+) -> Result<(), String> {
     let tls_turns = ticket.tls_turns();
+    let welcomed = tokio::select! {
+        welcomed = ticket.hold(handshake(tcp, peer, &shared, &tls_turns)) => welcomed?,
+        _ = stop.wait_for(|stop| *stop) => return Ok(()),
+    };
+    drop(ticket);
     let Welcomed {
         mut reader,
         mut writer,
         place: _place,
         silence,
-    } = ticket.hold(handshake(tcp, peer, &shared, &tls_turns)).await?;
-    drop(ticket);
+    } = welcomed;
 
+    // The writer, a task of this connection's: it sends what the calls
+    // queue while the connection reads on.
     let (outbox, mut queue) = mpsc::channel::<FromAgent>(OUTBOX);
-    let mut sending = tokio::spawn(async move {
+    let mut sending = JoinSet::new();
+    sending.spawn(async move {
         if let Err(e) = wire::send_queued(&mut writer, &mut queue).await {
-            tracing::debug!(task = "agent", error = %e, "cannot send");
+            tracing::debug!(task = "agent-sender", %peer, error = %e, "cannot send");
         }
     });
     // The calls and streams being answered.
@@ -161,7 +219,8 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut t
     let mut sender_ended = false;
     let ended = loop {
         // Nothing else may end a read half way (a frame's first bytes would
-        // be lost with it): only the connection's end or the core's silence.
+        // be lost with it): only the connection's end, the core's silence or
+        // the agent's stop.
         let next = async {
             match silence {
                 Some(limit) => tokio::time::timeout(limit, wire::read::<ToAgent, _>(&mut reader))
@@ -173,13 +232,18 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut t
         let frame = tokio::select! {
             frame = next => frame,
             // The writer stopped: the connection is gone.
-            _ = &mut sending => {
+            Some(ended) = sending.join_next() => {
+                failed("agent-sender", peer, ended);
                 sender_ended = true;
                 break Ok(());
             }
+            // The agent stops: the connection ends as if the core had gone.
+            _ = stop.wait_for(|stop| *stop) => break Ok(()),
         };
         // The calls answered meanwhile.
-        while work.try_join_next().is_some() {}
+        while let Some(ended) = work.try_join_next() {
+            failed("agent-call", peer, ended);
+        }
         let frame = match frame {
             Some(Ok(f)) => f,
             Some(Err(wire::WireError::Closed)) => break Ok(()),
@@ -260,10 +324,15 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut t
     };
     // Terminals first: their processes are hung up while the writer still sends.
     terminals.close().await;
-    work.shutdown().await;
+    work.abort_all();
+    while let Some(ended) = work.join_next().await {
+        failed("agent-call", peer, ended);
+    }
     if !sender_ended {
-        sending.abort();
-        let _ = sending.await;
+        sending.abort_all();
+        while let Some(ended) = sending.join_next().await {
+            failed("agent-sender", peer, ended);
+        }
     }
     tracing::info!(task = "agent", %peer, "core disconnected");
     ended

@@ -7,6 +7,7 @@ use crate::cli::{AgentArgs, AgentCommand};
 use anyhow::{Context, bail};
 use berth_core::agent::{self, AgentOptions, Cidr};
 use berth_core::model::HostLimits;
+use berth_core::tasks::Tasks;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -133,12 +134,13 @@ fn run(dir: &Path, listen: Option<SocketAddr>, read_only: bool, no_exec: bool) -
             agent::tls::fingerprint_of_pem(&std::fs::read_to_string(dir.join(CERT))?).map_err(anyhow::Error::msg)?;
         tracing::info!(address = %listener.local_addr()?, %fingerprint, "berth agent ready");
         crate::code_pages::release_after(&crate::code_pages::AFTER_START, "agent");
-        let (stop_tx, stop) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            super::shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        });
-        agent::serve(listener, options, engine, stop).await;
+        // Serving is this service's one task; its owner waits for the signal,
+        // then stops it and waits until every connection has ended.
+        let mut tasks = Tasks::new();
+        tasks.spawn("agent", |stop| agent::serve(listener, options, engine, stop));
+        super::shutdown_signal().await;
+        tracing::info!("stopping");
+        tasks.stop().await;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
