@@ -3,6 +3,7 @@
 
 use crate::commands;
 use crate::config::{Config, Overrides};
+use berth_core::agent;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,13 +19,32 @@ use std::time::Duration;
 #[command(name = "berth", version, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
-    global: GlobalArgs,
+    server: ServerArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// berth's configuration, for `berth` alone (it serves) and written before
+/// a command (`berth --data-dir DIR user list`). Not global: the agent has
+/// its own configuration, and its help shows only its own flags.
 #[derive(Debug, Args)]
-struct GlobalArgs {
+struct ServerArgs {
+    /// TOML configuration file (defaults, then this file, then BERTH_*
+    /// environment variables, then flags).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory of the database (berth.redb) [env: BERTH_DATA_DIR] [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to serve on [env: BERTH_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+/// The same flags for the commands that use berth's configuration, also
+/// after their subcommand (`berth user add NAME --data-dir DIR`).
+#[derive(Debug, Default, Args)]
+struct ServerFlags {
     /// TOML configuration file (defaults, then this file, then BERTH_*
     /// environment variables, then flags).
     #[arg(long, global = true, value_name = "FILE")]
@@ -32,18 +52,40 @@ struct GlobalArgs {
     /// Directory of the database (berth.redb) [env: BERTH_DATA_DIR] [default: ./data]
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Address to serve on [env: BERTH_LISTEN] [default: 127.0.0.1:8080]
+    /// Address berth serves on [env: BERTH_LISTEN] [default: 127.0.0.1:8080]
     #[arg(long, global = true, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+}
+
+impl ServerArgs {
+    /// These, with what was written after the command taking precedence.
+    fn and(self, later: ServerFlags) -> ServerArgs {
+        ServerArgs {
+            config: later.config.or(self.config),
+            data_dir: later.data_dir.or(self.data_dir),
+            listen: later.listen.or(self.listen),
+        }
+    }
+
+    fn given(&self) -> bool {
+        self.config.is_some() || self.data_dir.is_some() || self.listen.is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the web UI, the REST API and the websockets (the default).
-    Serve,
+    Serve {
+        #[command(flatten)]
+        server: ServerFlags,
+    },
     /// Add and list users (stop the server first: the database is locked while it runs).
-    #[command(subcommand)]
-    User(UserCommand),
+    User {
+        #[command(flatten)]
+        server: ServerFlags,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Add, list, rename, disable, enable and remove the hosts of a running
     /// berth (through its REST API, with an admin's API key).
     ///
@@ -52,10 +94,19 @@ enum Command {
     /// file here, then `berth host add NAME --agent https://ADDRESS:7443
     /// --token-file FILE --fingerprint sha256:...`. Hosts in the
     /// configuration file ([[hosts]]) are listed but changed there.
-    Host(HostArgs),
+    Host {
+        #[command(flatten)]
+        server: ServerFlags,
+        #[command(flatten)]
+        args: HostArgs,
+    },
     /// Check and export the event log, and prove that an event is in it.
-    #[command(subcommand)]
-    Events(EventsCommand),
+    Events {
+        #[command(flatten)]
+        server: ServerFlags,
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Watch a berth's event log from another machine (no database needed):
     /// checks that each signed checkpoint extends the last one it kept.
     /// With --serve, acts as a witness that cosigns the checkpoints a berth
@@ -63,7 +114,12 @@ enum Command {
     ///
     /// Exit codes: 0 all checks passed; 1 the log misbehaved (went back,
     /// forked, bad signature, stopped signing); 2 could not check.
-    Monitor(MonitorArgs),
+    Monitor {
+        #[command(flatten)]
+        server: ServerFlags,
+        #[command(flatten)]
+        args: MonitorArgs,
+    },
     /// Serve this machine's Docker engine to a berth on another machine,
     /// over TLS with a token (set up first with `berth agent init`). The
     /// agent keeps no state; --read-only and --no-exec are enforced here,
@@ -78,6 +134,10 @@ pub(crate) struct AgentArgs {
     /// The agent's directory: agent.toml, agent-cert.pem, agent-key.pem.
     #[arg(long, value_name = "DIR", default_value = "agent", global = true)]
     pub dir: PathBuf,
+    /// Listen here instead of where agent.toml says (`berth agent init
+    /// --listen` writes that).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
     /// Refuse every change (start, stop, create, remove, prune) and exec.
     #[arg(long)]
     pub read_only: bool,
@@ -89,10 +149,13 @@ pub(crate) struct AgentArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentCommand {
     /// Write the agent's configuration: a random token, a self-signed TLS
-    /// certificate, the listen address (--listen, default 0.0.0.0:7443)
-    /// and an allowlist. Prints the token and the certificate's fingerprint,
-    /// which `berth host add` on the berth server needs.
+    /// certificate, the listen address and an allowlist. Prints the token
+    /// and the certificate's fingerprint, which `berth host add` on the
+    /// berth server needs.
     Init {
+        /// The address the agent will listen on (kept in agent.toml).
+        #[arg(long, value_name = "ADDR", default_value_t = SocketAddr::from(([0, 0, 0, 0], agent::DEFAULT_PORT)))]
+        listen: SocketAddr,
         /// Only these addresses may connect: a CIDR block (10.0.0.0/8) or
         /// one address; repeat for more. Default: any.
         #[arg(long, value_name = "CIDR")]
@@ -322,31 +385,41 @@ pub fn main() -> ExitCode {
     // The agent has its own configuration (agent.toml), not berth's: it
     // neither reads nor needs one, so a berth.toml or BERTH_* meant for the
     // server cannot stop it.
-    let command = cli.command.unwrap_or(Command::Serve);
-    let command = match command {
-        Command::Agent(args) => return finish(commands::agent(args, cli.global.listen)),
-        other => other,
+    let command = cli.command.unwrap_or(Command::Serve {
+        server: ServerFlags::default(),
+    });
+    let (server, run): (ServerFlags, Run) = match command {
+        Command::Agent(_) if cli.server.given() => {
+            eprintln!(
+                "berth: --config, --data-dir and --listen before `agent` are the server's; the agent reads \
+                 agent.toml in --dir: write `berth agent --listen ADDR` (or `berth agent init --listen ADDR`)"
+            );
+            return ExitCode::from(2);
+        }
+        Command::Agent(args) => return finish(commands::agent(args)),
+        Command::Serve { server } => (server, Box::new(commands::serve)),
+        Command::User { server, command } => (server, Box::new(move |c| commands::user(c, command))),
+        Command::Host { server, args } => (server, Box::new(move |c| commands::host(c, args))),
+        Command::Events { server, command } => (server, Box::new(move |c| commands::events(c, command))),
+        Command::Monitor { server, args } => (server, Box::new(move |c| commands::monitor(c, args))),
     };
+    let given = cli.server.and(server);
     let flags = Overrides {
-        listen: cli.global.listen,
-        data_dir: cli.global.data_dir.clone(),
+        listen: given.listen,
+        data_dir: given.data_dir.clone(),
     };
-    let config = match Config::load(cli.global.config.as_deref(), &flags) {
+    let config = match Config::load(given.config.as_deref(), &flags) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("berth: {e}");
             return ExitCode::from(2);
         }
     };
-    finish(match command {
-        Command::Serve => commands::serve(config),
-        Command::User(cmd) => commands::user(config, cmd),
-        Command::Host(args) => commands::host(config, args),
-        Command::Events(cmd) => commands::events(config, cmd),
-        Command::Monitor(args) => commands::monitor(config, args),
-        Command::Agent(args) => commands::agent(args, cli.global.listen),
-    })
+    finish(run(config))
 }
+
+/// A command of berth's, given its configuration.
+type Run = Box<dyn FnOnce(Config) -> anyhow::Result<ExitCode>>;
 
 /// The exit code of a command's result, its error printed.
 fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {

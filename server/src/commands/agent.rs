@@ -44,20 +44,24 @@ impl std::fmt::Debug for AgentFile {
     }
 }
 
-pub(crate) fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+pub(crate) fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        Some(AgentCommand::Init { allow, name, force }) => init(&args.dir, listen, &allow, &name, force),
-        None => run(&args.dir, listen, args.read_only, args.no_exec),
+        Some(AgentCommand::Init {
+            listen,
+            allow,
+            name,
+            force,
+        }) => {
+            if args.listen.is_some() {
+                bail!("write --listen after `init`: `berth agent init --listen ADDR`");
+            }
+            init(&args.dir, listen, &allow, &name, force)
+        }
+        None => run(&args.dir, args.listen, args.read_only, args.no_exec),
     }
 }
 
-fn init(
-    dir: &Path,
-    listen: Option<SocketAddr>,
-    allow: &[String],
-    names: &[String],
-    force: bool,
-) -> anyhow::Result<ExitCode> {
+fn init(dir: &Path, listen: SocketAddr, allow: &[String], names: &[String], force: bool) -> anyhow::Result<ExitCode> {
     let config = dir.join(CONFIG);
     if config.exists() && !force {
         bail!(
@@ -69,7 +73,6 @@ fn init(
     for block in allow {
         Cidr::parse(block).map_err(anyhow::Error::msg)?;
     }
-    let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], agent::DEFAULT_PORT)));
     let mut names = names.to_vec();
     if names.is_empty() {
         names = vec![berth_core::files::machine_name(), "localhost".into()];
