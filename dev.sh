@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # berth's one entry point for people and CI.
 #
-#   ./dev.sh serve [ARGS]   build berth (release, site embedded) and run `berth serve ARGS`
+#   ./dev.sh serve [ARGS]   build berth quickly (unoptimised, site embedded) and run `berth serve ARGS`
 #   ./dev.sh test           every test: format, lints, unit, integration and browser tests
-#   ./dev.sh build          build the release binary only (prints its path)
+#   ./dev.sh build          build the release binary (optimised for size, slow to build; prints its path)
 #
 # It installs what is missing first: the wasm target, wasm-bindgen-cli (pinned
 # to the library's version), and for tests Debian's chromium, chromedriver and
@@ -263,9 +263,15 @@ cmd_build() {
   echo "$TARGET_DIR/release/berth"
 }
 
+# A first look: the same unoptimised build the tests use (a few minutes on
+# two cores, and shared with `./dev.sh test`), not the release binary, whose
+# size-optimised single-unit build takes half an hour there.
 cmd_serve() {
-  local bin
-  bin=$(cmd_build)
+  ensure_wasm_tools
+  build_site debug
+  say "building the server (unoptimised: quick to build; ./dev.sh build makes the release binary)"
+  cargo build -p berth-server
+  local bin="$TARGET_DIR/debug/berth"
   say "starting berth: $bin serve $*"
   exec "$bin" serve "$@"
 }

@@ -121,6 +121,43 @@ impl Resolve for req::RevealEnv {
     }
 }
 
+impl Resolve for req::LatestStats {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        berth.check(caller, self.operation()).await?;
+        Ok(berth.dashboard(caller).stats)
+    }
+}
+
+impl Resolve for req::HostCharts {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        berth.hosts.get(&self.host.0)?;
+        Ok(berth.stats.host_charts(&berth.events, caller, &self.host.0, self.range).await?)
+    }
+}
+
+impl Resolve for req::ContainerCharts {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        berth.hosts.get(&self.host.0)?;
+        let (host, name) = (&self.host.0, &self.name);
+        Ok(berth.stats.container_charts(&berth.events, caller, host, name, self.range).await?)
+    }
+}
+
+impl Resolve for req::ListExpected {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        berth.hosts.get(&self.host.0)?.view_for(caller).await?;
+        let all = berth.health.expectations();
+        Ok(all.into_iter().filter(|e| e.host == self.host).collect())
+    }
+}
+
+impl Resolve for req::SetExpected {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<(), OpError> {
+        let state = self.state.as_deref();
+        Ok(berth.health.set(caller, &self.host.0, &self.key, state).await?)
+    }
+}
+
 /// The four requests of one kind of resource, each to its `Host` method.
 macro_rules! resolve_resources {
     ($list:ident: $all:ident, $get:ident: $one:ident($key:ident), $remove:ident: $rm:ident$(($force:ident))?, $prune:ident: $pr:ident) => {

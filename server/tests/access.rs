@@ -89,12 +89,6 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
             Some(json!({ "name": format!("k-{tag}") })),
         ),
         O::RevokeKey => (M::DELETE, "/api/v1/me/keys/000000000000".into(), None),
-        O::ViewStats => (M::GET, format!("/api/v1/hosts/{HOST}/charts?range=1h"), None),
-        O::SetExpectedState => (
-            M::PUT,
-            format!("/api/v1/hosts/{HOST}/expected"),
-            Some(json!({ "key": format!("name:{NONE}"), "state": null })),
-        ),
         O::ProbeHost => (M::POST, "/api/v1/hosts/probe".into(), Some(json!({ "url": NO_AGENT }))),
         O::AddHost => (M::POST, "/api/v1/hosts".into(), Some(bad_new_host())),
         O::RenameHost => (
@@ -190,6 +184,8 @@ fn defined(op: Operation, tag: &str) -> Option<(Route, Value)> {
         O::PruneNetworks => on_host(PruneNetworks::ROUTE, json!({ "label": NONE })),
         O::RemoveVolume => on_host(RemoveVolume::ROUTE, json!({ "name": NONE })),
         O::PruneVolumes => on_host(PruneVolumes::ROUTE, json!({ "label": NONE })),
+        O::ViewStats => on_host(HostCharts::ROUTE, json!({ "range": "1h" })),
+        O::SetExpectedState => on_host(SetExpected::ROUTE, json!({ "key": format!("name:{NONE}"), "state": null })),
         _ => None,
     }
 }
@@ -316,11 +312,6 @@ fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
         O::ListOwnKeys => ("my_keys", json!({})),
         O::CreateKey => ("create_key", json!({ "key": { "name": format!("f-{tag}") } })),
         O::RevokeKey => ("revoke_key", json!({ "id": "000000000000" })),
-        O::ViewStats => ("host_charts", json!({ "host": HOST, "range": "1h" })),
-        O::SetExpectedState => (
-            "set_expected",
-            json!({ "host": HOST, "key": format!("name:{NONE}"), "state": "" }),
-        ),
         O::ProbeHost => ("probe_agent", json!({ "url": NO_AGENT })),
         O::AddHost => ("add_agent_host", bad_new_host()),
         O::RenameHost => (

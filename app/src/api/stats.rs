@@ -1,22 +1,12 @@
-//! Statistics and health for the pages: the dashboard, chart series of a
-//! host or container, expected states, and tickets for `/ws/stats`.
+//! Statistics and health for the pages beside the requests of `model::ops`:
+//! the dashboard, tickets for `/ws/stats`, and the health panel's form.
 
 use crate::error::AppError;
-use berth_core::model::{ChartSet, Dashboard};
+use berth_core::model::Dashboard;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::ssr::{caller, fail, failure};
-
-#[cfg(feature = "ssr")]
-fn parse_range(range: &str) -> Result<berth_core::model::ChartRange, AppError> {
-    berth_core::model::ChartRange::parse(range).ok_or_else(|| {
-        fail(AppError::invalid(format!(
-            "'{}' is not a chart range: use 1h, 24h, 7d or 30d",
-            range.chars().take(20).collect::<String>()
-        )))
-    })
-}
+use super::ssr::{caller, failure};
 
 #[server(endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
@@ -36,35 +26,12 @@ pub async fn stats_ticket() -> Result<String, AppError> {
         .map_err(failure)
 }
 
-#[server(endpoint = "host_charts")]
-pub async fn host_charts(host: String, range: String) -> Result<ChartSet, AppError> {
-    let (berth, caller) = caller().await?;
-    let range = parse_range(&range)?;
-    berth.hosts.get(&host).map_err(failure)?;
-    berth
-        .stats
-        .host_charts(&berth.events, &caller, &host, range)
-        .await
-        .map_err(failure)
-}
-
-/// By container name: history follows the name across re-creation.
-#[server(endpoint = "container_charts")]
-pub async fn container_charts(host: String, name: String, range: String) -> Result<ChartSet, AppError> {
-    let (berth, caller) = caller().await?;
-    let range = parse_range(&range)?;
-    berth.hosts.get(&host).map_err(failure)?;
-    berth
-        .stats
-        .container_charts(&berth.events, &caller, &host, &name, range)
-        .await
-        .map_err(failure)
-}
-
-/// Sets the state the container under `key` should be in; an empty `state` clears it.
-#[server(endpoint = "set_expected")]
-pub async fn set_expected(host: String, key: String, state: String) -> Result<(), AppError> {
-    let (berth, caller) = caller().await?;
-    let expected = (!state.is_empty()).then_some(state.as_str());
-    berth.health.set(&caller, &host, &key, expected).await.map_err(failure)
+/// Sets the state the container under `key` should be in from the health
+/// panel's form; an empty `state` clears it. The form's way into
+/// `SetExpected`.
+#[server(endpoint = "set_expected_form")]
+pub async fn set_expected_form(host: String, key: String, state: String) -> Result<(), AppError> {
+    use berth_core::model::{HostId, ops::SetExpected};
+    let state = (!state.is_empty()).then_some(state);
+    super::ssr::resolve(SetExpected { host: HostId(host), key, state }).await
 }

@@ -3,16 +3,18 @@
 //! see it, without the form) and any drift from it, and the container's
 //! charts.
 
-use crate::api::stats::{SetExpected, container_charts};
+use crate::api::ops::container_charts;
+use crate::api::stats::SetExpectedForm;
+use berth_core::model::ops::ContainerCharts;
 use crate::components::charts::ChartPanel;
 use crate::components::status::ErrorBox;
 use crate::pages::host::{WithDashboard, follow_dashboard};
-use berth_core::model::{Container, Dashboard, ExpectedState};
+use berth_core::model::{Container, Dashboard, ExpectedState, HostId};
 use leptos::prelude::*;
 
 #[component]
 pub fn Monitoring(host: String, id: String, name: String, set_expected: bool) -> impl IntoView {
-    let set = ServerAction::<SetExpected>::new();
+    let set = ServerAction::<SetExpectedForm>::new();
     let live = follow_dashboard();
     let tick = Signal::derive(move || live.with(|d| d.as_ref().map(|d| d.stats.at_ms)));
     // This container as the dashboard has it (a saved expectation comes back on the feed).
@@ -37,7 +39,7 @@ pub fn Monitoring(host: String, id: String, name: String, set_expected: bool) ->
         {move || set.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
         <WithDashboard live render=panel/>
         <h2>"Usage"</h2>
-        <ChartPanel load=move |range| container_charts(host.clone(), name.clone(), range.label().to_string()) tick/>
+        <ChartPanel load=move |range| container_charts(ContainerCharts { host: HostId(host.clone()), name: name.clone(), range }) tick/>
     }
 }
 
@@ -46,7 +48,7 @@ pub fn Monitoring(host: String, id: String, name: String, set_expected: bool) ->
 fn HealthPanel(
     host: String,
     current: Signal<Option<Container>>,
-    set: Option<ServerAction<SetExpected>>,
+    set: Option<ServerAction<SetExpectedForm>>,
 ) -> impl IntoView {
     move || {
         let Some(c) = current.get() else {

@@ -5,7 +5,9 @@
 //! A host's page also lists the alerts firing about it. Admins also
 //! manage the hosts on `/hosts` (`hosts_admin`).
 
-use crate::api::stats::{get_dashboard, host_charts, stats_ticket};
+use crate::api::ops::host_charts;
+use crate::api::stats::{get_dashboard, stats_ticket};
+use berth_core::model::ops::HostCharts;
 use crate::components::charts::ChartPanel;
 use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, since};
 use crate::components::socket::follow_json;
@@ -13,7 +15,7 @@ use crate::components::status::ErrorBox;
 use crate::pages::alerts::FiringBox;
 use crate::pages::hosts_admin::HostsAdmin;
 use berth_core::model::{
-    ContainerState, Dashboard, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size,
+    ContainerState, Dashboard, HostId, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -212,6 +214,6 @@ pub fn HostPage() -> impl IntoView {
         <p><a href="/hosts">"← Hosts"</a></p>
         <h1>{move || format!("Host {}", host.get())}</h1>
         <WithDashboard live render=this_host/>
-        <ChartPanel load=move |range| host_charts(host.get_untracked(), range.label().to_string()) tick/>
+        <ChartPanel load=move |range| host_charts(HostCharts { host: HostId(host.get_untracked()), range }) tick/>
     }
 }

@@ -108,6 +108,15 @@ impl<E: Failure> From<E> for ApiError {
     }
 }
 
+impl ApiError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> ApiError {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
 pub(crate) fn bad_request(e: impl ToString) -> ApiError {
     ApiError {
         kind: ErrorKind::Invalid,
@@ -502,7 +511,10 @@ async fn export(
             "format": format.extension(), "events": count, "filter": filter.to_fields(),
             "sha256": sha256, "bytes": bytes, "complete": open,
         });
-        let event = caller.event("events.export").outcome(outcome).details(details);
+        let event = caller
+            .event(berth_core::model::Operation::ExportEvents.kind())
+            .outcome(outcome)
+            .details(details);
         if let Err(e) = runtime.block_on(berth.events.append(event)) {
             tracing::error!(error = %e, "cannot record an export");
         }

@@ -10,7 +10,7 @@ use super::AppState;
 use super::ws::{Admitted, admit, close, ip, refuse};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use berth_core::Failure;
 use berth_core::auth::Purpose;
@@ -35,7 +35,7 @@ pub(crate) async fn terminal(
     // Checked before the ticket is spent: a wrong size costs no ticket.
     let size = match size(&params) {
         Ok(s) => s,
-        Err(message) => return refuse(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return refuse(ErrorKind::Invalid, &message),
     };
     let admitted = match admit(&state, &headers, ip(&info), &params, Purpose::Terminal).await {
         Ok(a) => a,

@@ -8,16 +8,17 @@
 
 use super::AppState;
 use super::guard::same_origin;
+use super::rest::ApiError;
 use axum::extract::ws::Utf8Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use berth_app::api::containers::HostsFeed;
 use berth_core::access::{Caller, Scope};
 use berth_core::auth::{Purpose, TicketGrant};
 use berth_core::hosts::Host;
-use berth_core::model::{Container, Event, EventFilter, HostStatus, HostView, NewEvent, Outcome};
+use berth_core::model::{Container, ErrorKind, Event, EventFilter, EventKind, HostStatus, HostView, NewEvent, Outcome};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -53,8 +54,10 @@ impl Admitted {
     }
 }
 
-pub(super) fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+/// A websocket refused before it opens: the REST error shape
+/// (`{"error", "kind"}`) with the status of its kind.
+pub(super) fn refuse(kind: ErrorKind, message: &str) -> Response {
+    ApiError::new(kind, message).into_response()
 }
 
 /// The checks every websocket passes: same origin, and a valid one-time
@@ -71,7 +74,7 @@ pub(super) async fn admit(
 ) -> Result<Admitted, Response> {
     let refused = |reason: &str, message: &str| {
         state.berth.events.record(
-            NewEvent::new("ws.refused", berth_core::model::Actor::system())
+            NewEvent::new(EventKind::WsRefused, berth_core::model::Actor::system())
                 .source(source.clone())
                 .outcome(Outcome::Denied(message.into()))
                 .details(serde_json::json!({ "feed": format!("{purpose:?}").to_lowercase(), "reason": reason })),
@@ -80,14 +83,14 @@ pub(super) async fn admit(
     if !same_origin(headers, state.origin.as_deref()) {
         let message = "cross-origin websocket refused: open it from berth's own pages";
         refused("foreign_origin", message);
-        return Err(refuse(StatusCode::FORBIDDEN, message));
+        return Err(refuse(ErrorKind::Denied, message));
     }
     let ticket = params.get("ticket").map_or("", String::as_str);
     let grant = match state.berth.auth.redeem(ticket, purpose) {
         Ok(g) => g,
         Err(why) => {
             refused(why.as_str(), why.message());
-            return Err(refuse(StatusCode::UNAUTHORIZED, why.message()));
+            return Err(refuse(ErrorKind::Unauthenticated, why.message()));
         }
     };
     let caller = state
@@ -100,14 +103,15 @@ pub(super) async fn admit(
     let Some(caller) = caller else {
         let message = "the ticket's holder was disabled or removed, or its key revoked, since: sign in again";
         refused("holder_gone", message);
-        return Err(refuse(StatusCode::UNAUTHORIZED, message));
+        return Err(refuse(ErrorKind::Unauthenticated, message));
     };
     let scope = Scope {
         host: grant.host.clone(),
         target: None,
     };
+    // Refused (403), or the event log failed to record it (500): its kind says which.
     if let Err(e) = berth_core::access::check(&state.berth.events, &caller, purpose.operation(), scope).await {
-        return Err(refuse(StatusCode::FORBIDDEN, &e.to_string()));
+        return Err(ApiError::from(e).into_response());
     }
     Ok(Admitted {
         caller,
@@ -133,12 +137,12 @@ pub(crate) async fn events(
     };
     let filter = match EventFilter::from_fields(|k| params.get(k).map(String::as_str)) {
         Ok(f) => f,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return refuse(ErrorKind::Invalid, &e.to_string()),
     };
     let after = match params.get("after").map(|a| a.parse::<u64>()) {
         None => None,
         Some(Ok(a)) => Some(a),
-        Some(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "after must be a whole number"),
+        Some(Err(_)) => return refuse(ErrorKind::Invalid, "after must be a whole number"),
     };
     upgrade.on_upgrade(move |socket| stream(socket, state, admitted, filter, after))
 }
@@ -167,7 +171,7 @@ pub(crate) async fn containers(
     let host_id = admitted.grant.host.clone().unwrap_or_default();
     let host = match state.berth.hosts.get(&host_id) {
         Ok(h) => h,
-        Err(e) => return refuse(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     upgrade.on_upgrade(move |mut socket| async move {
         let mut lists = host.subscribe_containers();

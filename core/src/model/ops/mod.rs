@@ -14,11 +14,13 @@
 
 mod containers;
 mod resources;
+mod stats;
 
 pub use containers::{
     ContainerAct, ContainerVerb, CreateContainer, Created, GetHost, InspectContainer, ListContainers, RevealEnv,
     RevealedEnv,
 };
+pub use stats::{ContainerCharts, HostCharts, LatestStats, ListExpected, SetExpected};
 pub use resources::{
     GetImage, GetNetwork, GetVolume, ListImages, ListNetworks, ListVolumes, PruneImages, PruneNetworks, PruneVolumes,
     RemoveImage, RemoveNetwork, RemoveVolume,
@@ -168,6 +170,11 @@ macro_rules! for_each_request {
             container_action "container_action" = ContainerAct,
             create_container "create_container" = CreateContainer,
             reveal_env "reveal_env" = RevealEnv,
+            latest_stats "latest_stats" = LatestStats,
+            host_charts "host_charts" = HostCharts,
+            container_charts "container_charts" = ContainerCharts,
+            list_expected "list_expected" = ListExpected,
+            set_expected "set_expected" = SetExpected,
         }
     };
 }

@@ -34,6 +34,15 @@ fn wrong(name: &str, value: &str, wanted: &str) -> serde_json::Error {
     ))
 }
 
+/// `a, b or c`.
+fn either(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// Parses a text field into a number of type `$t`, or says what was wanted.
 macro_rules! numbers {
     ($($method:ident: $t:ty => $visit:ident),* $(,)?) => {$(
@@ -125,7 +134,7 @@ impl<'de> de::Deserializer<'de> for Field {
             Field::Json(v) => v.deserialize_enum(name, variants, visitor),
             Field::Text { name, value } => {
                 if !variants.contains(&value.as_str()) {
-                    return Err(wrong(&name, &value, &format!("one of {}", variants.join(", "))));
+                    return Err(wrong(&name, &value, &either(variants)));
                 }
                 let text: StringDeserializer<serde_json::Error> = value.into_deserializer();
                 visitor.visit_enum(text)
@@ -231,7 +240,10 @@ mod tests {
         let mut bad = base();
         bad.push(text("action", "explode"));
         let e = from_fields::<ContainerAct>(bad).unwrap_err().to_string();
-        assert!(e.contains("action must be one of start, stop"), "{e}");
+        assert!(
+            e.contains("action must be start, stop, restart, kill, pause, unpause or remove, not 'explode'"),
+            "{e}"
+        );
         let mut bad = base();
         bad.extend([text("action", "stop"), text("timeout", "soon")]);
         let e = from_fields::<ContainerAct>(bad).unwrap_err().to_string();

@@ -22,7 +22,6 @@ use utoipa::{Modify, OpenApi};
         super::list, super::one, super::verify, super::export,
         hosts::entries, hosts::probe, hosts::add_host, hosts::change_host, hosts::remove_host,
         hosts::accept_fingerprint,
-        stats::latest, stats::host_charts, stats::container_charts, stats::expected, stats::set_expected,
         stats::drifts,
         users::users, users::add_user, users::user, users::change_user, users::delete_user,
         users::reset_password, users::grants, users::set_grants, users::change_password, users::sessions,
