@@ -3,6 +3,9 @@
 //! A resolver only turns the request into the call of the service that owns
 //! it (which asks `access` and records the event); it adds no decision of
 //! its own. Not here: how a request reaches berth (HTTP, forms, paging).
+//! An area with many requests has its resolvers in a child module.
+
+mod alerts;
 
 use crate::access::Caller;
 use crate::model::ops::{self as req, Request};

@@ -37,7 +37,7 @@ enum Entry {
 fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option<Value>) {
     use Operation as O;
     use reqwest::Method as M;
-    if let Some((route, request)) = defined(op, tag) {
+    if let Some((route, request)) = defined(op, tag, rule) {
         return derived_rest(route, request);
     }
     match op {
@@ -133,19 +133,6 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
             format!("/api/v1/hosts/{HOST}/logs/collect"),
             Some(json!({ "key": format!("name:{NONE}"), "collect": false })),
         ),
-        O::ViewAlerts => (M::GET, "/api/v1/alerts".into(), None),
-        // Allowed, a rule without a name is refused after the decision: nothing is made.
-        O::CreateAlertRule => (M::POST, "/api/v1/alerts/rules".into(), Some(bad_rule())),
-        O::UpdateAlertRule => (M::PUT, format!("/api/v1/alerts/rules/{rule}"), Some(bad_rule())),
-        O::DeleteAlertRule => (M::DELETE, format!("/api/v1/alerts/rules/{rule}"), None),
-        O::CreateChannel => (M::POST, "/api/v1/alerts/channels".into(), Some(bad_channel())),
-        O::UpdateChannel => (
-            M::PUT,
-            format!("/api/v1/alerts/channels/{NO_USER}"),
-            Some(bad_channel()),
-        ),
-        O::DeleteChannel => (M::DELETE, format!("/api/v1/alerts/channels/{NO_USER}"), None),
-        O::TestChannel => (M::POST, format!("/api/v1/alerts/channels/{NO_USER}/test"), None),
         _ => unreachable!("{op} is defined in model::ops"),
     }
 }
@@ -153,7 +140,8 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
 /// The request an operation is called with, for the operations defined once
 /// in `model::ops`: its REST route and its server function both follow from
 /// the definition (`derived_rest`, `derived_server_fn`), as in the server.
-fn defined(op: Operation, tag: &str) -> Option<(Route, Value)> {
+/// `rule` is the fresh rule a rule's update or delete is called on.
+fn defined(op: Operation, tag: &str, rule: u64) -> Option<(Route, Value)> {
     use Operation as O;
     use berth_core::model::ops::*;
     let act = |verb: &str| Some((ContainerAct::ROUTE, json!({ "host": HOST, "id": NONE, "action": verb })));
@@ -186,6 +174,15 @@ fn defined(op: Operation, tag: &str) -> Option<(Route, Value)> {
         O::PruneVolumes => on_host(PruneVolumes::ROUTE, json!({ "label": NONE })),
         O::ViewStats => on_host(HostCharts::ROUTE, json!({ "range": "1h" })),
         O::SetExpectedState => on_host(SetExpected::ROUTE, json!({ "key": format!("name:{NONE}"), "state": null })),
+        O::ViewAlerts => Some((ListAlerts::ROUTE, json!({}))),
+        // Allowed, a rule or channel without a name is refused after the decision: nothing is made.
+        O::CreateAlertRule => Some((CreateRule::ROUTE, json!({ "spec": bad_rule() }))),
+        O::UpdateAlertRule => Some((UpdateRule::ROUTE, json!({ "id": rule, "spec": bad_rule() }))),
+        O::DeleteAlertRule => Some((DeleteRule::ROUTE, json!({ "id": rule }))),
+        O::CreateChannel => Some((CreateChannel::ROUTE, json!({ "spec": bad_channel() }))),
+        O::UpdateChannel => Some((UpdateChannel::ROUTE, json!({ "id": NO_USER, "spec": bad_channel() }))),
+        O::DeleteChannel => Some((DeleteChannel::ROUTE, json!({ "id": NO_USER }))),
+        O::TestChannel => Some((TestChannel::ROUTE, json!({ "id": NO_USER }))),
         _ => None,
     }
 }
@@ -275,7 +272,7 @@ fn bad_new_host() -> Value {
 /// endpoint and form (or JSON, for the two that take structured input).
 fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
     use Operation as O;
-    if let Some((route, request)) = defined(op, tag) {
+    if let Some((route, request)) = defined(op, tag, rule) {
         return (route.id.to_string(), request);
     }
     let (endpoint, args) = match op {
@@ -334,14 +331,6 @@ fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
             "collect_logs",
             json!({ "host": HOST, "key": format!("name:{NONE}"), "collect": "false", "budget_mib": "" }),
         ),
-        O::ViewAlerts => ("list_alerts", json!({})),
-        O::CreateAlertRule => ("create_alert_rule", json!({ "spec": bad_rule() })),
-        O::UpdateAlertRule => ("update_alert_rule", json!({ "id": rule, "spec": bad_rule() })),
-        O::DeleteAlertRule => ("delete_alert_rule", json!({ "id": rule })),
-        O::CreateChannel => ("create_alert_channel", json!({ "spec": bad_channel() })),
-        O::UpdateChannel => ("update_alert_channel", json!({ "id": NO_USER, "spec": bad_channel() })),
-        O::DeleteChannel => ("delete_alert_channel", json!({ "id": NO_USER })),
-        O::TestChannel => ("test_alert_channel", json!({ "id": NO_USER })),
         _ => unreachable!("{op} is defined in model::ops"),
     };
     (endpoint.to_string(), args)
@@ -372,12 +361,7 @@ fn ticket_fn(op: Operation) -> Option<(&'static str, Value, &'static str)> {
 fn json_input(endpoint: &str) -> bool {
     matches!(
         endpoint,
-        "set_grants"
-            | "create_key"
-            | "create_alert_rule"
-            | "update_alert_rule"
-            | "create_alert_channel"
-            | "update_alert_channel"
+        "set_grants" | "create_key"
     )
 }
 
@@ -437,7 +421,7 @@ async fn call(server: &Server, s: &Subject, entry: Entry, op: Operation, tag: &s
                 return None;
             }
             let req = s.cookie.post(server.url(&format!("/api/{endpoint}")));
-            let req = if json_input(&endpoint) || defined(op, tag).is_some() {
+            let req = if json_input(&endpoint) || defined(op, tag, rule).is_some() {
                 req.json(&args)
             } else {
                 req.form(&form(&args))

@@ -20,10 +20,11 @@ mod silences;
 pub use channel_form::ChannelPage;
 pub use rule_form::RulePage;
 
-use crate::api::alerts::list_alerts;
 use crate::api::events::encode;
+use crate::api::ops::list_alerts;
 use crate::components::status::ErrorBox;
 use crate::pages::host::follow_dashboard;
+use berth_core::model::ops::ListAlerts;
 use berth_core::model::{Alert, AlertState, Severity, format_ts};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,7 +35,7 @@ pub(crate) const HISTORY: &str = "/events?kind=alert.*";
 #[component]
 pub fn AlertsPage() -> impl IntoView {
     let perms = super::permissions();
-    let first = Resource::new(|| (), |_| list_alerts());
+    let first = Resource::new(|| (), |_| list_alerts(ListAlerts {}));
     let live = follow_dashboard();
     // Bumped by every change to a rule or channel: both lists load again.
     let refresh = RwSignal::new(0usize);
@@ -211,7 +212,7 @@ pub(crate) fn FiringBox(#[prop(into)] alerts: Signal<Vec<Alert>>, quiet_when_non
 /// states: `compose:shop/web`, `name:db`) on `host`: nothing when none.
 #[component]
 pub(crate) fn ContainerAlerts(host: String, key: String) -> impl IntoView {
-    let all = Resource::new(|| (), |_| list_alerts());
+    let all = Resource::new(|| (), |_| list_alerts(ListAlerts {}));
     let subject = format!("container {key}");
     view! {
         <Suspense fallback=|| ()>

@@ -3,7 +3,6 @@
 //! pages by cursor. A caller signs in with the session cookie of the pages or
 //! an API key (`Authorization: Bearer`); core decides what each may do.
 
-mod alerts;
 mod hosts;
 mod input;
 mod log;
@@ -48,7 +47,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/verify", post(verify))
         .route("/events/{seq}", get(one))
         .route("/openapi.json", get(openapi::document))
-        .merge(alerts::routes())
         .merge(hosts::routes())
         .merge(users::routes())
         .merge(log::routes())

@@ -6,9 +6,11 @@
 use super::channel_fields::{ChannelFields, KINDS};
 use super::channels::{test_action, test_report};
 use super::saving::Saving;
-use crate::api::alerts::{create_channel, get_channel, update_channel};
+use crate::api::alerts::get_channel;
+use crate::api::ops::{create_alert_channel, update_alert_channel};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
+use berth_core::model::ops::{CreateChannel, UpdateChannel};
 use berth_core::model::{Channel, ChannelSpec, ErrorKind, MailSecurity, Operation};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -157,8 +159,8 @@ fn ChannelForm(channel: Option<Channel>) -> impl IntoView {
     );
     let saving = Saving::new("/alerts#channels", move |spec: ChannelSpec| async move {
         match id {
-            Some(id) => update_channel(id.0, spec).await,
-            None => create_channel(spec).await,
+            Some(id) => update_alert_channel(UpdateChannel { id, spec }).await,
+            None => create_alert_channel(CreateChannel { spec }).await,
         }
     });
     let save = saving.save;

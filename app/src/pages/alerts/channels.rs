@@ -3,11 +3,12 @@
 //! answered). Also the test button's action and report, which the
 //! channel's own page shows too.
 
-use crate::api::alerts::{delete_channel, list_channels, test_channel};
+use crate::api::ops::{delete_alert_channel, list_alert_channels, test_alert_channel};
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
-use berth_core::model::{Channel, ChannelTarget, DeliveryReport, Operation, Permissions};
+use berth_core::model::ops::{DeleteChannel, ListChannels, TestChannel};
+use berth_core::model::{Channel, ChannelId, ChannelTarget, DeliveryReport, Operation, Permissions};
 use leptos::prelude::*;
 
 /// Sends channel (id, name) a test; the report comes back with its name.
@@ -16,7 +17,11 @@ pub(super) type TestAction = Action<(u64, String), Result<(String, DeliveryRepor
 pub(super) fn test_action() -> TestAction {
     Action::new(|(id, name): &(u64, String)| {
         let (id, name) = (*id, name.clone());
-        async move { test_channel(id).await.map(|report| (name, report)) }
+        async move {
+            test_alert_channel(TestChannel { id: ChannelId(id) })
+                .await
+                .map(|report| (name, report))
+        }
     })
 }
 
@@ -62,12 +67,12 @@ fn sends_to(t: &ChannelTarget) -> String {
 
 #[component]
 pub(super) fn Channels(perms: Resource<Permissions>, refresh: RwSignal<usize>) -> impl IntoView {
-    let channels = Resource::new(move || refresh.get(), |_| list_channels());
+    let channels = Resource::new(move || refresh.get(), |_| list_alert_channels(ListChannels {}));
     let test = test_action();
     let delete = Action::new(move |id: &u64| {
         let id = *id;
         async move {
-            delete_channel(id).await?;
+            delete_alert_channel(DeleteChannel { id: ChannelId(id) }).await?;
             refresh.update(|n| *n += 1);
             Ok::<(), AppError>(())
         }

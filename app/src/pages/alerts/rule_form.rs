@@ -6,10 +6,12 @@
 use super::rule_fields::RuleFields;
 use super::saving::Saving;
 use super::silences::Silences;
-use crate::api::alerts::{create_rule, get_rule, list_channels, update_rule};
+use crate::api::alerts::get_rule;
 use crate::api::containers::host_statuses;
+use crate::api::ops::{create_alert_rule, list_alert_channels, update_alert_rule};
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
+use berth_core::model::ops::{CreateRule, ListChannels, UpdateRule};
 use berth_core::model::{AlertRule, Channel, Condition, ErrorKind, Level, Operation, Permissions, RuleSpec, Severity};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -66,7 +68,7 @@ pub fn RulePage() -> impl IntoView {
             }
         },
     );
-    let channels = Resource::new(|| (), |_| list_channels());
+    let channels = Resource::new(|| (), |_| list_alert_channels(ListChannels {}));
     let hosts = Resource::new(|| (), |_| host_statuses());
     let perms = crate::pages::permissions();
     view! {
@@ -209,8 +211,8 @@ fn RuleForm(rule: Option<AlertRule>, channels: Vec<Channel>, hosts: Vec<String>,
     };
     let saving = Saving::new("/alerts", move |spec: RuleSpec| async move {
         match id {
-            Some(id) => update_rule(id.0, spec).await,
-            None => create_rule(spec).await,
+            Some(id) => update_alert_rule(UpdateRule { id, spec }).await,
+            None => create_alert_rule(CreateRule { spec }).await,
         }
     });
     let save = saving.save;

@@ -4,11 +4,13 @@
 //! admins).
 
 use super::SeverityBadge;
-use crate::api::alerts::{delete_rule, list_channels, list_rules, set_rule_enabled};
+use crate::api::alerts::set_rule_enabled;
+use crate::api::ops::{delete_alert_rule, list_alert_channels, list_alert_rules};
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
-use berth_core::model::{AlertRule, Channel, Level, Operation, Permissions, span};
+use berth_core::model::ops::{DeleteRule, ListChannels, ListRules};
+use berth_core::model::{AlertRule, Channel, Level, Operation, Permissions, RuleId, span};
 use leptos::prelude::*;
 
 /// A change asked of one rule from the table.
@@ -20,14 +22,14 @@ enum Change {
 
 #[component]
 pub(super) fn Rules(perms: Resource<Permissions>, refresh: RwSignal<usize>) -> impl IntoView {
-    let rules = Resource::new(move || refresh.get(), |_| list_rules());
-    let channels = Resource::new(move || refresh.get(), |_| list_channels());
+    let rules = Resource::new(move || refresh.get(), |_| list_alert_rules(ListRules {}));
+    let channels = Resource::new(move || refresh.get(), |_| list_alert_channels(ListChannels {}));
     let change = Action::new(move |c: &Change| {
         let c = c.clone();
         async move {
             match c {
                 Change::Enable(id, on) => set_rule_enabled(id, on).await.map(|_| ()),
-                Change::Delete(id) => delete_rule(id).await,
+                Change::Delete(id) => delete_alert_rule(DeleteRule { id: RuleId(id) }).await,
             }?;
             refresh.update(|n| *n += 1);
             Ok::<(), AppError>(())

@@ -12,10 +12,15 @@
 //!
 //! Plain serde types only: this compiles to wasm with the rest of `model`.
 
+mod alerts;
 mod containers;
 mod resources;
 mod stats;
 
+pub use alerts::{
+    CreateChannel, CreateRule, DeleteChannel, DeleteRule, ListAlerts, ListChannels, ListRules, TestChannel,
+    UpdateChannel, UpdateRule,
+};
 pub use containers::{
     ContainerAct, ContainerVerb, CreateContainer, Created, GetHost, InspectContainer, ListContainers, RevealEnv,
     RevealedEnv,
@@ -152,6 +157,16 @@ pub trait Request: Serialize + DeserializeOwned + Clone + Send + Sync + 'static 
 macro_rules! for_each_request {
     ($m:ident) => {
         $m! {
+            list_alerts "list_alerts" = ListAlerts,
+            list_alert_rules "list_alert_rules" = ListRules,
+            create_alert_rule "create_alert_rule" = CreateRule,
+            update_alert_rule "update_alert_rule" = UpdateRule,
+            delete_alert_rule "delete_alert_rule" = DeleteRule,
+            list_alert_channels "list_alert_channels" = ListChannels,
+            create_alert_channel "create_alert_channel" = CreateChannel,
+            update_alert_channel "update_alert_channel" = UpdateChannel,
+            delete_alert_channel "delete_alert_channel" = DeleteChannel,
+            test_alert_channel "test_alert_channel" = TestChannel,
             list_images "list_images" = ListImages,
             get_image "get_image" = GetImage,
             remove_image "remove_image" = RemoveImage,

@@ -11,8 +11,9 @@ use serde_json::Value;
 pub(crate) enum Field {
     /// From the path or the query string.
     Text { name: String, value: String },
-    /// A member of the JSON body.
-    Json(Value),
+    /// A member of the JSON body, or the whole body; `what` says which
+    /// ("the body", or the member's name) when it is not as expected.
+    Json { what: String, value: Value },
 }
 
 /// The request type `T` from its named fields.
@@ -43,12 +44,19 @@ fn either(names: &[&str]) -> String {
     }
 }
 
+/// A JSON field that does not fit its type: which one, and why.
+fn not_json(what: &str, e: serde_json::Error) -> serde_json::Error {
+    de::Error::custom(format!(
+        "{what}: expected JSON as /api/v1/openapi.json describes it: {e}"
+    ))
+}
+
 /// Parses a text field into a number of type `$t`, or says what was wanted.
 macro_rules! numbers {
     ($($method:ident: $t:ty => $visit:ident),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
             match self {
-                Field::Json(v) => v.$method(visitor),
+                Field::Json { what, value } => value.$method(visitor).map_err(|e| not_json(&what, e)),
                 Field::Text { name, value } => match value.parse::<$t>() {
                     Ok(n) => visitor.$visit(n),
                     Err(_) => Err(wrong(&name, &value, "a number")),
@@ -63,7 +71,7 @@ macro_rules! as_text {
     ($($method:ident),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
             match self {
-                Field::Json(v) => v.$method(visitor),
+                Field::Json { what, value } => value.$method(visitor).map_err(|e| not_json(&what, e)),
                 Field::Text { value, .. } => visitor.visit_string(value),
             }
         }
@@ -97,7 +105,7 @@ impl<'de> de::Deserializer<'de> for Field {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_bool(visitor),
+            Field::Json { what, value } => value.deserialize_bool(visitor).map_err(|e| not_json(&what, e)),
             Field::Text { name, value } => match value.as_str() {
                 "true" | "1" => visitor.visit_bool(true),
                 "false" | "0" => visitor.visit_bool(false),
@@ -108,7 +116,7 @@ impl<'de> de::Deserializer<'de> for Field {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_option(visitor),
+            Field::Json { what, value } => value.deserialize_option(visitor).map_err(|e| not_json(&what, e)),
             text => visitor.visit_some(text),
         }
     }
@@ -119,7 +127,9 @@ impl<'de> de::Deserializer<'de> for Field {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_newtype_struct(name, visitor),
+            Field::Json { what, value } => value
+                .deserialize_newtype_struct(name, visitor)
+                .map_err(|e| not_json(&what, e)),
             text => visitor.visit_newtype_struct(text),
         }
     }
@@ -131,7 +141,9 @@ impl<'de> de::Deserializer<'de> for Field {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_enum(name, variants, visitor),
+            Field::Json { what, value } => value
+                .deserialize_enum(name, variants, visitor)
+                .map_err(|e| not_json(&what, e)),
             Field::Text { name, value } => {
                 if !variants.contains(&value.as_str()) {
                     return Err(wrong(&name, &value, &either(variants)));
@@ -144,14 +156,16 @@ impl<'de> de::Deserializer<'de> for Field {
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_unit(visitor),
+            Field::Json { what, value } => value.deserialize_unit(visitor).map_err(|e| not_json(&what, e)),
             Field::Text { .. } => visitor.visit_unit(),
         }
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_unit_struct(name, visitor),
+            Field::Json { what, value } => value
+                .deserialize_unit_struct(name, visitor)
+                .map_err(|e| not_json(&what, e)),
             Field::Text { .. } => visitor.visit_unit(),
         }
     }
@@ -159,7 +173,7 @@ impl<'de> de::Deserializer<'de> for Field {
     /// Lists, maps and structs come only in a JSON body.
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_seq(visitor),
+            Field::Json { what, value } => value.deserialize_seq(visitor).map_err(|e| not_json(&what, e)),
             Field::Text { name, value } => Err(wrong(&name, &value, "a list, in a JSON body")),
         }
     }
@@ -187,7 +201,7 @@ impl<'de> de::Deserializer<'de> for Field {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self {
-            Field::Json(v) => v.deserialize_map(visitor),
+            Field::Json { what, value } => value.deserialize_map(visitor).map_err(|e| not_json(&what, e)),
             Field::Text { name, value } => Err(wrong(&name, &value, "an object, in a JSON body")),
         }
     }
@@ -258,5 +272,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("missing field `id`"), "{e}");
+    }
+
+    #[test]
+    fn a_body_that_does_not_fit_says_it_is_the_body_and_what_was_wrong() {
+        use berth_core::model::ops::UpdateRule;
+        let body = |value: Value| {
+            (
+                "spec".to_string(),
+                Field::Json {
+                    what: "the body".into(),
+                    value,
+                },
+            )
+        };
+        let rule = serde_json::json!({ "name": "x", "condition": { "kind": "unhealthy" } });
+        let ok: UpdateRule = from_fields(vec![text("id", "7"), body(rule)]).unwrap();
+        assert_eq!((ok.id.0, ok.spec.name.as_str()), (7, "x"));
+        let odd = serde_json::json!({ "name": "x", "condition": { "kind": "warp_drive" } });
+        let e = from_fields::<UpdateRule>(vec![text("id", "7"), body(odd)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("the body: expected JSON") && e.contains("warp_drive"),
+            "{e}"
+        );
+        let rule = serde_json::json!({ "name": "x", "condition": { "kind": "unhealthy" } });
+        let e = from_fields::<UpdateRule>(vec![text("id", "seven"), body(rule)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("id must be a number, not 'seven'"), "{e}");
     }
 }

@@ -30,9 +30,6 @@ use utoipa::{Modify, OpenApi};
         super::stored_logs::search, super::stored_logs::keys, super::stored_logs::collect,
         super::logs::lines, super::logs::download,
         terminal::ticket, terminal::recording,
-        super::alerts::alerts, super::alerts::rules, super::alerts::create_rule, super::alerts::update_rule,
-        super::alerts::delete_rule, super::alerts::channels, super::alerts::create_channel,
-        super::alerts::update_channel, super::alerts::delete_channel, super::alerts::test_channel,
     ),
     // Used only as parameter types or in `Failures`, so listed here to be registered.
     components(schemas(super::ExportFormatName, super::ErrorBody)),

@@ -60,11 +60,20 @@ async fn handle<R: Resolve>(
         Body::None => fields.extend(query.into_iter().map(text)),
         Body::Whole(name) => {
             fields.extend(query.into_iter().map(text));
-            fields.push((name.to_string(), Field::Json(json_body(&body)?)));
+            fields.push((
+                name.to_string(),
+                Field::Json {
+                    what: "the body".into(),
+                    value: json_body(&body)?,
+                },
+            ));
         }
         Body::Fields if body.iter().all(u8::is_ascii_whitespace) => {}
         Body::Fields => match json_body(&body)? {
-            Value::Object(members) => fields.extend(members.into_iter().map(|(k, v)| (k, Field::Json(v)))),
+            Value::Object(members) => fields.extend(members.into_iter().map(|(k, value)| {
+                let what = k.clone();
+                (k, Field::Json { what, value })
+            })),
             _ => return Err(bad_request("expected a JSON object")),
         },
     }
@@ -285,6 +294,7 @@ fn description(schema: &RefOr<Schema>) -> Option<String> {
         RefOr::T(Schema::Array(a)) => a.description.clone(),
         RefOr::T(Schema::OneOf(o)) => o.description.clone(),
         RefOr::T(Schema::AllOf(a)) => a.description.clone(),
+        RefOr::Ref(r) if !r.description.is_empty() => Some(r.description.clone()),
         _ => None,
     }
 }
