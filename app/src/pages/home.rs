@@ -8,7 +8,7 @@ use crate::components::event_table::EventTable;
 use crate::components::status::{ChainBadge, ErrorBox};
 use crate::pages::alerts::FiringBox;
 use crate::pages::host::{HostCards, WithDashboard, follow_dashboard};
-use berth_core::model::{Container, ContainerSample, Dashboard, Unit, format_ts, human_size};
+use berth_core::model::{Container, ContainerSample, Dashboard, Unit, format_ts, human_size, natural_cmp};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -84,11 +84,11 @@ fn ContainerUsage(current: Signal<Dashboard>) -> impl IntoView {
         let mem = |r: &Row| r.s.as_ref().map_or(0, |s| s.mem_used);
         rows.sort_by(|a, b| {
             let order = match by {
-                SortBy::Name => a.c.name.cmp(&b.c.name),
+                SortBy::Name => natural_cmp(&a.c.name, &b.c.name),
                 SortBy::Cpu => cpu(a).total_cmp(&cpu(b)),
                 SortBy::Memory => mem(a).cmp(&mem(b)),
             };
-            let order = order.then_with(|| a.c.name.cmp(&b.c.name).reverse());
+            let order = order.then_with(|| natural_cmp(&a.c.name, &b.c.name).reverse());
             if desc { order.reverse() } else { order }
         });
         rows

@@ -8,7 +8,7 @@ use super::log_viewer::{LogViewer, Target};
 use crate::api::ops::get_host;
 use crate::components::status::ErrorBox;
 use berth_core::model::ops::GetHost;
-use berth_core::model::{Container, HostId, MAX_MERGED};
+use berth_core::model::{Container, HostId, MAX_MERGED, natural_cmp};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -58,7 +58,7 @@ fn resolve(containers: &[Container], wanted: &Wanted, host: &str) -> Result<Vec<
                 .iter()
                 .filter(|c| c.project.as_deref() == Some(project))
                 .collect();
-            members.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+            members.sort_by(|a, b| a.service.cmp(&b.service).then_with(|| natural_cmp(&a.name, &b.name)));
             if members.is_empty() {
                 return Err(format!("Compose project {project} has no containers on host {host}."));
             }

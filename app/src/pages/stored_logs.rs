@@ -10,7 +10,7 @@ use crate::api::stored_logs::{CollectLogs, search_stored_logs, stored_log_keys};
 use crate::components::ansi;
 use crate::components::status::ErrorBox;
 use berth_core::model::{
-    LogStream, StoredKey, StoredKeys, StoredMatch, StoredPage, StoredQueryFields, format_ts, human_size,
+    LogStream, StoredKey, StoredKeys, StoredMatch, StoredPage, StoredQueryFields, format_ts, human_size, natural_cmp,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -122,7 +122,7 @@ pub fn StoredLogsPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         let keys = keys.await.map(|k| k.keys).unwrap_or_default();
                         let mut names: Vec<String> = keys.into_iter().map(|k| k.key).collect();
-                        names.sort();
+                        names.sort_by(|a, b| natural_cmp(a, b));
                         names.dedup();
                         names.into_iter().map(|k| view! { <option value=k></option> }).collect_view()
                     })}

@@ -310,6 +310,8 @@ impl Host {
     /// container (restarts, OOM kills, expected state) and shares it.
     pub(crate) async fn refresh(&self) -> Result<Arc<Vec<Container>>, EngineError> {
         let mut list = self.engine.containers().await?;
+        // Whatever the engine's order (an older agent's is plain text).
+        list.sort_by(crate::model::container_order);
         let unknown: Vec<String> = {
             let known = lock(&self.restarts);
             list.iter()

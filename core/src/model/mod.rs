@@ -15,6 +15,7 @@ mod filter;
 mod hosts;
 mod ids;
 mod logs;
+mod natural;
 pub mod ops;
 mod resources;
 mod stats;
@@ -54,6 +55,7 @@ pub use logs::{
     DEFAULT_TAIL, LogFeed, LogLine, LogQuery, LogSearch, LogStream, MAX_MERGED, MAX_PATTERN, MAX_TAIL, TERM_MAX,
     TERM_MIN, TermControl, parse_log_time, validate_term_size,
 };
+pub use natural::{container_order, natural_cmp};
 pub use ops::ContainerVerb;
 pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,

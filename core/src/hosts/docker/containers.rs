@@ -20,7 +20,7 @@ pub(super) async fn list(docker: &Docker, host: &str) -> Result<Vec<Container>, 
         .await
         .map_err(|e| map_error(host, "", e))?;
     let mut out: Vec<Container> = list.into_iter().map(container).collect();
-    out.sort_by(|a, b| a.project.cmp(&b.project).then_with(|| a.name.cmp(&b.name)));
+    out.sort_by(crate::model::container_order);
     Ok(out)
 }
 

@@ -225,7 +225,7 @@ pub(super) async fn list_networks(docker: &Docker, host: &str) -> Result<Vec<Net
             }
         })
         .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.sort_by(|a, b| crate::model::natural_cmp(&a.name, &b.name));
     Ok(out)
 }
 
@@ -309,7 +309,7 @@ pub(super) async fn list_volumes(docker: &Docker, host: &str) -> Result<Vec<Volu
         .into_iter()
         .map(|v| volume(v, &usage).0)
         .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.sort_by(|a, b| crate::model::natural_cmp(&a.name, &b.name));
     Ok(out)
 }
 
