@@ -40,6 +40,13 @@ pub fn EventsPage() -> impl IntoView {
         })
     });
 
+    // The newest seq in the log: as the page read it, or a newer live one.
+    let log_head = Signal::derive(move || {
+        let read = page.get().and_then(Result::ok).map_or(0, |p| p.head);
+        let live = live.events.with(|events| events.iter().map(|e| e.seq.0).max());
+        read.max(live.unwrap_or(0))
+    });
+
     let export = move |format: &str| {
         let q = filter.get().query_string();
         format!(
@@ -62,7 +69,7 @@ pub fn EventsPage() -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match chain.await {
-                        Ok(status) => view! { <ChainBadge status/> }.into_any(),
+                        Ok(status) => view! { <ChainBadge status head=log_head/> }.into_any(),
                         Err(e) => view! { <span class="chain chain-broken">{e.to_string()}</span> }.into_any(),
                     }
                 })}

@@ -198,7 +198,7 @@ fn Activity() -> impl IntoView {
                             </div>
                             <div class="card stat">
                                 <div class="stat-label">"Event log integrity"</div>
-                                <div class="stat-value small"><ChainBadge status/></div>
+                                <div class="stat-value small"><ChainBadge status head=page.head/></div>
                             </div>
                         </section>
                         <section>
