@@ -68,7 +68,7 @@ pub(crate) fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode>
             }
             UserCommand::List => {
                 for u in auth.users(&cli).await? {
-                    let role = if u.is_admin() { "admin" } else { "user" };
+                    let role = u.role.as_str();
                     println!(
                         "{:>4}  {:<20} {:<6} created {}",
                         u.id,
