@@ -3,11 +3,13 @@
 //! `model` holds the types shared with the browser and compiles to wasm. The
 //! `engine` feature adds the parts that run on the server: the redb `store`,
 //! the tamper-evident `events` log, `auth` (users, sessions, throttling),
-//! `access` (who may do what), `hosts` (the engines), `stats` (collector and
-//! time series), `health` (expected states and drift), `alerts` (rules,
-//! what fires, notifications) and `outbound` (the HTTP client berth calls
-//! other machines with); `tasks` gives each background task an owner that
-//! stops it and waits for it. Nothing here knows about Leptos or axum.
+//! `access` (who may do what), `engine` (what berth asks of a container
+//! engine), `machine` (reading the machine itself), `hosts` (each host's
+//! engine), `stats` (collector and time series), `health` (expected states
+//! and drift), `alerts` (rules, what fires, notifications) and `outbound`
+//! (the HTTP client berth calls other machines with); `tasks` gives each
+//! background task an owner that stops it and waits for it. Nothing here
+//! knows about Leptos or axum.
 
 pub mod model;
 pub mod tlog;
@@ -21,6 +23,8 @@ pub mod alerts;
 #[cfg(feature = "engine")]
 pub mod auth;
 #[cfg(feature = "engine")]
+pub mod engine;
+#[cfg(feature = "engine")]
 pub mod events;
 #[cfg(feature = "engine")]
 pub mod files;
@@ -30,6 +34,8 @@ pub mod health;
 pub mod hosts;
 #[cfg(feature = "engine")]
 pub mod logs;
+#[cfg(feature = "engine")]
+pub mod machine;
 #[cfg(feature = "engine")]
 pub mod ops;
 #[cfg(feature = "engine")]

@@ -25,7 +25,7 @@
 mod common;
 
 use berth_core::agent::protocol::{Act, Answer, FromAgent, Request, ToAgent};
-use berth_core::hosts::EngineError;
+use berth_core::engine::EngineError;
 use berth_core::model::ContainerAction;
 use berth_server::HostConfig;
 use common::agent::*;

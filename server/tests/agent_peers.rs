@@ -16,7 +16,7 @@ mod common;
 
 use berth_core::agent::protocol::{Act, Answer, Containers, FromAgent, Hello, Machine, Refusal, Request, ToAgent};
 use berth_core::agent::wire;
-use berth_core::hosts::EngineError;
+use berth_core::engine::EngineError;
 use berth_core::model::ContainerAction;
 use common::agent::*;
 use common::docker::TestContainer;

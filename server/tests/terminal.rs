@@ -10,7 +10,7 @@
 mod common;
 
 use berth_core::agent::protocol::{Answer, Exec, FromAgent, Request, ToAgent};
-use berth_core::hosts::EngineError;
+use berth_core::engine::EngineError;
 use berth_core::model::{ExecSpec, TermControl};
 use common::agent::{AgentDir, RawPeer, Read1, berth_with, reachable};
 use common::docker::{TestContainer, docker};

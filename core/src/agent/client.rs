@@ -17,7 +17,7 @@ use super::link::{Forget, Link, Pending, StreamGuard};
 use super::protocol::{self, FromAgent, Hello, Operation, PROTOCOL, Refusal, Request, Subscription, ToAgent, Welcome};
 use super::tls::{self, Fingerprint};
 use super::wire::{self, WireError};
-use crate::hosts::{Engine, EngineError, ExecSession};
+use crate::engine::{Engine, EngineError, ExecSession};
 use crate::model::{
     AgentInfo, Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecSpec,
     HostSample, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume,

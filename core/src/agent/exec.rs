@@ -12,7 +12,7 @@
 
 use super::link::{Link, Pending, StreamGuard};
 use super::protocol::{Exec, ExecItem, FromAgent, Request, ToAgent};
-use crate::hosts::{Engine, EngineError, ExecControl, ExecSession};
+use crate::engine::{Engine, EngineError, ExecControl, ExecSession};
 use crate::model::{ExecEnd, ExecExit, ExecSpec};
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -6,7 +6,7 @@
 
 use super::protocol::{Answer, FromAgent, ToAgent};
 use super::wire::{self, WireError};
-use crate::hosts::EngineError;
+use crate::engine::EngineError;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -296,7 +296,7 @@ impl Drop for Forget<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hosts::Object;
+    use crate::engine::Object;
 
     fn link(host: &str) -> (Arc<Link>, mpsc::Receiver<ToAgent>) {
         Link::new(host)

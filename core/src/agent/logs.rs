@@ -4,7 +4,7 @@
 //! even when each line is the longest the engine hands over and escapes
 //! to six bytes a byte in JSON; the core takes them one by one again.
 
-use crate::hosts::EngineError;
+use crate::engine::EngineError;
 use crate::model::LogLine;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;

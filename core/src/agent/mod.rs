@@ -9,7 +9,7 @@
 //!   its fingerprint;
 //! - `addr`: the agent's address and its allowlist;
 //! - `server`: the agent (`berth agent`), which enforces its own limits;
-//! - `client`: `AgentEngine`, the `hosts::Engine` of a host reached
+//! - `client`: `AgentEngine`, the `engine::Engine` of a host reached
 //!   through an agent; `link`: its one connection as callers share it;
 //! - `exec`: terminals through the agent, on both sides.
 //!

@@ -17,7 +17,7 @@
 //! A request an agent does not know is answered with an error, not a
 //! closed connection.
 
-use crate::hosts::EngineError;
+use crate::engine::EngineError;
 use crate::model::{
     Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecExit, ExecSpec,
     HostLimits, HostSample, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport,

@@ -136,7 +136,7 @@ impl Alerts {
             ..
         } = &spec.condition
         {
-            super::run::log_matcher(pattern, true, *case_sensitive).map_err(AlertError::Invalid)?;
+            super::logwatch::matcher(pattern, true, *case_sensitive).map_err(AlertError::Invalid)?;
         }
         Ok(())
     }

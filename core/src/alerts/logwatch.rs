@@ -5,11 +5,10 @@
 //! counts them in `windows`. Kept in step with the rules and the
 //! containers on every pass; owned by the `alerts` task, so they end with it.
 
-use super::run::log_matcher;
 use super::world::HostFacts;
 use crate::hosts::Hosts;
-use crate::logs::LogHub;
-use crate::model::{AlertRule, Condition, ContainerState, RuleId};
+use crate::logs::{LogHub, Matcher};
+use crate::model::{AlertRule, Condition, ContainerState, LogSearch, RuleId};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
@@ -25,6 +24,18 @@ pub(super) struct Match {
 /// Matches waiting for the `alerts` task at most; beyond, they are dropped
 /// (a rule's count is long past its threshold by then).
 const QUEUE: usize = 4096;
+
+/// The matcher of a log pattern rule: the log search's own (a regex,
+/// size-limited, or plain text), over every stream.
+pub(super) fn matcher(pattern: &str, regex: bool, case_sensitive: bool) -> Result<Matcher, String> {
+    Matcher::new(&LogSearch {
+        pattern: pattern.to_string(),
+        regex,
+        case_sensitive,
+        invert: false,
+        stream: None,
+    })
+}
 
 /// Which reader: the rule as it is now (an edited pattern is a new reader),
 /// the host, the container.
@@ -100,7 +111,7 @@ impl LogWatchers {
             else {
                 continue;
             };
-            let Ok(matcher) = log_matcher(pattern, *regex, *case_sensitive) else {
+            let Ok(matcher) = matcher(pattern, *regex, *case_sensitive) else {
                 continue;
             };
             let (hub, tx, id, rule_id) = (self.hub.clone(), self.tx.clone(), reader.3.clone(), rule.id);
@@ -114,7 +125,7 @@ impl LogWatchers {
                     }
                 };
                 while let Some(batch) = lines.next().await {
-                    for line in batch.iter().filter(|l| matcher.is_match(&l.text)) {
+                    for line in batch.iter().filter(|l| matcher.matches(l)) {
                         let m = Match {
                             rule: rule_id,
                             host: host_id.clone(),

@@ -335,17 +335,3 @@ pub(crate) fn notification_id() -> String {
     getrandom::fill(&mut bytes).expect("the system has randomness");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
-/// A matcher for a log pattern rule: a regex (size-limited), or plain text.
-pub(crate) fn log_matcher(pattern: &str, regex: bool, case_sensitive: bool) -> Result<regex::Regex, String> {
-    let source = if regex {
-        pattern.to_string()
-    } else {
-        regex::escape(pattern)
-    };
-    regex::RegexBuilder::new(&source)
-        .case_insensitive(!case_sensitive)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| format!("the pattern is not a valid regex: {e}"))
-}

@@ -1,8 +1,8 @@
 //! One handle per host, whatever the transport: each `Host` holds an
-//! `Engine` (`engine`), which speaks core's model types only. Today that is
+//! `Engine` (`crate::engine`), which speaks core's model types only:
 //! `DockerEngine` (`docker`), for the local engine over its unix socket (or
 //! `DOCKER_HOST`) and for remote engines over TCP with TLS client
-//! certificates; berth's agent will be another `Engine`.
+//! certificates, or `AgentEngine` (`crate::agent`), through `berth agent`.
 //!
 //! Each host keeps one connection to its engine's event stream (`watch`):
 //! every engine event is recorded in the event log and refreshes the cached
@@ -16,9 +16,8 @@
 
 mod admin;
 mod docker;
-mod engine;
 mod exec;
-mod logs;
+mod reference;
 mod registry;
 mod resources;
 mod supervisor;
@@ -26,8 +25,6 @@ mod watch;
 
 pub use admin::{ConfiguredHost, HostAdmin, HostAdminError};
 pub use docker::TlsSettings;
-pub use engine::{Engine, EngineError, Object};
-pub use exec::{ExecControl, ExecSession};
 pub use registry::Hosts;
 
 /// The engine beside this process (its unix socket, or `DOCKER_HOST`), on
@@ -37,10 +34,11 @@ pub fn local_engine(name: &str) -> Result<Arc<dyn Engine>, EngineError> {
 }
 
 use crate::access::{self, AccessError, Caller, Scope};
+use crate::engine::{Engine, EngineError};
 use crate::events::{EventError, EventLog, now_ns};
 use crate::model::{
-    Container, ContainerAction, EngineStats, ErrorKind, ExpectedState, HostId, HostStatus, HostView, NewEvent,
-    Operation, Outcome, Transport,
+    Container, ContainerAction, ContainerDetail, EngineStats, ErrorKind, ExpectedState, HostId, HostStatus, HostView,
+    LogLine, LogQuery, NewEvent, Operation, Outcome, Transport,
 };
 use docker::DockerEngine;
 use futures_util::stream::BoxStream;
@@ -85,18 +83,6 @@ impl crate::Failure for HostError {
             HostError::Invalid(_) => ErrorKind::Invalid,
             HostError::NotFound(_) => ErrorKind::NotFound,
             HostError::Events(e) => e.kind(),
-        }
-    }
-}
-
-impl crate::Failure for EngineError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            EngineError::Unreachable { .. } => ErrorKind::Unavailable,
-            EngineError::NotFound { .. } => ErrorKind::NotFound,
-            EngineError::Engine(_) => ErrorKind::Conflict,
-            EngineError::Rejected(_) => ErrorKind::Invalid,
-            EngineError::Forbidden(_) => ErrorKind::Denied,
         }
     }
 }
@@ -293,14 +279,6 @@ impl Host {
         Ok(access::check(&self.events, caller, op, scope).await?)
     }
 
-    /// The name a container is recorded by: its name when known, else what was asked for.
-    fn container_name(&self, id: &str) -> String {
-        self.containers()
-            .iter()
-            .find(|c| c.id == id || c.name == id || (id.len() >= 6 && c.id.starts_with(id)))
-            .map_or_else(|| id.to_string(), |c| c.name.clone())
-    }
-
     /// Told when the container list changes (read it with `containers`).
     pub fn subscribe_containers(&self) -> tokio_watch::Receiver<Arc<Vec<Container>>> {
         self.containers.subscribe()
@@ -471,5 +449,21 @@ impl Host {
     /// second until the container stops or the engine goes away.
     pub fn container_stats(&self, id: &str, every: Duration) -> BoxStream<'static, Result<EngineStats, EngineError>> {
         self.engine.stats(id, every)
+    }
+
+    /// The engine's log stream of container `id` (a full id), for `logs`,
+    /// whose callers were let in already.
+    pub(crate) fn engine_logs(&self, id: &str, query: &LogQuery) -> BoxStream<'static, Result<LogLine, EngineError>> {
+        self.engine.logs(id, query)
+    }
+
+    /// The container's state from the engine, for the log hub.
+    pub(crate) async fn engine_inspect(&self, id: &str) -> Result<ContainerDetail, EngineError> {
+        self.engine.inspect(id).await
+    }
+
+    /// The event log this host records in, for what `logs` records of it.
+    pub(crate) fn events(&self) -> &EventLog {
+        &self.events
     }
 }

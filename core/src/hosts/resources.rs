@@ -3,9 +3,9 @@
 //! refused or failed. Listing and inspecting record only refusals.
 //! Not here: talking to the engine (`Engine`, behind the host).
 
-use super::engine::EngineError;
 use super::{Host, HostError, record};
 use crate::access::Caller;
+use crate::engine::EngineError;
 use crate::model::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, Operation, PruneReport, Volume, VolumeDetail,
 };

@@ -13,7 +13,8 @@
 //! `host.events_gap`. A host with no engine event recorded yet starts live:
 //! the engine's memory may reach back to before berth managed the host.
 
-use super::{EngineError, Host};
+use super::Host;
+use crate::engine::EngineError;
 use crate::events::{EventError, now_ns};
 use crate::model::{
     Actor, ActorKind, EngineEvent, EngineVersion, Event, EventFilter, EventKind, HostStatus, NewEvent, Outcome,

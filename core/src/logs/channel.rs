@@ -5,13 +5,15 @@
 //! Each follower has a bounded place in the broadcast: one that falls
 //! behind skips what it missed and is told how many lines (`Event::Gap`);
 //! the others, and the engine stream, never wait for it.
-//! Not here: reading the engine (`stream`), or which channels exist (`hub`).
+//! `HostChannels` holds one host's channels by container id.
+//! Not here: reading the engine (`stream`), or when a channel is opened
+//! and by whom (`hub`).
 
 use super::batch::Batch;
 use super::ring::{Ring, Snapshot};
-use crate::hosts::EngineError;
+use crate::engine::EngineError;
 use crate::model::LogLine;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::sync::watch;
@@ -344,5 +346,25 @@ impl Follower {
             return Some(Event::Gap(missed));
         }
         Some(event)
+    }
+}
+
+/// One host's channels, by container id.
+#[derive(Default)]
+pub(crate) struct HostChannels {
+    map: Mutex<HashMap<String, Arc<Channel>>>,
+}
+
+impl HostChannels {
+    pub(super) fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Channel>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets `channel` (if it is still the one for `id`).
+    pub(crate) fn remove(&self, id: &str, channel: &Arc<Channel>) {
+        let mut map = self.map();
+        if map.get(id).is_some_and(|c| Arc::ptr_eq(c, channel)) {
+            map.remove(id);
+        }
     }
 }

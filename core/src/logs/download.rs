@@ -5,8 +5,8 @@
 //! bytes, and whether the reader took it to its end.
 
 use super::Matcher;
+use crate::engine::EngineError;
 use crate::events::EventLog;
-use crate::hosts::EngineError;
 use crate::model::{LogLine, NewEvent, Outcome};
 use bytes::Bytes;
 use futures_util::StreamExt;

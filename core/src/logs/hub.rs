@@ -8,7 +8,7 @@
 //! Not here: the streams themselves (`stream`), merging and framing (`feed`).
 
 use super::LogHubConfig;
-use super::channel::{Attached, Channel};
+use super::channel::{Attached, Channel, HostChannels};
 use super::feed::Feed;
 use crate::access::Caller;
 use crate::hosts::{Host, HostError, Hosts};
@@ -36,26 +36,6 @@ struct Registered {
     channels: Arc<HostChannels>,
     /// Hands a new channel to the host's task, which starts its stream.
     start: mpsc::UnboundedSender<Arc<Channel>>,
-}
-
-/// One host's channels, by container id.
-#[derive(Default)]
-pub(crate) struct HostChannels {
-    map: Mutex<HashMap<String, Arc<Channel>>>,
-}
-
-impl HostChannels {
-    fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Channel>>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Forgets `channel` (if it is still the one for `id`).
-    pub(crate) fn remove(&self, id: &str, channel: &Arc<Channel>) {
-        let mut map = self.map();
-        if map.get(id).is_some_and(|c| Arc::ptr_eq(c, channel)) {
-            map.remove(id);
-        }
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -209,7 +189,7 @@ impl LogHub {
         // Channels handed over but never started: their followers are told.
         requests.close();
         while let Ok(channel) = requests.try_recv() {
-            channel.fail(crate::hosts::EngineError::Engine(
+            channel.fail(crate::engine::EngineError::Engine(
                 "the host was removed, or berth is stopping".into(),
             ));
         }

@@ -3,12 +3,14 @@
 //! of its last lines (backfill, then live, without a gap or a line twice);
 //! lines batched and serialised once for all followers; a follower that
 //! falls behind gets a gap marker and slows nobody. Each host's streams
-//! are tasks of its supervisor, stopped with it. On request: a search
-//! over the engine's tail (`search`), a file to download (`download`).
+//! are tasks of its supervisor, stopped with it. On request (`read`):
+//! `Host::read_logs`, the engine's tail through a search (`search`), and
+//! `Host::download_logs`, a file to download (`download`).
 //! Stored: lines kept in the database per container key (`stored`).
 //!
-//! Who may read is `access`'s (through `Host` and `LogHub::follow`);
-//! reading the engine is `hosts`'s; the websocket is the server's.
+//! Who may read is `access`'s (asked here, through `Host` and
+//! `LogHub::follow`); the engine's stream is `engine`'s contract, reached
+//! through `hosts`; the websocket is the server's.
 
 mod backfill;
 mod batch;
@@ -16,6 +18,7 @@ mod channel;
 mod download;
 mod feed;
 mod hub;
+mod read;
 mod ring;
 mod search;
 pub mod stored;
@@ -24,7 +27,6 @@ mod stream;
 mod tests;
 
 pub use download::LogDownload;
-pub(crate) use download::{Recording, text as download_text};
 pub use feed::Feed;
 pub use hub::LogHub;
 pub use search::Matcher;

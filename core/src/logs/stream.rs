@@ -11,9 +11,9 @@
 //! the last follower left.
 
 use super::LogHubConfig;
-use super::channel::Channel;
-use super::hub::HostChannels;
-use crate::hosts::{EngineError, Host};
+use super::channel::{Channel, HostChannels};
+use crate::engine::EngineError;
+use crate::hosts::Host;
 use crate::model::ContainerState;
 use crate::model::{LogLine, LogQuery};
 use crate::tasks::Stop;

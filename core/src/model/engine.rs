@@ -1,6 +1,6 @@
 //! What a host's engine answers, whatever the transport: its version, its
 //! events and a container's resource counters, and how berth reaches it.
-//! `hosts::Engine` speaks these (and the container, image, network and
+//! `engine::Engine` speaks these (and the container, image, network and
 //! volume types beside them), so the local engine, a remote one over TLS
 //! and berth's agent all answer alike. Plain serde types: ready for the
 //! agent's wire, where every field added later is `#[serde(default)]`.

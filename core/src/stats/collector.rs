@@ -185,7 +185,7 @@ pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {
     let interval = stats.inner.interval;
     tracing::info!(task, ?interval, "started");
     // Its samples are stamped with the machine's host at each tick.
-    let reader = match tokio::task::spawn_blocking(|| super::HostReader::new(HostId("local".into()))).await {
+    let reader = match tokio::task::spawn_blocking(|| crate::machine::HostReader::new(HostId("local".into()))).await {
         Ok(Ok(r)) => Some(Arc::new(Mutex::new(r))),
         Ok(Err(e)) => {
             tracing::warn!(task, error = %e, "host statistics are off");

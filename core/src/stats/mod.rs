@@ -3,11 +3,9 @@
 //! snapshot that the dashboard and /metrics share.
 
 mod collector;
-mod host;
 mod series;
 pub mod tsdb;
 
-pub use host::HostReader;
 pub use tsdb::{Retention, Sample, Tsdb};
 
 use crate::access::{self, AccessError, Caller, Scope};

@@ -11,7 +11,7 @@ use super::RecordingMode;
 use super::recorder::{Recorder, Recording};
 use super::retention::Active;
 use crate::access::Caller;
-use crate::hosts::{EngineError, ExecSession};
+use crate::engine::{EngineError, ExecSession};
 use crate::model::{ExecEnd, ExecExit, Outcome, TermControl, join_command, validate_term_size};
 use bytes::Bytes;
 use futures_util::StreamExt;

@@ -4,6 +4,7 @@
 //! the channel's secrets, should a receiver or a library echo one.
 
 use super::mail::Mail;
+use super::receiver::receiver;
 use super::{Inner, formats, own};
 use crate::model::{Actor, Channel, ChannelId, ChannelTarget, NewEvent, Notification, Outcome};
 use crate::outbound::{OutboundError, first_line};
@@ -165,23 +166,6 @@ fn reason(status: http::StatusCode) -> String {
     status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default()
 }
 
-/// The receiver as messages name it: its host, and its port when not the
-/// scheme's. Never the path (a Slack or Discord URL's path is its key).
-pub(super) fn receiver(url: &str) -> String {
-    match own::host_port(url) {
-        Some((host, port)) => {
-            let default = if url.starts_with("https://") { 443 } else { 80 };
-            let host = if host.contains(':') { format!("[{host}]") } else { host };
-            if port == default {
-                host
-            } else {
-                format!("{host}:{port}")
-            }
-        }
-        None => "the channel's receiver".into(),
-    }
-}
-
 /// The strings of `target` that no message may show: its secrets, and of
 /// a URL that is a secret its path and each piece of it but the
 /// well-known words.
@@ -267,17 +251,6 @@ pub(super) fn event(r: &Record<'_>, outcome: Outcome, tried: Option<&Tried>, ret
 mod tests {
     use super::*;
     use crate::model::Secret;
-
-    #[test]
-    fn receivers_are_named_by_host_only() {
-        assert_eq!(
-            receiver("https://hooks.slack.com/services/T1/B2/abc"),
-            "hooks.slack.com"
-        );
-        assert_eq!(receiver("http://127.0.0.1:9000/x"), "127.0.0.1:9000");
-        assert_eq!(receiver("http://[::1]:80/x"), "[::1]");
-        assert_eq!(receiver("garbage"), "the channel's receiver");
-    }
 
     #[test]
     fn secrets_are_scrubbed_from_any_text() {

@@ -33,6 +33,7 @@ mod mail;
 mod outbox;
 mod own;
 mod queue;
+mod receiver;
 mod text;
 mod worker;
 

@@ -6,27 +6,13 @@
 //! It is a guard against mistakes, not against a hostile DNS: the name is
 //! resolved here and again by the client.
 
+use super::receiver::{host_port, receiver};
 use crate::model::ChannelTarget;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// How long resolving a name may take before it counts as not ours.
 const RESOLVE_TIME: Duration = Duration::from_secs(5);
-
-/// The host and port `url` names (the scheme's port when none is written).
-pub(super) fn host_port(url: &str) -> Option<(String, u16)> {
-    let uri: http::Uri = url.parse().ok()?;
-    let default = match uri.scheme_str()? {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return None;
-    }
-    Some((host.to_string(), uri.port_u16().unwrap_or(default)))
-}
 
 /// Whether `url` resolves to one of `own`, berth's listening sockets: the
 /// same port and an address that reaches it (the same address; a loopback
@@ -51,7 +37,7 @@ pub async fn loop_in(target: &ChannelTarget, own: &[SocketAddr]) -> Option<Strin
     }
     for url in target.urls() {
         if points_at(url, own).await {
-            return Some(super::attempt::receiver(url));
+            return Some(receiver(url));
         }
     }
     None
@@ -105,18 +91,6 @@ mod tests {
 
     fn at(text: &str) -> SocketAddr {
         text.parse().unwrap()
-    }
-
-    #[test]
-    fn urls_give_host_and_port() {
-        assert_eq!(
-            host_port("https://hooks.slack.com/x"),
-            Some(("hooks.slack.com".into(), 443))
-        );
-        assert_eq!(host_port("http://[::1]:8080/x"), Some(("::1".into(), 8080)));
-        assert_eq!(host_port("http://a:81"), Some(("a".into(), 81)));
-        assert_eq!(host_port("ftp://a/"), None);
-        assert_eq!(host_port("nonsense"), None);
     }
 
     #[tokio::test]

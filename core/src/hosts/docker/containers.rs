@@ -3,7 +3,7 @@
 //! into core's model here.
 
 use super::map_error;
-use crate::hosts::engine::{EngineError, Object};
+use crate::engine::{EngineError, Object};
 use crate::model::{Container, ContainerAction, ContainerState, Port};
 use bollard::Docker;
 use bollard::errors::Error as BollardError;

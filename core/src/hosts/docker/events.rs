@@ -2,7 +2,7 @@
 //! turned into what berth records (`EngineEvent`).
 
 use super::map_error;
-use crate::hosts::engine::EngineError;
+use crate::engine::EngineError;
 use crate::model::EngineEvent;
 use bollard::Docker;
 use bollard::models::EventMessage;

@@ -12,8 +12,8 @@
 
 use super::hangup::{self, Process};
 use super::map_error;
-use crate::hosts::engine::EngineError;
-use crate::hosts::exec::{ExecControl, ExecSession};
+use crate::engine::EngineError;
+use crate::engine::{ExecControl, ExecSession};
 use crate::model::{ExecExit, ExecSpec, TERM};
 use async_trait::async_trait;
 use bollard::Docker;

@@ -5,7 +5,7 @@
 //! `exec` reported.
 
 use super::map_error;
-use crate::hosts::engine::EngineError;
+use crate::engine::EngineError;
 use crate::model::{ExecEnd, ExecExit};
 use bollard::Docker;
 use bollard::exec::StartExecOptions;

@@ -6,7 +6,7 @@
 //! second; berth to the nanosecond.
 
 use super::map_error;
-use crate::hosts::engine::EngineError;
+use crate::engine::EngineError;
 use crate::model::{LogLine, LogQuery, LogStream, parse_rfc3339};
 use bollard::Docker;
 use bollard::container::LogOutput;

@@ -15,7 +15,7 @@ mod tls;
 
 pub use tls::TlsSettings;
 
-use super::engine::{Engine, EngineError, Object};
+use crate::engine::{Engine, EngineError, Object};
 use crate::model::{
     Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, Image, ImageDetail,
     ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
@@ -201,7 +201,7 @@ impl Engine for DockerEngine {
     }
 
     fn stats(&self, id: &str, every: std::time::Duration) -> BoxStream<'static, Result<EngineStats, EngineError>> {
-        if every < super::engine::STREAM_BELOW {
+        if every < crate::engine::STREAM_BELOW {
             stats::stream(&self.docker(), &self.host, id)
         } else {
             stats::poll(&self.docker(), &self.host, id, every)
@@ -216,7 +216,7 @@ impl Engine for DockerEngine {
         logs::stream(&self.docker(), &self.host, id, query)
     }
 
-    async fn exec(&self, id: &str, spec: &crate::model::ExecSpec) -> Result<super::ExecSession, EngineError> {
+    async fn exec(&self, id: &str, spec: &crate::model::ExecSpec) -> Result<crate::engine::ExecSession, EngineError> {
         exec::exec(&self.docker(), &self.host, id, spec).await
     }
 

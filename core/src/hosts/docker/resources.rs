@@ -4,7 +4,7 @@
 //! say which containers use what: one container listing per call does.
 
 use super::map_error;
-use crate::hosts::engine::{EngineError, Object};
+use crate::engine::{EngineError, Object};
 use crate::model::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, parse_ts,
 };

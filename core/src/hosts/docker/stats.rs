@@ -2,7 +2,7 @@
 //! converted into core's `EngineStats`.
 
 use super::map_error;
-use crate::hosts::engine::EngineError;
+use crate::engine::EngineError;
 use crate::model::EngineStats;
 use bollard::Docker;
 use bollard::models::ContainerStatsResponse;

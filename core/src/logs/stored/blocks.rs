@@ -24,8 +24,6 @@ use crate::store::StoreError;
 use crate::store::tables::{LOG_BLOCK_DATA, LOG_BLOCKS, LOG_LINES};
 use redb::{ReadableTable, Table, WriteTransaction};
 
-/// Rows worth this many budget bytes make one block.
-pub(super) const BLOCK_BYTES: u64 = 256 * 1024;
 /// What a block counts against the budgets beyond its deflated lines.
 pub(super) const BLOCK_OVERHEAD: u64 = 64;
 /// The first byte of an encoded block: its format.

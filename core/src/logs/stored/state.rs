@@ -20,6 +20,10 @@ pub(super) fn line_size(text: &str) -> u64 {
     text.len() as u64 + LINE_OVERHEAD
 }
 
+/// Rows worth this many budget bytes make one sealed block (`blocks`),
+/// unless a test asks for less (`State::block_bytes`).
+pub(super) const BLOCK_BYTES: u64 = 256 * 1024;
+
 /// The total budget and the default budget of a key, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Budgets {
@@ -138,7 +142,7 @@ pub(super) struct State {
     pub budgets: Budgets,
     /// Numbers lines within a key and time (see `write`).
     pub seq: u32,
-    /// Rows worth this many bytes make a sealed block (`blocks::BLOCK_BYTES`;
+    /// Rows worth this many bytes make a sealed block (`BLOCK_BYTES`;
     /// tests take less).
     pub block_bytes: u64,
 }
@@ -163,7 +167,7 @@ impl State {
             total_bytes: 0,
             budgets,
             seq: 0,
-            block_bytes: super::blocks::BLOCK_BYTES,
+            block_bytes: BLOCK_BYTES,
         };
         if let Some(table) = missing_is_empty(tx.open_table(LOG_KEYS))? {
             for row in table.iter()? {

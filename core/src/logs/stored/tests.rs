@@ -60,7 +60,7 @@ fn state(store: &Store, n: u32, budgets: Budgets) -> State {
         total_bytes: 0,
         budgets,
         seq: 0,
-        block_bytes: super::blocks::BLOCK_BYTES,
+        block_bytes: super::state::BLOCK_BYTES,
     }
 }
 

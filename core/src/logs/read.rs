@@ -1,59 +1,23 @@
-//! A host's container logs for callers. Reading asks `access` once
-//! (`ReadLogs`; like inspecting, an allowed read is not recorded, a refusal
-//! is); a download asks for `DownloadLogs` and is recorded as
-//! `logs.download` with what it held. Both go straight to the engine and
-//! are bounded; the live view shared by followers is `crate::logs`'s,
-//! which reads the engine through `engine_logs` once its caller was let in.
+//! Container logs on request, straight from the engine and bounded: a
+//! read asks `access` once (`ReadLogs`; like inspecting, an allowed read is
+//! not recorded, a refusal is); a download asks for `DownloadLogs` and is
+//! recorded as `logs.download` with what it held. Both are `Host`'s
+//! methods, so a caller asks the host it holds.
+//! Not here: the live view shared by followers (`hub`), stored lines
+//! (`stored`).
 
-use super::engine::EngineError;
-use super::{Host, HostError};
+use super::download::{LogDownload, Recording, text as download_text};
+use super::search::Matcher;
 use crate::access::Caller;
-use crate::logs::{LogDownload, Matcher, Recording, download_text};
-use crate::model::{ContainerDetail, LogLine, LogQuery, LogSearch, MAX_TAIL, Operation, Outcome};
+use crate::hosts::{Host, HostError};
+use crate::model::{LogLine, LogQuery, LogSearch, MAX_TAIL, Operation, Outcome};
 use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 use std::collections::VecDeque;
 
 /// The most text one read returns: its last lines within this.
 const MAX_READ_BYTES: usize = 64 << 20;
 
-/// Checks a container reference from a request: a name, an id or an id
-/// prefix, never anything that would change the engine's URL.
-fn check_reference(id: &str) -> Result<(), HostError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-        && !id.starts_with(['.', '-']);
-    if ok {
-        Ok(())
-    } else {
-        Err(HostError::Invalid(format!(
-            "'{}' is not a container name or id (letters, digits, '_', '.', '-')",
-            id.chars().take(64).collect::<String>()
-        )))
-    }
-}
-
 impl Host {
-    /// The full id of container `id` (a full id, a unique id prefix of six
-    /// or more, or a name), from the list as last seen, else the engine.
-    pub async fn resolve_container(&self, id: &str) -> Result<String, HostError> {
-        check_reference(id)?;
-        let list = self.containers();
-        if let Some(c) = list.iter().find(|c| c.id == id || c.name == id) {
-            return Ok(c.id.clone());
-        }
-        if id.len() >= 6 {
-            let mut prefixed = list.iter().filter(|c| c.id.starts_with(id));
-            if let (Some(c), None) = (prefixed.next(), prefixed.next()) {
-                return Ok(c.id.clone());
-            }
-        }
-        Ok(self.engine.inspect(id).await?.id)
-    }
-
     /// The lines of container `id` that `query` asks for (no following),
     /// those `search` lets through, for `caller`: at most `MAX_TAIL` (the
     /// last ones; the last `MAX_TAIL` when no tail is asked for) and
@@ -76,7 +40,7 @@ impl Host {
         };
         query.validate().map_err(HostError::Invalid)?;
         let full = self.resolve_container(id).await?;
-        let mut lines = self.engine.logs(&full, &query);
+        let mut lines = self.engine_logs(&full, &query);
         let mut kept: VecDeque<LogLine> = VecDeque::new();
         let mut bytes = 0;
         while let Some(line) = lines.next().await {
@@ -121,7 +85,7 @@ impl Host {
         let name = self.container_name(&full);
         let event = caller
             .event(Operation::DownloadLogs.kind())
-            .host(self.id.0.clone())
+            .host(self.id().0.clone())
             .target(format!("container:{name}"));
         let details = serde_json::json!({
             "containers": [name],
@@ -132,10 +96,10 @@ impl Host {
         // The engine refuses some containers only once asked (a dead one,
         // a log driver it cannot read): its first answer is awaited, so
         // that such a refusal is the response's status, not a file cut off.
-        let mut lines = self.engine.logs(&full, &query);
+        let mut lines = self.engine_logs(&full, &query);
         let first = lines.next().await;
         if let Some(Err(e)) = first {
-            self.events
+            self.events()
                 .record(event.outcome(Outcome::Error(e.to_string())).details(details));
             return Err(e.into());
         }
@@ -145,36 +109,10 @@ impl Host {
             None => futures_util::stream::empty().boxed(),
             Some(first) => futures_util::stream::iter([first]).chain(lines).boxed(),
         };
-        let record = Recording::new(self.events.clone(), event, details);
+        let record = Recording::new(self.events().clone(), event, details);
         Ok(LogDownload {
             filename: format!("{name}.log"),
             body: download_text(lines, matcher, timestamps, record),
         })
-    }
-
-    /// The engine's log stream of container `id` (a full id), for the log
-    /// hub, whose callers were let in already.
-    pub(crate) fn engine_logs(&self, id: &str, query: &LogQuery) -> BoxStream<'static, Result<LogLine, EngineError>> {
-        self.engine.logs(id, query)
-    }
-
-    /// The container's state from the engine, for the log hub.
-    pub(crate) async fn engine_inspect(&self, id: &str) -> Result<ContainerDetail, EngineError> {
-        self.engine.inspect(id).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_names_and_ids_reach_the_engine() {
-        for ok in ["web", "3f2a9c1b7d44", "my_app.web-1"] {
-            assert!(check_reference(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "../images/json", "web?x=1", "a/b", "-rf", &"x".repeat(129)] {
-            assert!(matches!(check_reference(bad), Err(HostError::Invalid(_))), "{bad}");
-        }
     }
 }

@@ -1,11 +1,20 @@
-//! The seam between a host and its engine, whatever the transport: one
-//! method per operation berth asks of an engine, in core's model types and
-//! `EngineError`, never a client library's. `docker::DockerEngine` answers
-//! them over the Docker engine API (the local socket, or TCP with TLS
-//! client certificates); berth's agent will be another implementation,
-//! serving the same requests over its own protocol.
+//! The engine contract, at the bottom of what runs on the server: one
+//! method per operation berth asks of a container engine, in core's model
+//! types and `EngineError`, never a client library's. `hosts` holds one
+//! per host (`hosts::docker` answers them over the Docker engine API,
+//! `agent` through `berth agent`); `logs`, `stats` and `terminal` read
+//! what it returns, and the agent serves it to a core.
+//! - `error`: what an engine failed at, plain data that travels;
+//! - `exec`: a process started in a container with a TTY.
+//!
 //! Not here: who may do what and the audit record (`Host` wraps every call
-//! in both), the shared container list, reconnecting (`watch`).
+//! in both), the shared container list, reconnecting (`hosts::watch`).
+
+mod error;
+mod exec;
+
+pub use error::{EngineError, Object};
+pub use exec::{ExecControl, ExecSession};
 
 use crate::model::{
     Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecSpec, HostSample, Image,
@@ -13,57 +22,11 @@ use crate::model::{
 };
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use thiserror::Error;
 
 /// Below this interval a container's stats come from the engine's own
 /// stream; from it on, a reading is asked for each interval.
 pub const STREAM_BELOW: Duration = Duration::from_secs(2);
-
-/// What an engine failed at, in words for the person who asked. It
-/// travels as it is (an agent sends it back), so it is plain data.
-#[derive(Debug, Error, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
-pub enum EngineError {
-    #[error("the engine on host {host} is unreachable: {reason}")]
-    Unreachable { host: String, reason: String },
-    #[error("there is no {what} '{id}' on host {host}")]
-    NotFound { what: Object, host: String, id: String },
-    /// The engine refused because of the state of things (in use,
-    /// already started...); its own message.
-    #[error("the engine said: {0}")]
-    Engine(String),
-    /// The engine found the request itself malformed (a bad reference...);
-    /// its own message.
-    #[error("the engine refused the request: {0}")]
-    Rejected(String),
-    /// The host refuses this kind of request whoever asks (an agent
-    /// started `--read-only` or `--no-exec`); its own words.
-    #[error("{0}")]
-    Forbidden(String),
-}
-
-/// What an engine keeps, for saying which one is missing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Object {
-    Container,
-    Image,
-    Network,
-    Volume,
-}
-
-impl std::fmt::Display for Object {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Object::Container => "container",
-            Object::Image => "image",
-            Object::Network => "network",
-            Object::Volume => "volume",
-        })
-    }
-}
 
 /// One host's engine. Containers are named by id, id prefix or name;
 /// images by id, id prefix or `repo:tag`; networks by id or name; volumes
@@ -89,7 +52,7 @@ pub trait Engine: Send + Sync {
         Ok(None)
     }
 
-    /// Every container, running or not, sorted by compose project and name.
+    /// Every container, running or not, sorted by `model::container_order`.
     async fn containers(&self) -> Result<Vec<Container>, EngineError>;
 
     /// How often the engine restarted the container.
@@ -137,7 +100,7 @@ pub trait Engine: Send + Sync {
     /// Starts `spec` in container `id` with a TTY (`TERM=xterm-256color`),
     /// attached: see `ExecSession`. A host that refuses exec says so
     /// (`Forbidden`).
-    async fn exec(&self, id: &str, spec: &ExecSpec) -> Result<super::ExecSession, EngineError>;
+    async fn exec(&self, id: &str, spec: &ExecSpec) -> Result<ExecSession, EngineError>;
 
     /// Every image with a name, and the dangling ones.
     async fn images(&self) -> Result<Vec<Image>, EngineError>;
@@ -159,27 +122,4 @@ pub trait Engine: Send + Sync {
     /// Unused volumes; the engine decides which (before API 1.42 every
     /// unused one, since then only anonymous ones).
     async fn prune_volumes(&self, label: Option<&str>) -> Result<PruneReport, EngineError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_engine_error_travels_and_reads_the_same() {
-        let e = EngineError::NotFound {
-            what: Object::Network,
-            host: "web-1".into(),
-            id: "front".into(),
-        };
-        assert_eq!(e.to_string(), "there is no network 'front' on host web-1");
-        let wire = serde_json::to_value(&e).unwrap();
-        assert_eq!(wire["error"], "not_found");
-        assert_eq!(serde_json::from_value::<EngineError>(wire).unwrap(), e);
-        let e = EngineError::Engine("conflict".into());
-        assert_eq!(
-            serde_json::from_value::<EngineError>(serde_json::to_value(&e).unwrap()).unwrap(),
-            e
-        );
-    }
 }

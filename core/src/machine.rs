@@ -1,6 +1,9 @@
-//! Reads the machine berth runs on through sysinfo: CPU (total and per
-//! core), load, memory without the page cache (total − MemAvailable), swap,
-//! each real filesystem, and disk and network throughput since the last read.
+//! Reads the machine this process runs on through sysinfo: CPU (total and
+//! per core), load, memory without the page cache (total − MemAvailable),
+//! swap, each real filesystem, and disk and network throughput since the
+//! last read. The stats collector reads berth's own machine with it, and
+//! `berth agent` the machine it answers for (`Engine::machine`).
+//! Not here: keeping the readings (`stats`).
 
 use crate::model::{FsUsage, HostId, HostSample};
 use std::collections::HashMap;
