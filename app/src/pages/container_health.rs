@@ -5,10 +5,10 @@
 
 use crate::api::ops::container_charts;
 use crate::api::stats::SetExpectedForm;
-use berth_core::model::ops::ContainerCharts;
 use crate::components::charts::ChartPanel;
+use crate::components::dashboard::{WithDashboard, follow_dashboard};
 use crate::components::status::ErrorBox;
-use crate::pages::host::{WithDashboard, follow_dashboard};
+use berth_core::model::ops::ContainerCharts;
 use berth_core::model::{Container, Dashboard, ExpectedState, HostId};
 use leptos::prelude::*;
 

@@ -4,10 +4,11 @@
 //! state and latest activity.
 
 use crate::api::events::{FilterForm, chain, list_events};
+use crate::components::dashboard::{WithDashboard, follow_dashboard};
 use crate::components::event_table::EventTable;
+use crate::components::firing::FiringBox;
 use crate::components::status::{ChainBadge, ErrorBox};
-use crate::pages::alerts::FiringBox;
-use crate::pages::host::{HostCards, WithDashboard, follow_dashboard};
+use crate::pages::host::HostCards;
 use berth_core::model::{Container, ContainerSample, Dashboard, Unit, format_ts, human_size, natural_cmp};
 use leptos::prelude::*;
 use leptos_meta::Title;

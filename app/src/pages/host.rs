@@ -6,54 +6,18 @@
 //! manage the hosts on `/hosts` (`hosts_admin`).
 
 use crate::api::ops::host_charts;
-use crate::api::stats::{get_dashboard, stats_ticket};
-use berth_core::model::ops::HostCharts;
 use crate::components::charts::ChartPanel;
+use crate::components::dashboard::{WithDashboard, follow_dashboard};
+use crate::components::firing::FiringBox;
 use crate::components::hosts::{LimitBadges, ReachBadge, engine, reach, since};
-use crate::components::socket::follow_json;
-use crate::components::status::ErrorBox;
-use crate::pages::alerts::FiringBox;
 use crate::pages::hosts_admin::HostsAdmin;
+use berth_core::model::ops::HostCharts;
 use berth_core::model::{
     ContainerState, Dashboard, HostId, HostLimits, HostSample, HostStatus, Operation, Unit, format_ts, human_size,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-
-/// The dashboard feed, live: every tick of `/ws/stats` once hydrated.
-pub(crate) fn follow_dashboard() -> RwSignal<Option<Dashboard>> {
-    let live: RwSignal<Option<Dashboard>> = RwSignal::new(None);
-    follow_json(live, "/ws/stats".to_string(), stats_ticket);
-    live
-}
-
-/// Draws `render` from the dashboard: the server's answer first, then each
-/// one the live feed brings.
-#[component]
-pub fn WithDashboard<F, V>(live: RwSignal<Option<Dashboard>>, render: F) -> impl IntoView
-where
-    F: Fn(Signal<Dashboard>) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    let first = Resource::new(|| (), |_| get_dashboard());
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let render = render.clone();
-                Suspend::new(async move {
-                    match first.await {
-                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                        Ok(first) => {
-                            let current = Signal::derive(move || live.get().unwrap_or_else(|| first.clone()));
-                            render(current).into_any()
-                        }
-                    }
-                })
-            }}
-        </Transition>
-    }
-}
 
 /// Every host as a card; for admins also the list of host entries with
 /// their controls and the form that adds a host (`hosts_admin`).
