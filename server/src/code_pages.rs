@@ -23,6 +23,7 @@
 //! process could write the file (root, or the binary's owner). Linux 5.4
 //! or later; elsewhere, or when refused, nothing changes.
 
+use berth_core::tasks::Stop;
 use std::time::Duration;
 
 /// When a server or agent gives back the pages of code it no longer runs:
@@ -31,22 +32,30 @@ use std::time::Duration;
 /// came late.
 pub const AFTER_START: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(600)];
 
-/// Releases the executable's pages after each delay (from now).
-pub fn release_after(delays: &'static [Duration], task: &'static str) {
-    tokio::spawn(async move {
-        let started = tokio::time::Instant::now();
-        for delay in delays {
-            tokio::time::sleep_until(started + *delay).await;
-            match tokio::task::spawn_blocking(release).await {
-                Ok(Ok(bytes)) => tracing::debug!(task, mib = bytes >> 20, "code pages given back"),
-                Ok(Err(e)) => {
-                    tracing::debug!(task, error = %e, "code pages not given back");
-                    return;
-                }
-                Err(_) => return,
+/// Releases the executable's pages after each delay (from now), until
+/// `stop`: a task (`code-pages`) of the service that starts it.
+pub async fn release_after(delays: &'static [Duration], mut stop: Stop) {
+    let task = "code-pages";
+    tracing::debug!(task, "started");
+    let started = tokio::time::Instant::now();
+    for delay in delays {
+        tokio::select! {
+            _ = tokio::time::sleep_until(started + *delay) => {}
+            _ = stop.changed() => break,
+        }
+        match tokio::task::spawn_blocking(release).await {
+            Ok(Ok(bytes)) => tracing::debug!(task, mib = bytes >> 20, "code pages given back"),
+            Ok(Err(e)) => {
+                tracing::debug!(task, error = %e, "code pages not given back");
+                break;
+            }
+            Err(e) => {
+                tracing::error!(task, error = %e, "giving back code pages failed");
+                break;
             }
         }
-    });
+    }
+    tracing::debug!(task, "stopped");
 }
 
 /// Advises the kernel to page out the executable's mappings; the bytes

@@ -216,11 +216,9 @@ fn spawn_tasks(tasks: &mut Tasks, berth: &Berth, sessions: RedbSessionStore, wit
     let alerts = berth.alerts.clone();
     tasks.spawn("alerts", |stop| alerts.run(stop));
     let (events, checkpoints) = (berth.events.clone(), berth.checkpoints.clone());
-    tasks.spawn("witness", |stop| async move {
-        // The pushers run in a set of their own, which this waits for.
-        if let Err(e) = crate::witness::spawn(checkpoints, events, witnesses, stop).await {
-            tracing::error!(task = "witness", error = %e, "the task failed");
-        }
+    // The pushers run in a set of their own, which this stops and waits for.
+    tasks.spawn("witness", |stop| {
+        crate::witness::run(checkpoints, events, witnesses, stop)
     });
 }
 

@@ -16,13 +16,12 @@ use crate::config::WitnessConfig;
 use berth_core::events::{Checkpointer, EventLog, Signed};
 use berth_core::model::{Actor, ActorKind, NewEvent, Outcome};
 use berth_core::outbound::{Outbound, first_line, truncate};
+use berth_core::tasks::{Stop, Tasks};
 use berth_core::tlog::checkpoint::verify_cosignature;
 use berth_core::tlog::note::{Note, SignatureLine, VerifierKey};
 use berth_core::tlog::{Hash, encode_hash, parse_decimal, parse_hash};
 use std::fmt;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 /// The spec's bound: a proof between two trees of up to 2^63 leaves.
@@ -81,45 +80,41 @@ impl AddCheckpoint {
     }
 }
 
-/// Starts sending checkpoints to `witnesses` until `stop` turns true;
-/// the handle finishes once every witness's task has. Dropping or aborting
-/// it mid-request is safe: a cosignature is kept only once checked, and an
-/// abandoned request only leaves the witness ahead, which the next
-/// attempt's 409 answer corrects.
-pub(crate) fn spawn(
-    checkpointer: Checkpointer,
-    log: EventLog,
-    witnesses: Vec<WitnessConfig>,
-    stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        if witnesses.is_empty() {
+/// Sends checkpoints to `witnesses` until `stop` turns true, one task
+/// each (`witness:NAME`), then stops them and waits until each has ended.
+/// Stopping one mid-request is safe: a cosignature is kept only once
+/// checked, and an abandoned request only leaves the witness ahead, which
+/// the next attempt's 409 answer corrects.
+pub(crate) async fn run(checkpointer: Checkpointer, log: EventLog, witnesses: Vec<WitnessConfig>, mut stop: Stop) {
+    if witnesses.is_empty() {
+        return;
+    }
+    let client = match Outbound::new(REQUEST_TIMEOUT) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(task = "witness", error = %e, "cannot reach witnesses: no HTTP client");
             return;
         }
-        let client = match Outbound::new(REQUEST_TIMEOUT) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(task = "witness", error = %e, "cannot reach witnesses: no HTTP client");
-                return;
-            }
+    };
+    tracing::info!(task = "witness", witnesses = witnesses.len(), "started");
+    let mut tasks = Tasks::new();
+    for config in witnesses {
+        let pusher = Pusher {
+            checkpointer: checkpointer.clone(),
+            log: log.clone(),
+            client: client.clone(),
+            url: config.add_checkpoint_url(),
+            key: config.key.0,
         };
-        let mut tasks = JoinSet::new();
-        for config in witnesses {
-            let pusher = Pusher {
-                checkpointer: checkpointer.clone(),
-                log: log.clone(),
-                client: client.clone(),
-                url: config.add_checkpoint_url(),
-                key: config.key.0,
-            };
-            tasks.spawn(pusher.run(stop.clone()));
+        tasks.spawn(format!("witness:{}", pusher.key.name()), |stop| pusher.run(stop));
+    }
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            break;
         }
-        while let Some(done) = tasks.join_next().await {
-            if let Err(e) = done {
-                tracing::error!(task = "witness", error = %e, "a witness task failed");
-            }
-        }
-    })
+    }
+    tasks.stop().await;
+    tracing::info!(task = "witness", "stopped");
 }
 
 /// Sends one witness our checkpoints.
@@ -132,7 +127,7 @@ struct Pusher {
 }
 
 impl Pusher {
-    async fn run(self, mut stop: watch::Receiver<bool>) {
+    async fn run(self, mut stop: Stop) {
         let name = self.key.name().to_string();
         tracing::info!(task = "witness", witness = %name, url = %self.url, "started");
         let mut latest = self.checkpointer.subscribe();

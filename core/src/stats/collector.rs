@@ -10,30 +10,34 @@
 
 use super::Stats;
 use super::series;
+use crate::engine::EngineError;
 use crate::hosts::{Host, Hosts};
 use crate::model::{ContainerSample, ContainerState, EngineStats, HostId, HostSample, StatsSnapshot, Transport};
-use crate::tasks::Stop;
+use crate::tasks::{Stop, Tasks};
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// Retention is applied this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 type Reading = Option<(Instant, EngineStats)>;
 
-/// The stats stream of one running container.
+/// The stats stream of one running container: its task, owned here and
+/// told to stop when the feed is dropped (its container stopped, its host
+/// is gone); `Feeds::close` also waits for it.
 struct Feed {
-    task: JoinHandle<()>,
+    task: Tasks,
     latest: watch::Receiver<Reading>,
 }
 
-impl Drop for Feed {
-    fn drop(&mut self) {
-        self.task.abort();
+impl Feed {
+    /// Its stream has ended (the task dropped its sender).
+    fn ended(&self) -> bool {
+        self.latest.has_changed().is_err()
     }
 }
 
@@ -73,7 +77,7 @@ impl Feeds {
         };
         let hid = host.id().clone();
         self.open
-            .retain(|(h, id), feed| *h != hid || (running.contains(id) && !feed.task.is_finished()));
+            .retain(|(h, id), feed| *h != hid || (running.contains(id) && !feed.ended()));
         self.previous.retain(|(h, id), _| *h != hid || running.contains(id));
         for id in running {
             let key = (hid.clone(), id.clone());
@@ -82,32 +86,16 @@ impl Feeds {
             }
             let (tx, latest) = watch::channel(None);
             let stream = host.container_stats(&id, self.every);
-            let task = tokio::spawn(async move {
-                futures_util::pin_mut!(stream);
-                while let Some(next) = stream.next().await {
-                    match next {
-                        Ok(reading) => {
-                            if tx.send(Some((Instant::now(), reading))).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            tracing::debug!(task = "container-stats", container = %id, error = %e, "stats stream ended");
-                            break;
-                        }
-                    }
-                }
-            });
+            let mut task = Tasks::new();
+            let name = format!("container-stats:{hid}/{id}");
+            task.spawn(name.clone(), |stop| follow_stats(name, stream, tx, stop));
             self.open.insert(key, Feed { task, latest });
         }
     }
 
     /// Ends every stream and waits for their tasks.
-    async fn close(mut self) {
-        for (_, mut feed) in self.open.drain() {
-            feed.task.abort();
-            let _ = (&mut feed.task).await;
-        }
+    async fn close(self) {
+        futures_util::future::join_all(self.open.into_values().map(|feed| feed.task.stop())).await;
     }
 
     /// A sample of every running container of `host` that has a reading.
@@ -178,6 +166,36 @@ impl Feeds {
         }
         out
     }
+}
+
+/// One container's stats stream, its latest reading in `tx`, until the
+/// stream ends, nobody reads `tx` or `stop` says so.
+async fn follow_stats(
+    task: String,
+    stream: BoxStream<'static, Result<EngineStats, EngineError>>,
+    tx: watch::Sender<Reading>,
+    mut stop: Stop,
+) {
+    tracing::debug!(task, "started");
+    futures_util::pin_mut!(stream);
+    loop {
+        tokio::select! {
+            next = stream.next() => match next {
+                Some(Ok(reading)) => {
+                    if tx.send(Some((Instant::now(), reading))).is_err() {
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(task, error = %e, "stats stream ended");
+                    break;
+                }
+                None => break,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    tracing::debug!(task, "stopped");
 }
 
 pub(super) async fn run(stats: Stats, hosts: Hosts, mut stop: Stop) {

@@ -136,10 +136,12 @@ fn run(dir: &Path, listen: Option<SocketAddr>, read_only: bool, no_exec: bool) -
         let fingerprint =
             agent::tls::fingerprint_of_pem(&std::fs::read_to_string(dir.join(CERT))?).map_err(anyhow::Error::msg)?;
         tracing::info!(address = %listener.local_addr()?, %fingerprint, "berth agent ready");
-        crate::code_pages::release_after(&crate::code_pages::AFTER_START, "agent");
-        // Serving is this service's one task; its owner waits for the signal,
-        // then stops it and waits until every connection has ended.
+        // Serving is this service's main task; its owner waits for the
+        // signal, then stops it and waits until every connection has ended.
         let mut tasks = Tasks::new();
+        tasks.spawn("code-pages", |stop| {
+            crate::code_pages::release_after(&crate::code_pages::AFTER_START, stop)
+        });
         tasks.spawn("agent", |stop| agent::serve(listener, options, engine, stop));
         super::shutdown_signal().await;
         tracing::info!("stopping");

@@ -15,6 +15,7 @@ pub(crate) use user::user;
 
 use crate::config::Config;
 use anyhow::Context;
+use berth_core::tasks::Tasks;
 use std::process::ExitCode;
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -47,8 +48,15 @@ pub(crate) fn serve(config: Config) -> anyhow::Result<ExitCode> {
                 config.listen
             )
         })?;
-        crate::code_pages::release_after(&crate::code_pages::AFTER_START, "serve");
-        crate::run(listener, config, shutdown_signal()).await
+        // Giving back code pages is this command's own task, stopped and
+        // awaited once the server has stopped.
+        let mut tasks = Tasks::new();
+        tasks.spawn("code-pages", |stop| {
+            crate::code_pages::release_after(&crate::code_pages::AFTER_START, stop)
+        });
+        let served = crate::run(listener, config, shutdown_signal()).await;
+        tasks.stop().await;
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }

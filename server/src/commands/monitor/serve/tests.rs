@@ -314,7 +314,12 @@ async fn berths_pusher_gets_its_checkpoints_cosigned_here() {
     };
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let first = crate::witness::spawn(checkpoints.clone(), log.clone(), configs[..1].to_vec(), stopped.clone());
+    let first = tokio::spawn(crate::witness::run(
+        checkpoints.clone(),
+        log.clone(),
+        configs[..1].to_vec(),
+        stopped.clone(),
+    ));
     let size = checkpoints.latest().unwrap().checkpoint.size;
     wait("the first checkpoint cosigned", &|| cosigned_by(&keys[0], size));
     grow(5).await;
@@ -323,7 +328,12 @@ async fn berths_pusher_gets_its_checkpoints_cosigned_here() {
 
     grow(2).await;
     let size = checkpoints.sign(Actor::system()).await.unwrap().checkpoint.size;
-    let second = crate::witness::spawn(checkpoints.clone(), log.clone(), configs[1..].to_vec(), stopped);
+    let second = tokio::spawn(crate::witness::run(
+        checkpoints.clone(),
+        log.clone(),
+        configs[1..].to_vec(),
+        stopped,
+    ));
     wait("both cosign the newest", &|| {
         cosigned_by(&keys[0], size) && cosigned_by(&keys[1], size)
     });
