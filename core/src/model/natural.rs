@@ -93,7 +93,7 @@ mod tests {
             project: project.map(str::to_string),
             ..Container::default()
         };
-        let mut list = vec![
+        let mut list = [
             c(Some("shop-10"), "a"),
             c(Some("shop-2"), "web-10"),
             c(None, "x-10"),
