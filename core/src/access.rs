@@ -57,6 +57,18 @@ pub struct Caller {
     who: Who,
     source: Option<String>,
     permissions: Arc<Permissions>,
+    session: Option<SessionRef>,
+}
+
+/// The session a caller signed in with, by the session store's id. That id
+/// is the cookie's value, a secret: `Debug` does not show it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SessionRef(i128);
+
+impl std::fmt::Debug for SessionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionRef(…)")
+    }
 }
 
 impl Caller {
@@ -66,6 +78,7 @@ impl Caller {
             permissions: Arc::new(permissions_of(&user, grants)),
             who: Who::User(user),
             source,
+            session: None,
         }
     }
 
@@ -85,6 +98,7 @@ impl Caller {
             },
             source,
             permissions: Arc::new(permissions),
+            session: None,
         }
     }
 
@@ -94,6 +108,7 @@ impl Caller {
             who: Who::System(name.to_string()),
             source: None,
             permissions: Arc::new(Permissions::admin()),
+            session: None,
         }
     }
 
@@ -119,6 +134,19 @@ impl Caller {
 
     pub fn source(&self) -> Option<String> {
         self.source.clone()
+    }
+
+    /// The same caller, come with the session whose store id is `id`.
+    pub fn in_session(mut self, id: Option<i128>) -> Caller {
+        self.session = id.map(SessionRef);
+        self
+    }
+
+    /// The store id of the session the caller came with (none for keys and
+    /// berth itself): the session a password change keeps, and the one
+    /// the caller's list of sessions marks as theirs.
+    pub fn session(&self) -> Option<i128> {
+        self.session.map(|s| s.0)
     }
 
     pub fn permissions(&self) -> &Permissions {

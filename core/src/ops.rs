@@ -6,6 +6,7 @@
 //! An area with many requests has its resolvers in a child module.
 
 mod alerts;
+mod users;
 
 use crate::access::Caller;
 use crate::model::ops::{self as req, Request};

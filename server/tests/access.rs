@@ -48,47 +48,6 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
         O::SignCheckpoint => (M::POST, "/api/v1/log/checkpoint".into(), None),
         O::ViewDashboard => (M::GET, "/api/v1/stats".into(), None),
         O::ListUsers => (M::GET, "/api/v1/users".into(), None),
-        O::CreateUser => (
-            M::POST,
-            "/api/v1/users".into(),
-            Some(json!({ "name": format!("new-{tag}"), "password": "a long password", "role": "user" })),
-        ),
-        O::DisableUser => (
-            M::PATCH,
-            format!("/api/v1/users/{NO_USER}"),
-            Some(json!({ "disabled": true })),
-        ),
-        O::EnableUser => (
-            M::PATCH,
-            format!("/api/v1/users/{NO_USER}"),
-            Some(json!({ "disabled": false })),
-        ),
-        O::SetRole => (
-            M::PATCH,
-            format!("/api/v1/users/{NO_USER}"),
-            Some(json!({ "role": "admin" })),
-        ),
-        O::ResetPassword => (
-            M::POST,
-            format!("/api/v1/users/{NO_USER}/password"),
-            Some(json!({ "password": "another long one" })),
-        ),
-        O::DeleteUser => (M::DELETE, format!("/api/v1/users/{NO_USER}"), None),
-        O::SetGrants => (M::PUT, format!("/api/v1/users/{NO_USER}/grants"), Some(json!([]))),
-        O::ChangeOwnPassword => (
-            M::PUT,
-            "/api/v1/me/password".into(),
-            Some(json!({ "current": "not the password", "password": "a new long password" })),
-        ),
-        O::ListOwnSessions => (M::GET, "/api/v1/me/sessions".into(), None),
-        O::EndOwnSession => (M::DELETE, "/api/v1/me/sessions/0000000000000000".into(), None),
-        O::ListOwnKeys => (M::GET, "/api/v1/me/keys".into(), None),
-        O::CreateKey => (
-            M::POST,
-            "/api/v1/me/keys".into(),
-            Some(json!({ "name": format!("k-{tag}") })),
-        ),
-        O::RevokeKey => (M::DELETE, "/api/v1/me/keys/000000000000".into(), None),
         O::ProbeHost => (M::POST, "/api/v1/hosts/probe".into(), Some(json!({ "url": NO_AGENT }))),
         O::AddHost => (M::POST, "/api/v1/hosts".into(), Some(bad_new_host())),
         O::RenameHost => (
@@ -172,6 +131,28 @@ fn defined(op: Operation, tag: &str, rule: u64) -> Option<(Route, Value)> {
         O::PruneNetworks => on_host(PruneNetworks::ROUTE, json!({ "label": NONE })),
         O::RemoveVolume => on_host(RemoveVolume::ROUTE, json!({ "name": NONE })),
         O::PruneVolumes => on_host(PruneVolumes::ROUTE, json!({ "label": NONE })),
+        O::CreateUser => Some((
+            AddUser::ROUTE,
+            json!({ "name": format!("new-{tag}"), "password": "a long password", "role": "user" }),
+        )),
+        O::DisableUser => Some((ChangeUser::ROUTE, json!({ "id": NO_USER, "disabled": true }))),
+        O::EnableUser => Some((ChangeUser::ROUTE, json!({ "id": NO_USER, "disabled": false }))),
+        O::SetRole => Some((ChangeUser::ROUTE, json!({ "id": NO_USER, "role": "admin" }))),
+        O::ResetPassword => Some((
+            ResetPassword::ROUTE,
+            json!({ "id": NO_USER, "password": "another long one" }),
+        )),
+        O::DeleteUser => Some((DeleteUser::ROUTE, json!({ "id": NO_USER }))),
+        O::SetGrants => Some((SetGrants::ROUTE, json!({ "id": NO_USER, "grants": [] }))),
+        O::ChangeOwnPassword => Some((
+            ChangePassword::ROUTE,
+            json!({ "current": "not the password", "password": "a new long password" }),
+        )),
+        O::ListOwnSessions => Some((MySessions::ROUTE, json!({}))),
+        O::EndOwnSession => Some((EndSession::ROUTE, json!({ "handle": "0000000000000000" }))),
+        O::ListOwnKeys => Some((MyKeys::ROUTE, json!({}))),
+        O::CreateKey => Some((CreateKey::ROUTE, json!({ "key": { "name": format!("k-{tag}") } }))),
+        O::RevokeKey => Some((RevokeKey::ROUTE, json!({ "id": "000000000000" }))),
         O::ViewStats => on_host(HostCharts::ROUTE, json!({ "range": "1h" })),
         O::SetExpectedState => on_host(SetExpected::ROUTE, json!({ "key": format!("name:{NONE}"), "state": null })),
         O::ViewAlerts => Some((ListAlerts::ROUTE, json!({}))),
@@ -287,28 +268,6 @@ fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
         O::SignCheckpoint => ("sign_checkpoint", json!({})),
         O::ViewDashboard => ("dashboard", json!({})),
         O::ListUsers => ("list_users", json!({})),
-        O::CreateUser => (
-            "add_user",
-            json!({ "name": format!("fn-{tag}"), "password": "a long password" }),
-        ),
-        O::DisableUser => ("change_user", json!({ "id": NO_USER, "change": "disable" })),
-        O::EnableUser => ("change_user", json!({ "id": NO_USER, "change": "enable" })),
-        O::SetRole => ("change_user", json!({ "id": NO_USER, "change": "admin" })),
-        O::ResetPassword => (
-            "reset_password",
-            json!({ "id": NO_USER, "password": "another long one" }),
-        ),
-        O::DeleteUser => ("delete_user", json!({ "id": NO_USER })),
-        O::SetGrants => ("set_grants", json!({ "id": NO_USER, "grants": [] })),
-        O::ChangeOwnPassword => (
-            "change_password",
-            json!({ "current": "not the password", "password": "a new long password", "confirm": "a new long password" }),
-        ),
-        O::ListOwnSessions => ("my_sessions", json!({})),
-        O::EndOwnSession => ("end_session", json!({ "handle": "0000000000000000" })),
-        O::ListOwnKeys => ("my_keys", json!({})),
-        O::CreateKey => ("create_key", json!({ "key": { "name": format!("f-{tag}") } })),
-        O::RevokeKey => ("revoke_key", json!({ "id": "000000000000" })),
         O::ProbeHost => ("probe_agent", json!({ "url": NO_AGENT })),
         O::AddHost => ("add_agent_host", bad_new_host()),
         O::RenameHost => (
@@ -355,14 +314,6 @@ fn ticket_fn(op: Operation) -> Option<(&'static str, Value, &'static str)> {
         )),
         _ => None,
     }
-}
-
-/// Server functions that take structured input are called with JSON.
-fn json_input(endpoint: &str) -> bool {
-    matches!(
-        endpoint,
-        "set_grants" | "create_key"
-    )
 }
 
 /// Flattens `{"filter[kind]": …}` and plain fields into a form.
@@ -421,7 +372,7 @@ async fn call(server: &Server, s: &Subject, entry: Entry, op: Operation, tag: &s
                 return None;
             }
             let req = s.cookie.post(server.url(&format!("/api/{endpoint}")));
-            let req = if json_input(&endpoint) || defined(op, tag, rule).is_some() {
+            let req = if defined(op, tag, rule).is_some() {
                 req.json(&args)
             } else {
                 req.form(&form(&args))

@@ -3,12 +3,14 @@
 //! once, right after it is made, and nowhere else: berth keeps only its
 //! hash. Also the keys table the admin's user page reuses.
 
-use crate::api::users::{ChangePassword, EndSession, create_key, my_keys, my_sessions, revoke_key};
+use crate::api::ops::{EndSessionCall, create_key, my_keys, my_sessions, revoke_key};
+use crate::api::users::ChangePasswordForm;
 use crate::components::clipboard;
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
 use crate::pages::user::{GrantsDraft, grants_editor};
+use berth_core::model::ops::{CreateKey, EndSession, MyKeys, MySessions, RevokeKey};
 use berth_core::model::{ApiKeyInfo, Grant, Level, NewApiKey, Permissions, SessionInfo, format_ts};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -16,7 +18,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let password = ServerAction::<ChangePassword>::new();
+    let password = ServerAction::<ChangePasswordForm>::new();
     view! {
         <Title text="Your account"/>
         <h1>"Your account"</h1>
@@ -27,7 +29,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn PasswordForm(password: ServerAction<ChangePassword>) -> impl IntoView {
+fn PasswordForm(password: ServerAction<ChangePasswordForm>) -> impl IntoView {
     let outcome = move || {
         password.value().get().map(|r| match r {
             Ok(()) => view! {
@@ -58,11 +60,11 @@ fn PasswordForm(password: ServerAction<ChangePassword>) -> impl IntoView {
 
 /// Where the person is signed in; a new password ends all but this one.
 #[component]
-fn Sessions(password: ServerAction<ChangePassword>) -> impl IntoView {
-    let end = ServerAction::<EndSession>::new();
+fn Sessions(password: ServerAction<ChangePasswordForm>) -> impl IntoView {
+    let end = ServerAction::<EndSessionCall>::new();
     let sessions = Resource::new(
         move || (end.version().get(), password.version().get()),
-        |_| my_sessions(),
+        |_| my_sessions(MySessions {}),
     );
     let error = move || {
         end.value()
@@ -98,14 +100,16 @@ fn Sessions(password: ServerAction<ChangePassword>) -> impl IntoView {
     }
 }
 
-fn session_row(s: SessionInfo, end: ServerAction<EndSession>) -> impl IntoView {
+fn session_row(s: SessionInfo, end: ServerAction<EndSessionCall>) -> impl IntoView {
     let handle = s.handle.clone();
     let action = if s.current {
         view! { <span class="badge badge-ok" id="this-session">"this session"</span> }.into_any()
     } else {
         view! {
             <button type="button" class="btn btn-small" data-action="end" disabled=move || end.pending().get()
-                on:click=move |_| { end.dispatch(EndSession { handle: handle.clone() }); }>
+                on:click=move |_| { end.dispatch(EndSessionCall {
+                    request: EndSession { handle: handle.clone() },
+                }); }>
                 "End"
             </button>
         }
@@ -123,7 +127,7 @@ fn session_row(s: SessionInfo, end: ServerAction<EndSession>) -> impl IntoView {
 
 #[component]
 fn Keys() -> impl IntoView {
-    let loaded = Resource::new(|| (), |_| my_keys());
+    let loaded = Resource::new(|| (), |_| my_keys(MyKeys {}));
     let permissions = crate::pages::permissions();
     view! {
         <h2>"API keys"</h2>
@@ -153,7 +157,7 @@ pub(super) fn KeysTable(keys: RwSignal<Vec<ApiKeyInfo>>) -> impl IntoView {
     let revoke = Action::new(move |id: &String| {
         let id = id.clone();
         async move {
-            let revoked = revoke_key(id).await?;
+            let revoked = revoke_key(RevokeKey { id }).await?;
             keys.update(|list| {
                 if let Some(k) = list.iter_mut().find(|k| k.id == revoked.id) {
                     *k = revoked;
@@ -275,7 +279,7 @@ fn CreateKey(keys: RwSignal<Vec<ApiKeyInfo>>, mine: Permissions) -> impl IntoVie
     let create = Action::new(move |new: &NewApiKey| {
         let new = new.clone();
         async move {
-            let created = create_key(new).await?;
+            let created = create_key(CreateKey { key: new }).await?;
             keys.update(|list| list.push(created.key));
             token.set(Some(created.token));
             Ok::<(), AppError>(())

@@ -3,12 +3,14 @@
 //! their API keys. Also the grants editor that the account page reuses for
 //! a key's narrower grants. Core checks and records every change.
 
-use crate::api::users::{ResetPassword, change_user, delete_user, get_user, set_grants};
+use crate::api::ops::{change_user, delete_user, get_user, set_grants};
+use crate::api::users::ResetPasswordForm;
 use crate::components::confirm::confirmed;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
 use crate::pages::account::KeysTable;
-use berth_core::model::{ErrorKind, Grant, Level, User, UserDetail, UserId, format_ts};
+use berth_core::model::ops::{ChangeUser, DeleteUser, GetUser, SetGrants, UserChange};
+use berth_core::model::{ErrorKind, Grant, Level, Role, User, UserDetail, UserId, format_ts};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -21,7 +23,7 @@ pub fn UserPage() -> impl IntoView {
         move || id.get(),
         |id| async move {
             match id {
-                Some(id) => get_user(id).await,
+                Some(id) => get_user(GetUser { id: UserId(id) }).await,
                 None => Err(AppError::new(
                     ErrorKind::NotFound,
                     "there is no such user; pick one from the list",
@@ -52,15 +54,18 @@ fn Detail(d: UserDetail) -> impl IntoView {
     let id = user.id;
     let name = user.name.clone();
     let user = RwSignal::new(user);
-    let change = Action::new(move |change: &&'static str| {
-        let change = change.to_string();
+    let change = Action::new(move |change: &UserChange| {
+        let (disabled, role) = match *change {
+            UserChange::Disabled(d) => (Some(d), None),
+            UserChange::Role(r) => (None, Some(r)),
+        };
         async move {
-            let changed = change_user(id.0, change).await?;
+            let changed = change_user(ChangeUser { id, disabled, role }).await?;
             user.set(changed);
             Ok::<(), AppError>(())
         }
     });
-    let delete = Action::new(move |_: &()| delete_user(id.0));
+    let delete = Action::new(move |_: &()| delete_user(DeleteUser { id }));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if matches!(delete.value().get(), Some(Ok(()))) {
@@ -68,10 +73,10 @@ fn Detail(d: UserDetail) -> impl IntoView {
         }
     });
     let pending = Signal::derive(move || change.pending().get() || delete.pending().get());
-    let button = move |label: &'static str, action: &'static str, elem_id: &'static str| {
+    let button = move |label: &'static str, action: &'static str, elem_id: &'static str, to: UserChange| {
         view! {
             <button type="button" class="btn" id=elem_id data-action=action disabled=move || pending.get()
-                on:click=move |_| { change.dispatch(action); }>
+                on:click=move |_| { change.dispatch(to); }>
                 {label}
             </button>
         }
@@ -105,14 +110,14 @@ fn Detail(d: UserDetail) -> impl IntoView {
         {errors}
         <div class="toolbar user-actions">
             {move || if user.read().disabled {
-                button("Enable", "enable", "user-enable")
+                button("Enable", "enable", "user-enable", UserChange::Disabled(false))
             } else {
-                button("Disable", "disable", "user-disable")
+                button("Disable", "disable", "user-disable", UserChange::Disabled(true))
             }}
             {move || if user.read().is_admin() {
-                button("Make user", "user", "user-make-user")
+                button("Make user", "user", "user-make-user", UserChange::Role(Role::User))
             } else {
-                button("Make admin", "admin", "user-make-admin")
+                button("Make admin", "admin", "user-make-admin", UserChange::Role(Role::Admin))
             }}
             <button type="button" class="btn btn-danger" id="user-delete" data-action="delete" disabled=move || pending.get()
                 on:click=move |_| {
@@ -148,7 +153,7 @@ fn UserGrants(id: UserId, grants: Vec<Grant>) -> impl IntoView {
     let save = Action::new(move |grants: &Vec<Grant>| {
         let grants = grants.clone();
         async move {
-            let saved = set_grants(id.0, grants).await?;
+            let saved = set_grants(SetGrants { id, grants }).await?;
             // As core stored them: sorted by host.
             draft.reset(&saved);
             Ok::<usize, AppError>(saved.len())
@@ -178,7 +183,7 @@ fn UserGrants(id: UserId, grants: Vec<Grant>) -> impl IntoView {
 /// An admin sets a new password for the user.
 #[component]
 fn ResetForm(id: UserId) -> impl IntoView {
-    let reset = ServerAction::<ResetPassword>::new();
+    let reset = ServerAction::<ResetPasswordForm>::new();
     let outcome = move || {
         reset.value().get().map(|r| match r {
             Ok(()) => view! {

@@ -1,7 +1,7 @@
 //! `/users`: who can sign in, each linking to their page (`/users/{id}`),
 //! and a form to add someone (admins only).
 
-use crate::api::users::{AddUser, list_users};
+use crate::api::users::{AddUserForm, list_users};
 use crate::components::status::ErrorBox;
 use berth_core::model::{Operation, format_ts};
 use leptos::prelude::*;
@@ -9,7 +9,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let add = ServerAction::<AddUser>::new();
+    let add = ServerAction::<AddUserForm>::new();
     let users = Resource::new(move || add.version().get(), |_| list_users());
     let perms = super::permissions();
     let result = move || {

@@ -376,8 +376,9 @@ impl Auth {
         Ok(())
     }
 
-    /// The caller signed in on `session`: `None` when nobody is, or when the
-    /// account no longer exists or is disabled.
+    /// The caller signed in on `session` (and come with it, see
+    /// `Caller::session`): `None` when nobody is, or when the account no
+    /// longer exists or is disabled.
     pub async fn session_caller(
         &self,
         session: &tower_sessions::Session,
@@ -386,10 +387,11 @@ impl Auth {
         let id = session_user_id(session)
             .await
             .map_err(|e| AuthError::Store(StoreError::Task(e.to_string())))?;
-        match id {
-            Some(id) => self.resolve(&Identity { user: id, key: None }, source).await,
-            None => Ok(None),
-        }
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let caller = self.resolve(&Identity { user: id, key: None }, source).await?;
+        Ok(caller.map(|c| c.in_session(session.id().map(|id| id.0))))
     }
 
     /// The caller behind a bearer token (`Authorization: Bearer berth_…`).

@@ -16,6 +16,7 @@ mod alerts;
 mod containers;
 mod resources;
 mod stats;
+mod users;
 
 pub use alerts::{
     CreateChannel, CreateRule, DeleteChannel, DeleteRule, ListAlerts, ListChannels, ListRules, TestChannel,
@@ -29,6 +30,10 @@ pub use stats::{ContainerCharts, HostCharts, LatestStats, ListExpected, SetExpec
 pub use resources::{
     GetImage, GetNetwork, GetVolume, ListImages, ListNetworks, ListVolumes, PruneImages, PruneNetworks, PruneVolumes,
     RemoveImage, RemoveNetwork, RemoveVolume,
+};
+pub use users::{
+    AddUser, ChangePassword, ChangeUser, CreateKey, DeleteUser, EndSession, GetGrants, GetUser, MyKeys, MySessions,
+    ResetPassword, RevokeKey, SetGrants, UserChange,
 };
 
 use super::Operation;
@@ -185,6 +190,19 @@ macro_rules! for_each_request {
             container_action "container_action" = ContainerAct,
             create_container "create_container" = CreateContainer,
             reveal_env "reveal_env" = RevealEnv,
+            add_user "add_user" = AddUser,
+            get_user "get_user" = GetUser,
+            change_user "change_user" = ChangeUser,
+            delete_user "delete_user" = DeleteUser,
+            reset_password "reset_password" = ResetPassword,
+            get_grants "get_grants" = GetGrants,
+            set_grants "set_grants" = SetGrants,
+            change_password "change_password" = ChangePassword,
+            my_sessions "my_sessions" = MySessions,
+            end_session "end_session" = EndSession,
+            my_keys "my_keys" = MyKeys,
+            create_key "create_key" = CreateKey,
+            revoke_key "revoke_key" = RevokeKey,
             latest_stats "latest_stats" = LatestStats,
             host_charts "host_charts" = HostCharts,
             container_charts "container_charts" = ContainerCharts,
