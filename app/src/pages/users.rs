@@ -46,7 +46,7 @@ pub fn UsersPage() -> impl IntoView {
                                             <tr data-name=u.name.clone() data-disabled=u.disabled.to_string() class:disabled=u.disabled>
                                                 <td class="num">{u.id.0}</td>
                                                 <td><a href=page><strong>{u.name.clone()}</strong></a></td>
-                                                <td>{if u.is_admin() { "admin" } else { "user" }}</td>
+                                                <td>{u.role.as_str()}</td>
                                                 <td>{if u.disabled {
                                                     view! { <span class="badge badge-error" title="Cannot sign in; their sessions and keys do not work">"disabled"</span> }.into_any()
                                                 } else {
