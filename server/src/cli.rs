@@ -1,13 +1,10 @@
 //! The command line: `berth [serve]`, `berth user ...`, `berth host ...`,
 //! `berth events ...`, `berth monitor ...`, `berth agent [init]`.
 
-use crate::commands;
-use crate::config::{Config, Overrides};
 use berth_core::agent;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// berth: run Docker containers across your servers from one place.
@@ -19,47 +16,47 @@ use std::time::Duration;
 #[command(name = "berth", version, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
-    server: ServerArgs,
+    pub(crate) server: ServerArgs,
     #[command(subcommand)]
-    command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// berth's configuration, for `berth` alone (it serves) and written before
 /// a command (`berth --data-dir DIR user list`). Not global: the agent has
 /// its own configuration, and its help shows only its own flags.
 #[derive(Debug, Args)]
-struct ServerArgs {
+pub(crate) struct ServerArgs {
     /// TOML configuration file (defaults, then this file, then BERTH_*
     /// environment variables, then flags).
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Directory of the database (berth.redb) [env: BERTH_DATA_DIR] [default: ./data]
     #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// Address to serve on [env: BERTH_LISTEN] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR")]
-    listen: Option<SocketAddr>,
+    pub(crate) listen: Option<SocketAddr>,
 }
 
 /// The same flags for the commands that use berth's configuration, also
 /// after their subcommand (`berth user add NAME --data-dir DIR`).
 #[derive(Debug, Default, Args)]
-struct ServerFlags {
+pub(crate) struct ServerFlags {
     /// TOML configuration file (defaults, then this file, then BERTH_*
     /// environment variables, then flags).
     #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Directory of the database (berth.redb) [env: BERTH_DATA_DIR] [default: ./data]
     #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// Address berth serves on [env: BERTH_LISTEN] [default: 127.0.0.1:8080]
     #[arg(long, global = true, value_name = "ADDR")]
-    listen: Option<SocketAddr>,
+    pub(crate) listen: Option<SocketAddr>,
 }
 
 impl ServerArgs {
     /// These, with what was written after the command taking precedence.
-    fn and(self, later: ServerFlags) -> ServerArgs {
+    pub(crate) fn and(self, later: ServerFlags) -> ServerArgs {
         ServerArgs {
             config: later.config.or(self.config),
             data_dir: later.data_dir.or(self.data_dir),
@@ -67,13 +64,13 @@ impl ServerArgs {
         }
     }
 
-    fn given(&self) -> bool {
+    pub(crate) fn given(&self) -> bool {
         self.config.is_some() || self.data_dir.is_some() || self.listen.is_some()
     }
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Serve the web UI, the REST API and the websockets (the default).
     Serve {
         #[command(flatten)]
@@ -378,58 +375,6 @@ pub(crate) struct FilterArgs {
     /// Before this UTC time.
     #[arg(long)]
     pub until: Option<String>,
-}
-
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // The agent has its own configuration (agent.toml), not berth's: it
-    // neither reads nor needs one, so a berth.toml or BERTH_* meant for the
-    // server cannot stop it.
-    let command = cli.command.unwrap_or(Command::Serve {
-        server: ServerFlags::default(),
-    });
-    let (server, run): (ServerFlags, Run) = match command {
-        Command::Agent(_) if cli.server.given() => {
-            eprintln!(
-                "berth: --config, --data-dir and --listen before `agent` are the server's; the agent reads \
-                 agent.toml in --dir: write `berth agent --listen ADDR` (or `berth agent init --listen ADDR`)"
-            );
-            return ExitCode::from(2);
-        }
-        Command::Agent(args) => return finish(commands::agent(args)),
-        Command::Serve { server } => (server, Box::new(commands::serve)),
-        Command::User { server, command } => (server, Box::new(move |c| commands::user(c, command))),
-        Command::Host { server, args } => (server, Box::new(move |c| commands::host(c, args))),
-        Command::Events { server, command } => (server, Box::new(move |c| commands::events(c, command))),
-        Command::Monitor { server, args } => (server, Box::new(move |c| commands::monitor(c, args))),
-    };
-    let given = cli.server.and(server);
-    let flags = Overrides {
-        listen: given.listen,
-        data_dir: given.data_dir.clone(),
-    };
-    let config = match Config::load(given.config.as_deref(), &flags) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("berth: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    finish(run(config))
-}
-
-/// A command of berth's, given its configuration.
-type Run = Box<dyn FnOnce(Config) -> anyhow::Result<ExitCode>>;
-
-/// The exit code of a command's result, its error printed.
-fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("berth: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 #[cfg(test)]

@@ -12,4 +12,9 @@ mod serve;
 mod witness;
 
 pub use config::{Config, HostConfig};
+
+/// The `berth` command line (`berth --help`); the binary's `main`.
+pub fn main() -> std::process::ExitCode {
+    commands::main()
+}
 pub use serve::run;

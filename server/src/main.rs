@@ -2,7 +2,7 @@
 
 fn main() -> std::process::ExitCode {
     tune_malloc();
-    berth_server::cli::main()
+    berth_server::main()
 }
 
 /// glibc's allocator, set for a server that allocates little, from a few

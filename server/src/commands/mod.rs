@@ -13,9 +13,11 @@ pub(crate) use host::host;
 pub(crate) use monitor::monitor;
 pub(crate) use user::user;
 
-use crate::config::Config;
+use crate::cli::{Cli, Command, ServerFlags};
+use crate::config::{Config, Overrides};
 use anyhow::Context;
 use berth_core::tasks::Tasks;
+use clap::Parser;
 use std::process::ExitCode;
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -81,4 +83,58 @@ pub(crate) async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Runs the command line: parses it, loads the configuration of the
+/// commands that take berth's, and runs the command.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The agent has its own configuration (agent.toml), not berth's: it
+    // neither reads nor needs one, so a berth.toml or BERTH_* meant for the
+    // server cannot stop it.
+    let command = cli.command.unwrap_or(Command::Serve {
+        server: ServerFlags::default(),
+    });
+    let (server, run): (ServerFlags, Run) = match command {
+        Command::Agent(_) if cli.server.given() => {
+            eprintln!(
+                "berth: --config, --data-dir and --listen before `agent` are the server's; the agent reads \
+                 agent.toml in --dir: write `berth agent --listen ADDR` (or `berth agent init --listen ADDR`)"
+            );
+            return ExitCode::from(2);
+        }
+        Command::Agent(args) => return finish(agent(args)),
+        Command::Serve { server } => (server, Box::new(serve)),
+        Command::User { server, command } => (server, Box::new(move |c| user(c, command))),
+        Command::Host { server, args } => (server, Box::new(move |c| host(c, args))),
+        Command::Events { server, command } => (server, Box::new(move |c| events(c, command))),
+        Command::Monitor { server, args } => (server, Box::new(move |c| monitor(c, args))),
+    };
+    let given = cli.server.and(server);
+    let flags = Overrides {
+        listen: given.listen,
+        data_dir: given.data_dir.clone(),
+    };
+    let config = match Config::load(given.config.as_deref(), &flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    finish(run(config))
+}
+
+/// A command of berth's, given its configuration.
+type Run = Box<dyn FnOnce(Config) -> anyhow::Result<ExitCode>>;
+
+/// The exit code of a command's result, its error printed.
+fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("berth: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
