@@ -135,7 +135,10 @@ impl Resolve for req::LatestStats {
 impl Resolve for req::HostCharts {
     async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
         berth.hosts.get(&self.host.0)?;
-        Ok(berth.stats.host_charts(&berth.events, caller, &self.host.0, self.range).await?)
+        Ok(berth
+            .stats
+            .host_charts(&berth.events, caller, &self.host.0, self.range)
+            .await?)
     }
 }
 
@@ -143,7 +146,10 @@ impl Resolve for req::ContainerCharts {
     async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
         berth.hosts.get(&self.host.0)?;
         let (host, name) = (&self.host.0, &self.name);
-        Ok(berth.stats.container_charts(&berth.events, caller, host, name, self.range).await?)
+        Ok(berth
+            .stats
+            .container_charts(&berth.events, caller, host, name, self.range)
+            .await?)
     }
 }
 

@@ -154,7 +154,10 @@ fn defined(op: Operation, tag: &str, rule: u64) -> Option<(Route, Value)> {
         O::CreateKey => Some((CreateKey::ROUTE, json!({ "key": { "name": format!("k-{tag}") } }))),
         O::RevokeKey => Some((RevokeKey::ROUTE, json!({ "id": "000000000000" }))),
         O::ViewStats => on_host(HostCharts::ROUTE, json!({ "range": "1h" })),
-        O::SetExpectedState => on_host(SetExpected::ROUTE, json!({ "key": format!("name:{NONE}"), "state": null })),
+        O::SetExpectedState => on_host(
+            SetExpected::ROUTE,
+            json!({ "key": format!("name:{NONE}"), "state": null }),
+        ),
         O::ViewAlerts => Some((ListAlerts::ROUTE, json!({}))),
         // Allowed, a rule or channel without a name is refused after the decision: nothing is made.
         O::CreateAlertRule => Some((CreateRule::ROUTE, json!({ "spec": bad_rule() }))),

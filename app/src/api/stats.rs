@@ -33,5 +33,10 @@ pub async fn stats_ticket() -> Result<String, AppError> {
 pub async fn set_expected_form(host: String, key: String, state: String) -> Result<(), AppError> {
     use berth_core::model::{HostId, ops::SetExpected};
     let state = (!state.is_empty()).then_some(state);
-    super::ssr::resolve(SetExpected { host: HostId(host), key, state }).await
+    super::ssr::resolve(SetExpected {
+        host: HostId(host),
+        key,
+        state,
+    })
+    .await
 }

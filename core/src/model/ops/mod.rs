@@ -26,11 +26,11 @@ pub use containers::{
     ContainerAct, ContainerVerb, CreateContainer, Created, GetHost, InspectContainer, ListContainers, RevealEnv,
     RevealedEnv,
 };
-pub use stats::{ContainerCharts, HostCharts, LatestStats, ListExpected, SetExpected};
 pub use resources::{
     GetImage, GetNetwork, GetVolume, ListImages, ListNetworks, ListVolumes, PruneImages, PruneNetworks, PruneVolumes,
     RemoveImage, RemoveNetwork, RemoveVolume,
 };
+pub use stats::{ContainerCharts, HostCharts, LatestStats, ListExpected, SetExpected};
 pub use users::{
     AddUser, ChangePassword, ChangeUser, CreateKey, DeleteUser, EndSession, GetGrants, GetUser, MyKeys, MySessions,
     ResetPassword, RevokeKey, SetGrants, UserChange,
