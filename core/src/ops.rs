@@ -6,6 +6,7 @@
 //! An area with many requests has its resolvers in a child module.
 
 mod alerts;
+mod hosts;
 mod users;
 
 use crate::access::Caller;
@@ -72,6 +73,7 @@ from_failures!(
     crate::stats::StatsError,
     crate::alerts::AlertError,
     crate::hosts::HostAdminError,
+    crate::logs::stored::StoredLogsError,
 );
 
 /// Carries out a request for a caller. Access is decided, and the request
@@ -165,6 +167,45 @@ impl Resolve for req::SetExpected {
     async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<(), OpError> {
         let state = self.state.as_deref();
         Ok(berth.health.set(caller, &self.host.0, &self.key, state).await?)
+    }
+}
+
+impl Resolve for req::GetEvent {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        Ok(berth.event(caller, self.seq).await?)
+    }
+}
+
+impl Resolve for req::VerifyChain {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        Ok(berth.verify_events(caller).await?)
+    }
+}
+
+impl Resolve for req::ProveInclusion {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<req::InclusionProof, OpError> {
+        let (leaf, path) = berth.inclusion_proof(caller, self.seq, self.size).await?;
+        Ok(req::InclusionProof {
+            seq: self.seq.0,
+            index: self.seq.0.saturating_sub(1),
+            size: self.size,
+            leaf: crate::tlog::encode_base64(&leaf),
+            proof: path.iter().map(crate::tlog::encode_hash).collect(),
+        })
+    }
+}
+
+impl Resolve for req::StoredLogKeys {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        let host = self.host.filter(|h| !h.is_empty());
+        Ok(berth.stored_logs.keys(caller, host.as_deref()).await?)
+    }
+}
+
+impl Resolve for req::CollectLogs {
+    async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
+        let host = &self.host.0;
+        Ok(berth.stored_logs.set_collect(caller, host, &self.change).await?)
     }
 }
 

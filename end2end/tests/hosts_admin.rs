@@ -304,7 +304,7 @@ async fn walk(client: &Client, berth: &Berth, mut agent: Agent) -> Result {
     let admin = berth.http();
     assert_eq!(berth.rest_sign_in(&admin, ADMIN, PASSWORD).await?, 200);
     let html = admin.get(berth.url("/hosts")).send().await?.text().await?;
-    for part in ["action=\"/api/add_agent_host\"", "id=\"add-host-fingerprint\""] {
+    for part in ["action=\"/api/add_host_form\"", "id=\"add-host-fingerprint\""] {
         assert!(html.contains(part), "the server-rendered /hosts has no {part}");
     }
     assert!(!html.contains(&agent.token), "the token is in the server-rendered page");
@@ -337,26 +337,26 @@ async fn walk(client: &Client, berth: &Berth, mut agent: Agent) -> Result {
     };
     // A refused one carries the server's message back in the URL, and the
     // page shows it. (Its answer's status is the error's, not a redirect.)
-    let refused = location(&post("/api/add_agent_host", &add_form("local")).await?);
+    let refused = location(&post("/api/add_host_form", &add_form("local")).await?);
     let html = admin.get(refused).send().await?.text().await?;
     assert!(
         html.contains("id=\"add-host-error\"") && html.contains("is the engine beside berth"),
         "the refused add's message is not on the page it leads back to"
     );
-    let refused = location(&post("/api/rename_host", &[("host", "local"), ("new_name", "here")]).await?);
+    let refused = location(&post("/api/rename_host_form", &[("host", "local"), ("new_name", "here")]).await?);
     let html = admin.get(refused).send().await?.text().await?;
     assert!(
         html.contains("id=\"host-change-error\"") && html.contains("cannot be renamed"),
         "the refused rename's message is not on the page it leads back to"
     );
-    let to = back(post("/api/add_agent_host", &add_form("edge-3")).await?);
+    let to = back(post("/api/add_host_form", &add_form("edge-3")).await?);
     let html = admin.get(to).send().await?.text().await?;
     assert!(
         html.contains("data-host=\"edge-3\""),
         "the host added without the wasm is not listed"
     );
     assert!(!html.contains(&agent.token), "the token is in the server-rendered page");
-    let to = back(post("/api/remove_host", &[("host", "edge-3")]).await?);
+    let to = back(post("/api/remove_host_form", &[("host", "edge-3")]).await?);
     let html = admin.get(to).send().await?.text().await?;
     assert!(
         !html.contains("data-host=\"edge-3\""),
@@ -392,7 +392,7 @@ async fn walk(client: &Client, berth: &Berth, mut agent: Agent) -> Result {
         "the viewer's server-rendered /hosts has the cards"
     );
     assert!(
-        !html.contains("hosts-admin") && !html.contains("add_agent_host"),
+        !html.contains("hosts-admin") && !html.contains("add_host_form"),
         "the viewer's server-rendered /hosts has the controls"
     );
     Ok(())

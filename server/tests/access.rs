@@ -43,34 +43,10 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
     match op {
         O::ReadEvents => (M::GET, "/api/v1/events?limit=1".into(), None),
         O::ExportEvents => (M::GET, "/api/v1/events/export?kind=nothing.matches".into(), None),
-        O::VerifyEvents => (M::POST, "/api/v1/events/verify".into(), None),
         O::ProveEvent => (M::GET, "/api/v1/log/proof/event/1".into(), None),
         O::SignCheckpoint => (M::POST, "/api/v1/log/checkpoint".into(), None),
         O::ViewDashboard => (M::GET, "/api/v1/stats".into(), None),
         O::ListUsers => (M::GET, "/api/v1/users".into(), None),
-        O::ProbeHost => (M::POST, "/api/v1/hosts/probe".into(), Some(json!({ "url": NO_AGENT }))),
-        O::AddHost => (M::POST, "/api/v1/hosts".into(), Some(bad_new_host())),
-        O::RenameHost => (
-            M::PATCH,
-            format!("/api/v1/hosts/{NONE}"),
-            Some(json!({ "name": format!("{NONE}-renamed") })),
-        ),
-        O::DisableHost => (
-            M::PATCH,
-            format!("/api/v1/hosts/{NONE}"),
-            Some(json!({ "enabled": false })),
-        ),
-        O::EnableHost => (
-            M::PATCH,
-            format!("/api/v1/hosts/{NONE}"),
-            Some(json!({ "enabled": true })),
-        ),
-        O::RemoveHost => (M::DELETE, format!("/api/v1/hosts/{NONE}"), None),
-        O::AcceptFingerprint => (
-            M::POST,
-            format!("/api/v1/hosts/{NONE}/fingerprint"),
-            Some(json!({ "fingerprint": FINGERPRINT })),
-        ),
         O::ReadLogs => (
             M::GET,
             format!("/api/v1/hosts/{HOST}/containers/{NONE}/logs?tail=1"),
@@ -87,11 +63,6 @@ fn rest(op: Operation, tag: &str, rule: u64) -> (reqwest::Method, String, Option
             None,
         ),
         O::ReplayTerminal => (M::GET, format!("/api/v1/events/{}/recording", local_event()), None),
-        O::CollectLogs => (
-            M::PUT,
-            format!("/api/v1/hosts/{HOST}/logs/collect"),
-            Some(json!({ "key": format!("name:{NONE}"), "collect": false })),
-        ),
         _ => unreachable!("{op} is defined in model::ops"),
     }
 }
@@ -167,6 +138,24 @@ fn defined(op: Operation, tag: &str, rule: u64) -> Option<(Route, Value)> {
         O::UpdateChannel => Some((UpdateChannel::ROUTE, json!({ "id": NO_USER, "spec": bad_channel() }))),
         O::DeleteChannel => Some((DeleteChannel::ROUTE, json!({ "id": NO_USER }))),
         O::TestChannel => Some((TestChannel::ROUTE, json!({ "id": NO_USER }))),
+        O::VerifyEvents => Some((VerifyChain::ROUTE, json!({}))),
+        O::ProbeHost => Some((ProbeAgent::ROUTE, json!({ "url": NO_AGENT }))),
+        O::AddHost => Some((AddHost::ROUTE, bad_new_host())),
+        O::RenameHost => Some((
+            ChangeHost::ROUTE,
+            json!({ "host": NONE, "name": format!("{NONE}-renamed") }),
+        )),
+        O::DisableHost => Some((ChangeHost::ROUTE, json!({ "host": NONE, "enabled": false }))),
+        O::EnableHost => Some((ChangeHost::ROUTE, json!({ "host": NONE, "enabled": true }))),
+        O::RemoveHost => Some((RemoveHost::ROUTE, json!({ "host": NONE }))),
+        O::AcceptFingerprint => Some((
+            AcceptFingerprint::ROUTE,
+            json!({ "host": NONE, "fingerprint": FINGERPRINT }),
+        )),
+        O::CollectLogs => on_host(
+            CollectLogs::ROUTE,
+            json!({ "change": { "key": format!("name:{NONE}"), "collect": false } }),
+        ),
         _ => None,
     }
 }
@@ -266,33 +255,15 @@ fn server_fn(op: Operation, tag: &str, rule: u64) -> (String, Value) {
                     "filter[outcome]": "", "filter[since]": "", "filter[until]": "" }),
         ),
         O::ExportEvents => return ("/api/v1/events/export".into(), Value::Null),
-        O::VerifyEvents => ("verify_chain", json!({})),
         O::ProveEvent => ("event_proof", json!({ "seq": 1 })),
         O::SignCheckpoint => ("sign_checkpoint", json!({})),
         O::ViewDashboard => ("dashboard", json!({})),
         O::ListUsers => ("list_users", json!({})),
-        O::ProbeHost => ("probe_agent", json!({ "url": NO_AGENT })),
-        O::AddHost => ("add_agent_host", bad_new_host()),
-        O::RenameHost => (
-            "rename_host",
-            json!({ "host": NONE, "new_name": format!("{NONE}-renamed") }),
-        ),
-        O::DisableHost => ("set_host_enabled", json!({ "host": NONE, "enabled": "false" })),
-        O::EnableHost => ("set_host_enabled", json!({ "host": NONE, "enabled": "true" })),
-        O::RemoveHost => ("remove_host", json!({ "host": NONE })),
-        O::AcceptFingerprint => (
-            "accept_fingerprint",
-            json!({ "host": NONE, "fingerprint": FINGERPRINT }),
-        ),
         O::ReadLogs => ("logs_ticket", json!({ "host": HOST })),
         // A download is a file: REST only.
         O::DownloadLogs => return ("".into(), Value::Null),
         O::OpenTerminal => ("terminal_ticket", json!({ "host": HOST, "id": NONE })),
         O::ReplayTerminal => ("terminal_recording", json!({ "seq": local_event() })),
-        O::CollectLogs => (
-            "collect_logs",
-            json!({ "host": HOST, "key": format!("name:{NONE}"), "collect": "false", "budget_mib": "" }),
-        ),
         _ => unreachable!("{op} is defined in model::ops"),
     };
     (endpoint.to_string(), args)

@@ -1,10 +1,12 @@
-//! The event log viewer's calls: pages, single events, kinds, the chain's
-//! status, verification on demand, and tickets for the live stream.
+//! The event log viewer's calls: pages, kinds, the chain's status, the
+//! verify button's form, and tickets for the live stream. One event and
+//! verifying the chain are generated (`api::ops`: `get_event`,
+//! `verify_chain`); the list stays here, its filter typed as free text.
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use berth_core::model::EventSeq;
-use berth_core::model::{ChainStatus, Event, EventFilter, EventPage};
+use berth_core::model::{ChainStatus, EventFilter, EventPage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -106,12 +108,6 @@ pub async fn list_events(filter: FilterForm, before: Option<u64>) -> Result<Even
         .map_err(failure)
 }
 
-#[server(endpoint = "get_event")]
-pub async fn get_event(seq: u64) -> Result<Event, AppError> {
-    let (berth, caller) = caller().await?;
-    berth.event(&caller, EventSeq(seq)).await.map_err(failure)
-}
-
 #[server(endpoint = "event_kinds")]
 pub async fn event_kinds() -> Result<Vec<String>, AppError> {
     let (berth, caller) = caller().await?;
@@ -132,11 +128,11 @@ pub async fn chain() -> Result<ChainStatus, AppError> {
     Ok(berth.events.chain_status())
 }
 
-/// Walks the whole chain now; recorded as `events.verify`.
-#[server(endpoint = "verify_chain")]
-pub async fn verify_chain() -> Result<ChainStatus, AppError> {
-    let (berth, caller) = caller().await?;
-    berth.verify_events(&caller).await.map_err(failure)
+/// The verify button's form: walks the whole chain now; recorded as
+/// `events.verify`.
+#[server(endpoint = "verify_chain_form")]
+pub async fn verify_chain_form() -> Result<ChainStatus, AppError> {
+    super::ssr::resolve(berth_core::model::ops::VerifyChain {}).await
 }
 
 /// A one-time ticket to open the live event stream (`/ws/events`).

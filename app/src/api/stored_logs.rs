@@ -1,21 +1,15 @@
-//! Stored container logs for the pages: the keys (collected or not, how far
-//! back each reaches), a search through them, and switching a key's
-//! collection.
+//! Stored container logs for the pages: a search through them, and the
+//! form that switches a key's collection. Listing the keys and switching a
+//! key's collection are generated (`api::ops`: `stored_log_keys`,
+//! `collect_logs`); the search stays here, taking the fields as the page's
+//! form and URL carry them.
 
 use crate::error::AppError;
-use berth_core::model::{StoredKey, StoredKeys, StoredPage, StoredQueryFields};
+use berth_core::model::{StoredKey, StoredPage, StoredQueryFields};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::ssr::{caller, fail, failure};
-
-/// The keys of the hosts the caller may read logs on (or of `host`).
-#[server(endpoint = "stored_log_keys")]
-pub async fn stored_log_keys(host: Option<String>) -> Result<StoredKeys, AppError> {
-    let (berth, caller) = caller().await?;
-    let host = host.filter(|h| !h.is_empty());
-    berth.stored_logs.keys(&caller, host.as_deref()).await.map_err(failure)
-}
 
 /// The newest stored lines the search's fields match (as the page's form
 /// and URL carry them).
@@ -26,11 +20,15 @@ pub async fn search_stored_logs(fields: StoredQueryFields) -> Result<StoredPage,
     berth.stored_logs.search(&caller, &query).await.map_err(failure)
 }
 
-/// Switches the collection of `key` on `host`; `budget_mib` is the key's
-/// own budget in MiB (empty: the default).
-#[server(endpoint = "collect_logs")]
-pub async fn collect_logs(host: String, key: String, collect: bool, budget_mib: String) -> Result<StoredKey, AppError> {
-    let (berth, caller) = caller().await?;
+/// A key's collection form: `budget_mib` is the key's own budget in MiB
+/// (empty: the default).
+#[server(endpoint = "collect_logs_form")]
+pub async fn collect_logs_form(
+    host: String,
+    key: String,
+    collect: bool,
+    budget_mib: String,
+) -> Result<StoredKey, AppError> {
     let budget = budget_mib.trim();
     let budget_bytes = if budget.is_empty() {
         None
@@ -47,14 +45,13 @@ pub async fn collect_logs(host: String, key: String, collect: bool, budget_mib: 
             })?;
         Some((mib * 1048576.0).round() as u64)
     };
-    let req = berth_core::model::CollectRequest {
-        key,
-        collect,
-        budget_bytes,
-    };
-    berth
-        .stored_logs
-        .set_collect(&caller, &host, &req)
-        .await
-        .map_err(failure)
+    super::ssr::resolve(berth_core::model::ops::CollectLogs {
+        host: berth_core::model::HostId(host),
+        change: berth_core::model::CollectRequest {
+            key,
+            collect,
+            budget_bytes,
+        },
+    })
+    .await
 }

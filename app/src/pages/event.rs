@@ -2,11 +2,12 @@
 //! the hash chain, and a check, run in the browser, that it is in the log's
 //! signed tree.
 
-use crate::api::events::get_event;
 use crate::api::log::{event_proof, log_status};
+use crate::api::ops::get_event;
 use crate::components::status::{ErrorBox, OutcomeBadge};
 use crate::proof::{self, Refusal};
-use berth_core::model::{Event, format_ts};
+use berth_core::model::ops::GetEvent;
+use berth_core::model::{Event, EventSeq, format_ts};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,7 +21,7 @@ pub fn EventPage() -> impl IntoView {
         move || seq.get(),
         |seq| async move {
             match seq {
-                Some(s) => get_event(s).await,
+                Some(s) => get_event(GetEvent { seq: EventSeq(s) }).await,
                 None => Err(crate::error::AppError::new(
                     berth_core::model::ErrorKind::NotFound,
                     "an event number is a positive whole number",

@@ -5,7 +5,7 @@
 
 use super::checkpoints::CheckpointsPanel;
 use super::live::{LiveState, follow};
-use crate::api::events::{FilterForm, VerifyChain, encode, event_kinds, list_events};
+use crate::api::events::{FilterForm, VerifyChainForm, encode, event_kinds, list_events};
 use crate::components::event_table::EventTable;
 use crate::components::status::{ChainBadge, ErrorBox};
 use berth_core::model::Outcome;
@@ -21,7 +21,7 @@ pub fn EventsPage() -> impl IntoView {
     let before = Memo::new(move |_| query.read().get("before").and_then(|b| b.parse::<u64>().ok()));
     let page = Resource::new(move || (filter.get(), before.get()), |(f, b)| list_events(f, b));
     let kinds = Resource::new(|| (), |_| event_kinds());
-    let verify = ServerAction::<VerifyChain>::new();
+    let verify = ServerAction::<VerifyChainForm>::new();
     let chain = Resource::new(move || verify.version().get(), |_| crate::api::events::chain());
 
     // Follow live only on the newest page; start after what the page shows.

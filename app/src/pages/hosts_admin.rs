@@ -15,11 +15,13 @@
 mod add;
 mod entry;
 
-use crate::api::hosts::{AcceptFingerprint, AddAgentHost, RemoveHost, RenameHost, SetHostEnabled, list_hosts};
+use crate::api::hosts::{AcceptFingerprintForm, AddHostForm, RemoveHostForm, RenameHostForm, SetHostEnabledForm};
+use crate::api::ops::host_entries;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
 use add::AddHost;
 use berth_core::model::Dashboard;
+use berth_core::model::ops::HostEntries;
 use entry::{Entry, entry_key};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -28,20 +30,20 @@ use leptos::server_fn::ServerFn;
 /// that the list refreshes after any of them and says how the last went.
 #[derive(Clone, Copy)]
 struct Changes {
-    rename: ServerAction<RenameHost>,
-    enable: ServerAction<SetHostEnabled>,
-    remove: ServerAction<RemoveHost>,
-    accept: ServerAction<AcceptFingerprint>,
+    rename: ServerAction<RenameHostForm>,
+    enable: ServerAction<SetHostEnabledForm>,
+    remove: ServerAction<RemoveHostForm>,
+    accept: ServerAction<AcceptFingerprintForm>,
     /// The change asked for last (an action forgets its input once done).
     last: RwSignal<Option<Change>>,
 }
 
 #[derive(Clone)]
 enum Change {
-    Rename(RenameHost),
-    Enable(SetHostEnabled),
-    Remove(RemoveHost),
-    Accept(AcceptFingerprint),
+    Rename(RenameHostForm),
+    Enable(SetHostEnabledForm),
+    Remove(RemoveHostForm),
+    Accept(AcceptFingerprintForm),
 }
 
 impl Change {
@@ -171,7 +173,7 @@ fn hydrated() -> RwSignal<bool> {
 pub fn HostsAdmin(live: RwSignal<Option<Dashboard>>) -> impl IntoView {
     let refresh = RwSignal::new(0usize);
     let changes = Changes::new(refresh);
-    let add = ServerAction::<AddAgentHost>::new();
+    let add = ServerAction::<AddHostForm>::new();
     refresh_after(add, refresh);
     // A host that starts or stops running (added elsewhere, connecting,
     // removed): the list is fetched again. Not on the feed's first tick.
@@ -190,7 +192,7 @@ pub fn HostsAdmin(live: RwSignal<Option<Dashboard>>) -> impl IntoView {
         }
         running
     });
-    let entries = Resource::new(move || refresh.get(), |_| list_hosts());
+    let entries = Resource::new(move || refresh.get(), |_| host_entries(HostEntries {}));
     let hydrated = hydrated();
     let outcome = move || {
         let failed = |error: AppError| view! { <div id="host-change-error"><ErrorBox error/></div> }.into_any();

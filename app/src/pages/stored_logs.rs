@@ -6,9 +6,11 @@
 //! for those who may, a form to switch a key's collection and set its budget.
 
 use crate::api::events::encode;
-use crate::api::stored_logs::{CollectLogs, search_stored_logs, stored_log_keys};
+use crate::api::ops::stored_log_keys;
+use crate::api::stored_logs::{CollectLogsForm, search_stored_logs};
 use crate::components::ansi;
 use crate::components::status::ErrorBox;
+use berth_core::model::ops::StoredLogKeys;
 use berth_core::model::{
     LogStream, StoredKey, StoredKeys, StoredMatch, StoredPage, StoredQueryFields, format_ts, human_size, natural_cmp,
 };
@@ -82,8 +84,11 @@ pub fn StoredLogsPage() -> impl IntoView {
     let query = use_query_map();
     let fields = Memo::new(move |_| fields_from(|n| query.read().get(n)));
     let results = Resource::new(move || fields.get(), search_stored_logs);
-    let collect = ServerAction::<CollectLogs>::new();
-    let keys = Resource::new(move || collect.version().get(), |_| stored_log_keys(None));
+    let collect = ServerAction::<CollectLogsForm>::new();
+    let keys = Resource::new(
+        move || collect.version().get(),
+        |_| stored_log_keys(StoredLogKeys::default()),
+    );
     let value = move |name: &'static str| move || fields.with(|f| field(f, name).unwrap_or_default());
     let checked = move |name: &'static str| move || fields.with(|f| field(f, name).is_some_and(|v| v == "true"));
     view! {
@@ -270,7 +275,7 @@ fn size_view(k: &StoredKey) -> impl IntoView {
 }
 
 #[component]
-fn Keys(all: StoredKeys, collect: ServerAction<CollectLogs>) -> impl IntoView {
+fn Keys(all: StoredKeys, collect: ServerAction<CollectLogsForm>) -> impl IntoView {
     let summary = format!(
         "All stored logs take {} of the total budget of {}; a key without its own budget may take {}.",
         human_size(all.total_bytes as f64),
@@ -305,7 +310,7 @@ fn Keys(all: StoredKeys, collect: ServerAction<CollectLogs>) -> impl IntoView {
     }
 }
 
-fn key_row(k: StoredKey, may_collect: bool, collect: ServerAction<CollectLogs>) -> impl IntoView {
+fn key_row(k: StoredKey, may_collect: bool, collect: ServerAction<CollectLogsForm>) -> impl IntoView {
     let state = if k.collect {
         view! {
             <span class="badge state-running">"collecting"</span>

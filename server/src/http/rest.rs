@@ -3,7 +3,6 @@
 //! pages by cursor. A caller signs in with the session cookie of the pages or
 //! an API key (`Authorization: Bearer`); core decides what each may do.
 
-mod hosts;
 mod input;
 mod log;
 mod logs;
@@ -25,7 +24,7 @@ use axum::{Json, Router};
 use berth_core::access::Caller;
 use berth_core::auth::sign_in;
 use berth_core::events::{ExportDigest, ExportFormat, MAX_PAGE};
-use berth_core::model::{Account, ChainStatus, ErrorKind, Event, EventFilter, EventPage, EventSeq, HostStatus};
+use berth_core::model::{Account, ErrorKind, EventFilter, EventPage, EventSeq};
 use berth_core::{Berth, Failure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -37,17 +36,9 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/session", post(login).delete(logout))
         .route("/me", get(me))
-        .route("/hosts", get(hosts).post(hosts::add_host))
-        .route(
-            "/hosts/{host}",
-            axum::routing::patch(hosts::change_host).delete(hosts::remove_host),
-        )
         .route("/events", get(list))
         .route("/events/export", get(export))
-        .route("/events/verify", post(verify))
-        .route("/events/{seq}", get(one))
         .route("/openapi.json", get(openapi::document))
-        .merge(hosts::routes())
         .merge(users::routes())
         .merge(log::routes())
         .merge(logs::routes())
@@ -309,24 +300,6 @@ async fn me(Authed(caller): Authed) -> Result<Json<Account>, ApiError> {
         .ok_or_else(|| internal("the caller has no account"))
 }
 
-/// The hosts the caller may see.
-#[utoipa::path(
-    get,
-    path = "/api/v1/hosts",
-    tag = "hosts",
-    summary = "The hosts you may see",
-    params(PageQuery),
-    responses((status = 200, description = "a page of hosts", body = Page<HostStatus>), Failures)
-)]
-async fn hosts(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Query(page): Query<PageQuery>,
-) -> Result<Json<Page<HostStatus>>, ApiError> {
-    let all = state.berth.hosts.visible(&caller).iter().map(|h| h.status()).collect();
-    Ok(Json(page.page(all, |h| h.id.0.clone())?))
-}
-
 /// The export's formats (for the document).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -423,36 +396,6 @@ async fn list(
     Ok(Json(
         state.berth.events_page(&caller, filter, before, limit as usize).await?,
     ))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/events/{seq}",
-    tag = "events",
-    summary = "One event",
-    params(("seq" = u64, Path, description = "the event's number")),
-    responses((status = 200, description = "the event", body = Event), Failures)
-)]
-async fn one(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path(seq): Path<String>,
-) -> Result<Json<Event>, ApiError> {
-    let seq: u64 = seq
-        .parse()
-        .map_err(|_| bad_request("an event number is a whole number"))?;
-    Ok(Json(state.berth.event(&caller, EventSeq(seq)).await?))
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/events/verify",
-    tag = "events",
-    summary = "Walk the whole hash chain now (recorded)",
-    responses((status = 200, description = "what the walk found", body = ChainStatus), Failures)
-)]
-async fn verify(State(state): State<AppState>, Authed(caller): Authed) -> Result<Json<ChainStatus>, ApiError> {
-    Ok(Json(state.berth.verify_events(&caller).await?))
 }
 
 /// Streams the filtered log as JSON lines or CSV, newest first, only what

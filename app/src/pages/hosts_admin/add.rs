@@ -2,9 +2,11 @@
 //! check the certificate the agent presents, then add with that fingerprint.
 
 use super::remember;
-use crate::api::hosts::{AddAgentHost, ProbeAgent};
+use crate::api::hosts::AddHostForm;
+use crate::api::ops::ProbeAgentCall;
 use crate::components::status::ErrorBox;
 use crate::error::AppError;
+use berth_core::model::ops::{ProbeAgent, Probed};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -14,8 +16,8 @@ use leptos::prelude::*;
 /// printed; before that, the admin pastes it. The token goes to the server
 /// only and is never shown back.
 #[component]
-pub(super) fn AddHost(add: ServerAction<AddAgentHost>, hydrated: RwSignal<bool>) -> impl IntoView {
-    let probe = ServerAction::<ProbeAgent>::new();
+pub(super) fn AddHost(add: ServerAction<AddHostForm>, hydrated: RwSignal<bool>) -> impl IntoView {
+    let probe = ServerAction::<ProbeAgentCall>::new();
     let form = NodeRef::<html::Form>::new();
     let url_field = NodeRef::<html::Input>::new();
     // The address that was checked, and the host last asked to be added.
@@ -39,7 +41,9 @@ pub(super) fn AddHost(add: ServerAction<AddAgentHost>, hydrated: RwSignal<bool>)
             return;
         }
         checked_url.set(url.clone());
-        probe.dispatch(ProbeAgent { url });
+        probe.dispatch(ProbeAgentCall {
+            request: ProbeAgent { url },
+        });
     };
     let outcome = move || {
         if add.pending().get() {
@@ -78,7 +82,7 @@ pub(super) fn AddHost(add: ServerAction<AddAgentHost>, hydrated: RwSignal<bool>)
             {check_button("Check again")}
         }
         .into_any(),
-        Some(Ok(fp)) => view! {
+        Some(Ok(Probed { fingerprint: fp })) => view! {
             <div class="fingerprint-check" id="add-host-checked">
                 <p>{format!("The agent at {} presents the certificate", checked_url.get())}</p>
                 <code class="fingerprint-full" id="add-host-presented">{fp.clone()}</code>

@@ -14,8 +14,12 @@
 
 mod alerts;
 mod containers;
+mod events;
+mod hosts;
+mod log;
 mod resources;
 mod stats;
+mod stored_logs;
 mod users;
 
 pub use alerts::{
@@ -26,11 +30,15 @@ pub use containers::{
     ContainerAct, ContainerVerb, CreateContainer, Created, GetHost, InspectContainer, ListContainers, RevealEnv,
     RevealedEnv,
 };
+pub use events::{GetEvent, VerifyChain};
+pub use hosts::{AcceptFingerprint, AddHost, ChangeHost, HostEntries, ListHosts, ProbeAgent, Probed, RemoveHost};
+pub use log::{InclusionProof, ProveInclusion};
 pub use resources::{
     GetImage, GetNetwork, GetVolume, ListImages, ListNetworks, ListVolumes, PruneImages, PruneNetworks, PruneVolumes,
     RemoveImage, RemoveNetwork, RemoveVolume,
 };
 pub use stats::{ContainerCharts, HostCharts, LatestStats, ListExpected, SetExpected};
+pub use stored_logs::{CollectLogs, StoredLogKeys};
 pub use users::{
     AddUser, ChangePassword, ChangeUser, CreateKey, DeleteUser, EndSession, GetGrants, GetUser, MyKeys, MySessions,
     ResetPassword, RevokeKey, SetGrants, UserChange,
@@ -208,6 +216,18 @@ macro_rules! for_each_request {
             container_charts "container_charts" = ContainerCharts,
             list_expected "list_expected" = ListExpected,
             set_expected "set_expected" = SetExpected,
+            list_hosts "list_hosts" = ListHosts,
+            host_entries "host_entries" = HostEntries,
+            probe_agent "probe_agent" = ProbeAgent,
+            add_host "add_host" = AddHost,
+            change_host "change_host" = ChangeHost,
+            remove_host "remove_host" = RemoveHost,
+            accept_fingerprint "accept_fingerprint" = AcceptFingerprint,
+            get_event "get_event" = GetEvent,
+            verify_chain "verify_chain" = VerifyChain,
+            prove_inclusion "prove_inclusion" = ProveInclusion,
+            stored_log_keys "stored_log_keys" = StoredLogKeys,
+            collect_logs "collect_logs" = CollectLogs,
         }
     };
 }

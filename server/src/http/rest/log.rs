@@ -3,6 +3,12 @@
 //! the key and consistency proofs are public (sizes and hashes only: what a
 //! monitor on another machine needs without an account); proofs about one
 //! event need a caller who may see that event.
+//!
+//! Written here, not derived from `model::ops`: what answers as plain text
+//! (the key, the checkpoint, signing one, an event's proof file) and what
+//! answers without an account (the status, consistency proofs), which the
+//! derived routes, resolved for a signed-in caller, do not serve. An event's
+//! inclusion proof is `model::ops::ProveInclusion`.
 
 use super::{ApiError, AppState, Authed, Failures, Path, Query, bad_request};
 use axum::extract::State;
@@ -11,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use berth_core::model::{ErrorKind, EventSeq, LogStatus};
-use berth_core::tlog::{encode_base64, encode_hash};
+use berth_core::tlog::encode_hash;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,7 +26,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/log", get(status))
         .route("/log/key", get(key))
         .route("/log/checkpoint", get(checkpoint).post(sign))
-        .route("/log/proof/inclusion", get(inclusion))
         .route("/log/proof/consistency", get(consistency))
         .route("/log/proof/event/{seq}", get(event_proof))
 }
@@ -87,54 +92,6 @@ pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response
 )]
 pub(crate) async fn sign(State(state): State<AppState>, Authed(caller): Authed) -> Result<Response, ApiError> {
     Ok(text(state.berth.sign_checkpoint(&caller).await?.note))
-}
-
-/// `?seq=N&size=S`
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct InclusionQuery {
-    /// The event's number.
-    #[param(value_type = u64)]
-    seq: String,
-    /// The tree size to prove it in (at most the latest checkpoint's).
-    #[param(value_type = u64)]
-    size: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct InclusionProof {
-    seq: u64,
-    /// The leaf index: seq - 1.
-    index: u64,
-    size: u64,
-    /// The event's canonical bytes (the leaf's data), base64.
-    leaf: String,
-    /// RFC 6962 audit path, base64 hashes, from the leaf's sibling up.
-    proof: Vec<String>,
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/log/proof/inclusion",
-    tag = "log",
-    summary = "An RFC 6962 inclusion proof of one event in the tree of a size",
-    params(InclusionQuery),
-    responses((status = 200, description = "the proof", body = InclusionProof), Failures)
-)]
-pub(crate) async fn inclusion(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Query(q): Query<InclusionQuery>,
-) -> Result<Json<InclusionProof>, ApiError> {
-    let (seq, size) = (number("seq", &q.seq)?, number("size", &q.size)?);
-    let (leaf, path) = state.berth.inclusion_proof(&caller, EventSeq(seq), size).await?;
-    Ok(Json(InclusionProof {
-        seq,
-        index: seq - 1,
-        size,
-        leaf: encode_base64(&leaf),
-        proof: path.iter().map(encode_hash).collect(),
-    }))
 }
 
 /// `?from=M&to=N`

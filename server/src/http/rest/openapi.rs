@@ -4,7 +4,7 @@
 //! cannot drift from the code. Public: it says what the API is, not what
 //! is in it.
 
-use super::{hosts, log, stats, terminal, users};
+use super::{log, stats, terminal, users};
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -18,14 +18,12 @@ use utoipa::{Modify, OpenApi};
                        Errors are `{\"error\", \"kind\"}`; lists come in pages (`limit`, `cursor`)."
     ),
     paths(
-        super::login, super::logout, super::me, super::hosts,
-        super::list, super::one, super::verify, super::export,
-        hosts::entries, hosts::probe, hosts::add_host, hosts::change_host, hosts::remove_host,
-        hosts::accept_fingerprint,
+        super::login, super::logout, super::me,
+        super::list, super::export,
         stats::drifts,
         users::users,
-        log::status, log::key, log::checkpoint, log::sign, log::inclusion, log::consistency, log::event_proof,
-        super::stored_logs::search, super::stored_logs::keys, super::stored_logs::collect,
+        log::status, log::key, log::checkpoint, log::sign, log::consistency, log::event_proof,
+        super::stored_logs::search,
         super::logs::lines, super::logs::download,
         terminal::ticket, terminal::recording,
     ),

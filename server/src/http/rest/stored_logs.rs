@@ -1,20 +1,20 @@
 //! Stored container logs over REST: search them (one key, one host's keys,
-//! or every host's you may read logs on), list the keys with how far back
-//! each reaches, and switch a key's collection.
+//! or every host's you may read logs on). Written here, not derived from
+//! `model::ops` like listing the keys and switching a key's collection:
+//! its query is the free text of `StoredQueryFields` (flags, times and the
+//! limit as typed, checked by `StoredQueryFields::parse` with messages of
+//! its own) and it pages by `before`, not by a cursor over one list.
 
-use super::{ApiError, AppState, Authed, Failures, Path, Query, body};
+use super::{ApiError, AppState, Authed, Failures, Query};
 use axum::extract::State;
-use axum::routing::{get, put};
+use axum::routing::get;
 use axum::{Json, Router};
-use berth_core::model::{CollectRequest, StoredKey, StoredKeys, StoredPage, StoredQueryFields};
+use berth_core::model::{StoredPage, StoredQueryFields};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/logs/stored", get(search))
-        .route("/logs/stored/keys", get(keys))
-        .route("/hosts/{host}/logs/collect", put(collect))
+    Router::new().route("/logs/stored", get(search))
 }
 
 /// `GET /logs/stored`: what to search for, where, and which page.
@@ -85,55 +85,4 @@ pub(crate) async fn search(
     let fields = StoredQueryFields::from(params);
     let query = fields.parse().map_err(super::bad_request)?;
     Ok(Json(state.berth.stored_logs.search(&caller, &query).await?))
-}
-
-/// `GET /logs/stored/keys?host=`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct KeysParams {
-    /// One host (absent: every host you may read logs on).
-    host: Option<String>,
-}
-
-/// The keys of the hosts you may read logs on: collected or not, each
-/// key's budget and what is stored of it (oldest and newest line, lines,
-/// bytes), and the total budget.
-#[utoipa::path(
-    get,
-    path = "/api/v1/logs/stored/keys",
-    operation_id = "stored_log_keys",
-    tag = "logs",
-    summary = "Which container keys are collected, and how far back each reaches",
-    params(KeysParams),
-    responses((status = 200, description = "the keys and budgets", body = StoredKeys), Failures)
-)]
-pub(crate) async fn keys(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Query(params): Query<KeysParams>,
-) -> Result<Json<StoredKeys>, ApiError> {
-    let host = params.host.filter(|h| !h.is_empty());
-    Ok(Json(state.berth.stored_logs.keys(&caller, host.as_deref()).await?))
-}
-
-/// Switches a key's collection on or off, with a budget of its own or the
-/// default; recorded as `logs.collect`. Switched off, what is stored stays
-/// searchable until the budgets drop it.
-#[utoipa::path(
-    put,
-    path = "/api/v1/hosts/{host}/logs/collect",
-    tag = "logs",
-    summary = "Switch the collection of a container key's logs (recorded)",
-    params(("host" = String, Path, description = "the host's name, `local` for the engine beside berth")),
-    request_body = CollectRequest,
-    responses((status = 200, description = "the key now", body = StoredKey), Failures)
-)]
-pub(crate) async fn collect(
-    State(state): State<AppState>,
-    Authed(caller): Authed,
-    Path(host): Path<String>,
-    req: Result<Json<CollectRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<StoredKey>, ApiError> {
-    let req = body(req, "{\"key\", \"collect\", \"budget_bytes\"}")?;
-    Ok(Json(state.berth.stored_logs.set_collect(&caller, &host, &req).await?))
 }
