@@ -119,6 +119,13 @@ macro_rules! resource_requests {
                 Operation::$prune_op
             }
         }
+
+        impl $prune {
+            /// The label filter, checked: `key` or `key=value`.
+            pub fn checked_label(&self) -> Result<Option<&str>, String> {
+                checked_label(self.label.as_deref())
+            }
+        }
     };
 }
 
@@ -152,25 +159,7 @@ resource_requests! {
     prune: PruneVolumes, PruneVolumes, "Remove unused volumes and their data (recorded)",
 }
 
-impl PruneImages {
-    /// The label filter, checked: `key` or `key=value`.
-    pub fn checked_label(&self) -> Result<Option<&str>, String> {
-        checked_label(self.label.as_deref())
-    }
-}
-
-impl PruneNetworks {
-    pub fn checked_label(&self) -> Result<Option<&str>, String> {
-        checked_label(self.label.as_deref())
-    }
-}
-
-impl PruneVolumes {
-    pub fn checked_label(&self) -> Result<Option<&str>, String> {
-        checked_label(self.label.as_deref())
-    }
-}
-
+/// `key` or `key=value`, as the engine's label filter takes it.
 fn checked_label(label: Option<&str>) -> Result<Option<&str>, String> {
     match label {
         Some(l) if l.trim().is_empty() || l.starts_with('=') => Err("label must be key or key=value".into()),
