@@ -45,6 +45,8 @@ mod services;
 #[cfg(feature = "engine")]
 pub mod stats;
 #[cfg(feature = "engine")]
+pub mod stacks;
+#[cfg(feature = "engine")]
 pub mod store;
 #[cfg(feature = "engine")]
 pub mod tasks;
