@@ -62,6 +62,8 @@ fn container(i: usize, pass: usize) -> Container {
         service: Some(service),
         restarts: if i % 60 == 11 { (pass / 3) as u32 } else { 0 },
         oom_kills: 0,
+        compose_files: None,
+        compose_dir: None,
         expected: None,
     }
 }

@@ -7,6 +7,7 @@
 
 mod alerts;
 mod hosts;
+mod stacks;
 mod users;
 
 use crate::access::Caller;
@@ -74,6 +75,7 @@ from_failures!(
     crate::alerts::AlertError,
     crate::hosts::HostAdminError,
     crate::logs::stored::StoredLogsError,
+    crate::stacks::StackError,
 );
 
 /// Carries out a request for a caller. Access is decided, and the request

@@ -37,6 +37,8 @@ pub struct Berth {
     pub stored_logs: crate::logs::stored::StoredLogs,
     /// Alert rules, what fires, and the notification channels.
     pub alerts: crate::alerts::Alerts,
+    /// Compose projects on every host, and the stacks berth deploys.
+    pub stacks: crate::stacks::Stacks,
 }
 
 /// Reading the log for a caller: refused, or the log failed.

@@ -122,7 +122,14 @@ pub async fn run(
         })
         .await??
     };
+    let stacks = berth_core::stacks::Stacks::new(
+        store.clone(),
+        events.clone(),
+        hosts.clone(),
+        config.data_dir.join("stacks"),
+    );
     let berth = Berth {
+        stacks,
         alerts,
         stored_logs: stored_logs.clone(),
         logs,

@@ -176,6 +176,8 @@ mod tests {
             service: service.map(Into::into),
             restarts: 0,
             oom_kills: 0,
+            compose_files: None,
+            compose_dir: None,
             expected: None,
         }
     }

@@ -554,6 +554,15 @@ impl Engine for AgentEngine {
         })
         .await
     }
+
+    async fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError> {
+        self.call(protocol::TagImage {
+            image: image.into(),
+            repo: repo.into(),
+            tag: tag.into(),
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -227,6 +227,9 @@ pub enum Request {
     VolumeInfo(VolumeInfo),
     RemoveVolume(RemoveVolume),
     PruneVolumes(PruneVolumes),
+    /// Added after the first release: an older agent answers that it does
+    /// not know the operation.
+    TagImage(TagImage),
     Events(Events),
     Stats(Stats),
     Logs(Logs),
@@ -252,6 +255,7 @@ impl Request {
                 | Request::PruneNetworks(_)
                 | Request::RemoveVolume(_)
                 | Request::PruneVolumes(_)
+                | Request::TagImage(_)
         )
     }
 
@@ -278,6 +282,7 @@ impl Request {
             Request::VolumeInfo(_) => "VolumeInfo",
             Request::RemoveVolume(_) => "RemoveVolume",
             Request::PruneVolumes(_) => "PruneVolumes",
+            Request::TagImage(_) => "TagImage",
             Request::Events(_) => "Events",
             Request::Stats(_) => "Stats",
             Request::Logs(_) => "Logs",
@@ -312,6 +317,7 @@ operation!(Volumes {} -> Vec<Volume>);
 operation!(VolumeInfo { name: String } -> VolumeDetail);
 operation!(RemoveVolume { name: String, force: bool } -> ());
 operation!(PruneVolumes { label: Option<String> } -> PruneReport);
+operation!(TagImage { image: String, repo: String, tag: String } -> ());
 subscription!(
     /// The engine's events from `since_ns` on, as `Engine::events`.
     Events { since_ns: i64, until_ns: Option<i64> } => EngineEvent

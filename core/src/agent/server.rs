@@ -540,6 +540,7 @@ async fn answer(shared: &Shared, request: Request) -> Result<Value, EngineError>
         Request::VolumeInfo(r) => to_value(engine.volume(&r.name).await?),
         Request::RemoveVolume(r) => to_value(engine.remove_volume(&r.name, r.force).await?),
         Request::PruneVolumes(r) => to_value(engine.prune_volumes(r.label.as_deref()).await?),
+        Request::TagImage(r) => to_value(engine.tag_image(&r.image, &r.repo, &r.tag).await?),
         Request::Events(_) | Request::Stats(_) | Request::Logs(_) | Request::Exec(_) => {
             Err(EngineError::Rejected("a stream is not a call".into()))
         }

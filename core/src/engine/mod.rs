@@ -122,4 +122,30 @@ pub trait Engine: Send + Sync {
     /// Unused volumes; the engine decides which (before API 1.42 every
     /// unused one, since then only anonymous ones).
     async fn prune_volumes(&self, label: Option<&str>) -> Result<PruneReport, EngineError>;
+
+    /// Gives an image another `repo:tag`.
+    async fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError>;
+
+    /// Where a command line on berth's machine (compose, for a deploy)
+    /// reaches this engine; `None` when only the transport itself can (an
+    /// agent runs such commands on its own machine).
+    fn address(&self) -> Option<EngineAddress> {
+        None
+    }
+}
+
+/// How a `docker` or compose command on berth's machine reaches an engine:
+/// `DOCKER_HOST`, and for TLS the CA, client certificate and key files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineAddress {
+    pub docker_host: String,
+    pub tls: Option<TlsPaths>,
+}
+
+/// The files of a TLS engine's client side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsPaths {
+    pub ca: std::path::PathBuf,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }

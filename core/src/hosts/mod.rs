@@ -273,6 +273,12 @@ impl Host {
     }
 
     /// Asks `access` whether `caller` may do `op` on this host (about `target`).
+    /// The engine itself, for services that act on it after their own
+    /// access decision (a stack's containers as one).
+    pub(crate) fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
     pub(crate) async fn check(&self, caller: &Caller, op: Operation, target: Option<String>) -> Result<(), HostError> {
         let mut scope = Scope::host(self.id.0.clone());
         scope.target = target;

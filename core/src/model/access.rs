@@ -355,6 +355,23 @@ operations! {
     UpdateChannel = "alert.channel_update", Need::Admin, "change notification channels";
     DeleteChannel = "alert.channel_delete", Need::Admin, "delete notification channels";
     TestChannel = "alert.channel_test", Need::Admin, "send test notifications";
+    ListStacks = "stack.list", Need::SeeAny, "list stacks";
+    ViewStack = "stack.view", Need::Level(Level::View), "see stacks and their deploys";
+    StackUp = "stack.up", Need::Level(Level::Operate), "bring stacks up";
+    StackStop = "stack.stop", Need::Level(Level::Operate), "stop stacks";
+    StackStart = "stack.start", Need::Level(Level::Operate), "start stacks";
+    StackRestart = "stack.restart", Need::Level(Level::Operate), "restart stacks";
+    StackPull = "stack.pull", Need::Level(Level::Operate), "pull stacks' images";
+    StackDown = "stack.down", Need::Level(Level::Manage), "take stacks down (their containers removed)";
+    CreateStack = "stack.create", Need::Level(Level::Manage), "create stacks";
+    UpdateStack = "stack.update", Need::Level(Level::Manage), "change stacks";
+    DeleteStack = "stack.delete", Need::Level(Level::Manage), "delete stacks' definitions";
+    ValidateCompose = "stack.validate", Need::Level(Level::Manage), "check compose files";
+    DeployStack = "stack.deploy", Need::Level(Level::Operate), "deploy stacks";
+    CancelDeploy = "stack.deploy_cancel", Need::Level(Level::Operate), "cancel deploys";
+    RollbackStack = "stack.rollback", Need::Level(Level::Operate), "roll stacks back";
+    SetStackWebhook = "stack.webhook_set", Need::Level(Level::Manage), "set stacks' webhooks";
+    RevealStackSecret = "stack.secret_reveal", Need::Right(Right::Secrets), "reveal stacks' secrets";
 }
 
 impl Operation {

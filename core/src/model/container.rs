@@ -43,6 +43,11 @@ pub struct Container {
     /// The compose project and service, from the container's labels.
     pub project: Option<String>,
     pub service: Option<String>,
+    /// The compose files and directory compose ran with, from the labels.
+    #[serde(default)]
+    pub compose_files: Option<String>,
+    #[serde(default)]
+    pub compose_dir: Option<String>,
     /// How often the engine restarted it (its restart policy at work).
     #[serde(default)]
     pub restarts: u32,

@@ -76,6 +76,18 @@ event_kinds! {
     TerminalClose = "terminal.close",
     /// A terminal recording was dropped for the budget.
     TerminalRecordingDropped = "terminal.recording_dropped",
+    /// A deploy started (stack, host, commit, who or which delivery).
+    DeployStart = "deploy.start",
+    /// A deploy's step ended.
+    DeployStep = "deploy.step",
+    /// A deploy ended: its state, the image id of every service, the
+    /// SHA-256 of its output.
+    DeployFinish = "deploy.finish",
+    /// A failed deploy put the previous version back.
+    DeployRollback = "deploy.rollback",
+    /// A webhook delivery arrived: provider, event, delivery id, the
+    /// SHA-256 of its body, its verdict.
+    WebhookDelivery = "webhook.delivery",
     /// An alert began to fire.
     AlertFire = "alert.fire",
     /// A firing alert resolved.

@@ -18,6 +18,7 @@ mod logs;
 mod natural;
 pub mod ops;
 mod resources;
+mod stacks;
 mod stats;
 mod stored_logs;
 mod terminal;
@@ -59,6 +60,11 @@ pub use natural::{container_order, natural_cmp};
 pub use ops::ContainerVerb;
 pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,
+};
+pub use stacks::{
+    ComposeCheck, ComposeProblem, DeliveryRecord, DeployDetail, WebhookSetting, Deploy, DeployId, DeployState, DeployStep, DeploySummary, DeployTrigger, GitCredentialKind, MAX_COMPOSE_BYTES,
+    MAX_VARS, MIN_SECRET_LEN, ServiceImage, Stack, StackDefinition, StackService, StackSource, StackSpec, StackVar,
+    StackVarInput, StackVerb, StackView, group_stacks, validate_stack_name, validate_var_name,
 };
 pub use stats::{
     Chart, ChartRange, ChartSet, ContainerSample, Dashboard, Drift, Expectation, ExpectedState, FsUsage, HostSample,

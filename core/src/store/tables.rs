@@ -105,3 +105,19 @@ pub const ALERT_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("aler
 /// Drifts under way: (host, expectation key) -> JSON of `model::Drift`, so
 /// a restart keeps each drift's start.
 pub const DRIFTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("drifts");
+/// Stacks berth deploys: (host, name) -> JSON of `model::StackDefinition`.
+pub const STACKS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("stacks");
+/// Their secrets, apart from the definitions: (host, name, key) -> the
+/// value. Keys: `git` (token or SSH key), `webhook`, `var:NAME`.
+pub const STACK_SECRETS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("stack_secrets");
+/// Deploys: id -> JSON of `model::Deploy`.
+pub const DEPLOYS: TableDefinition<u64, &[u8]> = TableDefinition::new("deploys");
+/// A stack's deploys: (host, name, id), for its history newest first.
+pub const STACK_DEPLOYS: TableDefinition<(&str, &str, u64), ()> = TableDefinition::new("stack_deploys");
+/// A deploy's kept output, masked: (id, chunk) -> bytes.
+pub const DEPLOY_LOGS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("deploy_logs");
+/// Webhook deliveries: (host, name, at ns) -> JSON of `model::DeliveryRecord`.
+pub const DELIVERIES: TableDefinition<(&str, &str, i64), &[u8]> = TableDefinition::new("deliveries");
+/// Delivery ids seen per stack, so a replay never deploys twice:
+/// (host, name, delivery id) -> when it was first seen (ns).
+pub const DELIVERY_IDS: TableDefinition<(&str, &str, &str), i64> = TableDefinition::new("delivery_ids");

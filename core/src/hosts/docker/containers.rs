@@ -68,6 +68,8 @@ fn container(c: ContainerSummary) -> Container {
         created: c.created.unwrap_or_default(),
         project: labels.get("com.docker.compose.project").cloned(),
         service: labels.get("com.docker.compose.service").cloned(),
+        compose_files: labels.get("com.docker.compose.project.config_files").cloned(),
+        compose_dir: labels.get("com.docker.compose.project.working_dir").cloned(),
         restarts: 0,
         oom_kills: 0,
         expected: None,

@@ -15,7 +15,7 @@ mod tls;
 
 pub use tls::TlsSettings;
 
-use crate::engine::{Engine, EngineError, Object};
+use crate::engine::{Engine, EngineAddress, EngineError, Object, TlsPaths};
 use crate::model::{
     Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, Image, ImageDetail,
     ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
@@ -37,6 +37,8 @@ pub struct DockerEngine {
     transport: Transport,
     /// Replaced on connect, once the API version is negotiated.
     docker: RwLock<Docker>,
+    /// Where a command line reaches the same engine (compose).
+    address: Option<EngineAddress>,
 }
 
 impl DockerEngine {
@@ -46,7 +48,13 @@ impl DockerEngine {
             host: host.to_string(),
             reason: describe(&e),
         })?;
-        Ok(DockerEngine::with(host, Transport::Local, docker))
+        let docker_host = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+        let mut engine = DockerEngine::with(host, Transport::Local, docker);
+        engine.address = Some(EngineAddress { docker_host, tls: None });
+        Ok(engine)
     }
 
     /// A remote engine over TCP, proving berth with a client certificate
@@ -63,7 +71,16 @@ impl DockerEngine {
             bollard::API_DEFAULT_VERSION,
         )
         .map_err(|e| describe(&e))?;
-        Ok(DockerEngine::with(host, Transport::Tls, docker))
+        let mut engine = DockerEngine::with(host, Transport::Tls, docker);
+        engine.address = Some(EngineAddress {
+            docker_host: settings.address()?,
+            tls: Some(TlsPaths {
+                ca: settings.ca.clone(),
+                cert: settings.cert.clone(),
+                key: settings.key.clone(),
+            }),
+        });
+        Ok(engine)
     }
 
     fn with(host: &str, transport: Transport, docker: Docker) -> DockerEngine {
@@ -71,6 +88,7 @@ impl DockerEngine {
             host: host.to_string(),
             transport,
             docker: RwLock::new(docker),
+            address: None,
         }
     }
 
@@ -234,6 +252,21 @@ impl Engine for DockerEngine {
 
     async fn prune_images(&self, label: Option<&str>) -> Result<PruneReport, EngineError> {
         resources::prune_images(&self.docker(), &self.host, label).await
+    }
+
+    async fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.docker()
+            .tag_image(image, Some(options))
+            .await
+            .map_err(|e| resources::engine_error(&self.host, Object::Image, image, e))
+    }
+
+    fn address(&self) -> Option<EngineAddress> {
+        self.address.clone()
     }
 
     async fn networks(&self) -> Result<Vec<Network>, EngineError> {

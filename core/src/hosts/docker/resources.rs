@@ -18,7 +18,7 @@ use bollard::query_parameters::{
 use std::collections::{BTreeMap, HashMap};
 
 /// The engine's error, with a 404 naming `what` was missing.
-fn engine_error(host: &str, what: Object, id: &str, e: BollardError) -> EngineError {
+pub(super) fn engine_error(host: &str, what: Object, id: &str, e: BollardError) -> EngineError {
     match map_error(host, id, e) {
         EngineError::NotFound { host, id, .. } => EngineError::NotFound { what, host, id },
         other => other,

@@ -18,6 +18,7 @@ mod events;
 mod hosts;
 mod log;
 mod resources;
+mod stacks;
 mod stats;
 mod stored_logs;
 mod users;
@@ -36,6 +37,10 @@ pub use log::{InclusionProof, ProveInclusion};
 pub use resources::{
     GetImage, GetNetwork, GetVolume, ListImages, ListNetworks, ListVolumes, PruneImages, PruneNetworks, PruneVolumes,
     RemoveImage, RemoveNetwork, RemoveVolume,
+};
+pub use stacks::{
+    CancelDeploy, CreateStack, DeleteStack, DeployStack, GetDeploy, GetStack, ListDeliveries, ListStacks,
+    RevealStackSecret, RollbackStack, SetStackWebhook, StackAct, StackActed, UpdateStack, ValidateCompose,
 };
 pub use stats::{ContainerCharts, HostCharts, LatestStats, ListExpected, SetExpected};
 pub use stored_logs::{CollectLogs, StoredLogKeys};
@@ -228,6 +233,20 @@ macro_rules! for_each_request {
             prove_inclusion "prove_inclusion" = ProveInclusion,
             stored_log_keys "stored_log_keys" = StoredLogKeys,
             collect_logs "collect_logs" = CollectLogs,
+            list_stacks "list_stacks" = ListStacks,
+            get_stack "get_stack" = GetStack,
+            stack_action "stack_action" = StackAct,
+            create_stack "create_stack" = CreateStack,
+            update_stack "update_stack" = UpdateStack,
+            delete_stack "delete_stack" = DeleteStack,
+            validate_compose "validate_compose" = ValidateCompose,
+            deploy_stack "deploy_stack" = DeployStack,
+            get_deploy "get_deploy" = GetDeploy,
+            cancel_deploy "cancel_deploy" = CancelDeploy,
+            rollback_stack "rollback_stack" = RollbackStack,
+            set_stack_webhook "set_stack_webhook" = SetStackWebhook,
+            list_deliveries "list_deliveries" = ListDeliveries,
+            reveal_stack_secret "reveal_stack_secret" = RevealStackSecret,
         }
     };
 }
