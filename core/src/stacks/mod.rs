@@ -17,8 +17,12 @@
 //!   GitLab) over the raw body, and reading what it asks for.
 
 pub mod compose;
+mod deploy;
 pub mod git;
 pub mod mask;
+pub mod output;
+mod queue;
+mod run;
 mod store;
 pub mod webhook;
 
@@ -27,7 +31,7 @@ use crate::engine::EngineError;
 use crate::events::{EventError, EventLog, now_ns};
 use crate::hosts::{Host, HostError, Hosts};
 use crate::model::{
-    ContainerAction, ContainerState, DeliveryRecord, ErrorKind, GitCredentialKind, NewEvent, Operation, Outcome, Stack,
+    ComposeCheck, ComposeProblem, ContainerAction, ContainerState, DeliveryRecord, MAX_COMPOSE_BYTES, ErrorKind, GitCredentialKind, NewEvent, Operation, Outcome, Stack,
     StackDefinition, StackSource, StackSpec, StackVar, StackVerb, StackView, WebhookSetting, group_stacks,
 };
 use crate::store::{Store, StoreError};
@@ -90,6 +94,8 @@ struct Inner {
     hosts: Hosts,
     /// Where checkouts and git caches live (`<data dir>/stacks`).
     dir: PathBuf,
+    /// Each stack's deploy queue, and the deploys running now.
+    queues: queue::Queues,
 }
 
 /// The most deploys a stack's page lists.
@@ -103,6 +109,7 @@ impl Stacks {
                 events,
                 hosts,
                 dir,
+                queues: queue::Queues::default(),
             }),
         }
     }
@@ -402,6 +409,40 @@ impl Stacks {
         .await;
         self.record(event, started, &result).await?;
         result
+    }
+
+    /// Checks a compose file with compose itself (nothing is saved or
+    /// recorded; a refusal is).
+    pub async fn validate(&self, caller: &Caller, host: &str, text: &str) -> Result<ComposeCheck> {
+        self.inner.hosts.get(host)?;
+        let scope = Scope::host(host);
+        access::check(&self.inner.events, caller, Operation::ValidateCompose, scope).await?;
+        if text.len() > MAX_COMPOSE_BYTES {
+            return Err(StackError::Invalid(format!(
+                "the compose file is over {} KiB",
+                MAX_COMPOSE_BYTES / 1024
+            )));
+        }
+        let compose = compose::Compose::detect(None)
+            .await
+            .map_err(|e| StackError::Failed(e.to_string()))?;
+        let files = [("compose.yaml".to_string(), text.to_string())];
+        let (services, problem) = match compose.validate(&files, None).await {
+            Ok(model) => (model.services.into_iter().map(|s| s.name).collect(), None),
+            Err(compose::ComposeError::Config(e)) => (
+                Vec::new(),
+                Some(ComposeProblem {
+                    line: e.line,
+                    message: e.message,
+                }),
+            ),
+            Err(e) => return Err(StackError::Failed(e.to_string())),
+        };
+        Ok(ComposeCheck {
+            compose: compose.describe(),
+            services,
+            problem,
+        })
     }
 
     /// A stack's webhook deliveries, newest first.
