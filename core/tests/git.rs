@@ -175,9 +175,10 @@ async fn a_deleted_branch_is_named() {
 #[tokio::test]
 async fn a_repository_over_the_cap_is_removed() {
     let (fx, _) = Fixture::new().await;
-    // Incompressible contents, so the pack is as large as the files.
+    // Random letters, pushed over HTTP: a pack over git's 1 MiB post
+    // buffer, so the push comes chunked.
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: String = (0..200_000)
+    let noise: String = (0..2_000_000)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
@@ -185,7 +186,9 @@ async fn a_repository_over_the_cap_is_removed() {
             char::from(b'a' + (state % 26) as u8)
         })
         .collect();
-    let _ = git_http::commit_files(&fx.repo(), "main", &[("noise.txt", &noise)], "noise").await;
+    let files = [("noise.txt", noise.as_str())];
+    let _ = fx.server.push_files("app.git", "main", &files, "noise").await;
+    assert!(fx.server.seen().iter().any(|s| s.chunked && s.status == 200));
     let source = fx.source("app.git", "main", TOKEN);
     let limits = Limits {
         max_bytes: 20_000,

@@ -33,6 +33,8 @@ pub struct Seen {
     pub target: String,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// Whether the body came with `Transfer-Encoding: chunked`.
+    pub chunked: bool,
     pub status: u16,
 }
 
@@ -256,6 +258,7 @@ async fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         method: request.method.clone(),
         target: request.target.clone(),
         authorization,
+        chunked: request.header("transfer-encoding").is_some(),
         status,
     });
     let reply = format!(
