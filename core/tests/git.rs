@@ -227,3 +227,23 @@ async fn bad_urls_are_refused_before_git_runs() {
     assert!(!fx.cache().exists(), "the cache was touched");
     assert!(!Path::new("/tmp/berth-pwned").exists());
 }
+
+#[tokio::test]
+async fn a_host_that_never_answers_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // Connections complete in the kernel's backlog; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let source = Source {
+        url: format!("http://{}/app.git", silent.local_addr().unwrap()),
+        branch: "main".to_owned(),
+        credential: None,
+    };
+    let limits = Limits {
+        timeout: Duration::from_secs(2),
+        ..LIMITS
+    };
+    let cache = dir.path().join("stack");
+    let error = git::fetch(&cache, &source, None, &limits).await.unwrap_err();
+    assert!(matches!(error, GitError::TimedOut(_)), "{error:?}");
+    assert!(error.to_string().contains("did not finish"), "{error}");
+}

@@ -225,8 +225,12 @@ async fn fetch_in(
     }
 
     let refspec = format!("+refs/heads/{0}:refs/heads/{0}", source.branch);
+    // A stalled transfer ends itself too: the timeout below kills git, but
+    // not its remote helper, which these settings stop.
+    let stall = format!("http.lowSpeedTime={}", limits.timeout.as_secs().max(1));
     let mut cmd = git.command(Some(&repo));
-    cmd.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"])
+    cmd.args(["-c", "http.lowSpeedLimit=1", "-c", &stall])
+        .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"])
         .args(["--no-recurse-submodules", "--update-head-ok", "--"])
         .args([&source.url, &refspec]);
     git.output_capped(cmd, &repo, limits.max_bytes)
@@ -458,7 +462,8 @@ impl Git {
         }
         let mut mask = Mask::default();
         let mut ssh = format!(
-            "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={}",
+            "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 \
+             -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={}",
             shell_quote(&cache.join("known_hosts"))
         );
         match credential {
@@ -519,8 +524,8 @@ impl Git {
     /// Like `output`, but stops git and removes `repo` once it grows past `cap`.
     async fn output_capped(&self, mut cmd: Command, repo: &Path, cap: u64) -> Result<String, Failed> {
         let child = cmd.spawn().map_err(|e| Failed::Error(spawn_error(e)))?;
-        let wait = child.wait_with_output();
-        tokio::pin!(wait);
+        // Boxed, so that dropping it drops the child, which kills git.
+        let mut wait = Box::pin(child.wait_with_output());
         let mut tick = tokio::time::interval(SIZE_POLL);
         loop {
             tokio::select! {
@@ -531,7 +536,7 @@ impl Git {
                 _ = tick.tick() => {
                     let size = dir_size(repo.to_owned()).await.map_err(Failed::Error)?;
                     if size > cap {
-                        drop(wait); // kills git
+                        drop(wait);
                         remove_dir(repo).await.map_err(Failed::Error)?;
                         return Err(Failed::Error(too_large(size, cap)));
                     }
@@ -858,7 +863,8 @@ mod tests {
     #[test]
     fn stderr_in_words() {
         use GitError::*;
-        let cases: &[(&str, fn(&GitError) -> bool)] = &[
+        type Check = fn(&GitError) -> bool;
+        let cases: &[(&str, Check)] = &[
             (
                 "remote: Invalid username or password.\nfatal: Authentication failed for 'https://git.example/app.git/'",
                 |e| matches!(e, CredentialsRefused { .. }),
