@@ -229,9 +229,10 @@ impl Runner {
                     timeout: left.max(Duration::from_secs(1)),
                 };
                 let cache = self.stack_dir().join("git");
+                let (_, masker) = self.env().await?;
                 let fetched = git::fetch(&cache, &source, commit, &limits)
                     .await
-                    .map_err(|e| failed(self.env().await.map_or_else(|_| e.to_string(), |(_, m)| m.mask(&e.to_string()))))?;
+                    .map_err(|e| failed(masker.mask(&e.to_string())))?;
                 git::checkout(&cache, &fetched.commit, &root).await.map_err(failed)?;
                 let dir = root.join(path);
                 let files = match files.as_slice() {
@@ -434,7 +435,7 @@ impl Runner {
             }
         };
         let stop = Stop {
-            deadline: Some(deadline.into_std()),
+            deadline: Some(deadline),
             cancel: stop_on_cancel,
         };
         let status = compose
