@@ -8,6 +8,7 @@ pub mod hosts;
 pub mod log;
 pub mod logs;
 pub mod ops;
+pub mod stacks;
 pub mod stats;
 pub mod stored_logs;
 pub mod terminal;

@@ -33,6 +33,8 @@ pub enum Purpose {
     Logs,
     /// `/ws/terminal`: a shell in one container.
     Terminal,
+    /// `/ws/deploy`: a deploy's output on one host, live.
+    Deploy,
 }
 
 impl Purpose {
@@ -47,6 +49,7 @@ impl Purpose {
             Purpose::Stats => crate::model::Operation::ViewDashboard,
             Purpose::Logs => crate::model::Operation::ReadLogs,
             Purpose::Terminal => crate::model::Operation::OpenTerminal,
+            Purpose::Deploy => crate::model::Operation::ViewStack,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod compress;
 mod guard;
+mod deploy_ws;
 mod logs_ws;
 mod metrics;
 mod rest;
@@ -86,6 +87,7 @@ pub(crate) fn router(
         .route("/ws/containers", axum::routing::get(ws::containers))
         .route("/ws/stats", axum::routing::get(ws::stats))
         .route("/ws/logs", axum::routing::get(logs_ws::logs))
+        .route("/ws/deploy", axum::routing::get(deploy_ws::deploy))
         .route("/ws/terminal", axum::routing::get(terminal::terminal))
         .route("/metrics", axum::routing::get(metrics::metrics))
         .leptos_routes_with_context(
