@@ -9,7 +9,7 @@ use berth_core::stacks::compose::{
 };
 use berth_core::stacks::mask::Masker;
 use std::process::Command;
-use std::sync::Once;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -29,24 +29,28 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// busybox-static in an empty root, imported once.
+/// busybox-static in an empty root, imported once (tried again by the next
+/// test if it failed, so each failing test says why).
 fn ensure_image() {
-    static IMPORTED: Once = Once::new();
-    IMPORTED.call_once(|| {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir(root.path().join("bin")).unwrap();
-        std::fs::copy("/bin/busybox", root.path().join("bin/busybox")).expect("/bin/busybox (busybox-static)");
-        for applet in ["sh", "sleep", "echo", "true"] {
-            std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-        }
-        let import = format!("tar -C {} -c . | docker import - {IMAGE}", root.path().display());
-        let out = Command::new("sh").args(["-c", &import]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "docker import: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
+    static IMPORTED: Mutex<bool> = Mutex::new(false);
+    let mut imported = IMPORTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if *imported {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", root.path().join("bin/busybox")).expect("/bin/busybox (busybox-static)");
+    for applet in ["sh", "sleep", "echo", "true"] {
+        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
+    }
+    let import = format!("tar -C {} -c . | docker import - {IMAGE}", root.path().display());
+    let out = Command::new("sh").args(["-c", &import]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    *imported = true;
 }
 
 /// A project's containers and networks, removed when the test ends,

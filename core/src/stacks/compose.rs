@@ -88,7 +88,7 @@ pub struct OutputLine {
 
 /// Why a run was stopped before compose finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped {
+enum Stopped {
     Cancelled,
     TimedOut,
 }
@@ -256,7 +256,9 @@ impl Compose {
     /// masked, to `out` as it comes. When `stop.cancel` completes or the
     /// deadline passes, compose's whole process group gets SIGTERM, then
     /// SIGKILL after a few seconds, and the error says which happened.
-    /// Compose's own failure is an unsuccessful status, not an error.
+    /// Compose's own failure is an unsuccessful status, not an error. The
+    /// run ends when compose has exited and every process it started has
+    /// closed its output.
     pub async fn run(
         &self,
         target: &Target,

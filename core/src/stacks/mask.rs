@@ -34,8 +34,8 @@ impl Masker {
     pub fn new(values: impl IntoIterator<Item = impl AsRef<str>>) -> Masker {
         let mut secrets: Vec<Box<[u8]>> = values
             .into_iter()
+            .filter(|v| v.as_ref().len() >= Self::MIN_LEN)
             .map(|v| v.as_ref().as_bytes().into())
-            .filter(|v: &Box<[u8]>| v.len() >= Self::MIN_LEN)
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
