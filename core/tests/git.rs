@@ -247,3 +247,75 @@ async fn a_host_that_never_answers_times_out() {
     assert!(matches!(error, GitError::TimedOut(_)), "{error:?}");
     assert!(error.to_string().contains("did not finish"), "{error}");
 }
+
+#[tokio::test]
+async fn a_local_path_and_a_change_of_url() {
+    let (fx, first) = Fixture::new().await;
+    let source = fx.source("app.git", "main", TOKEN);
+    git::fetch(&fx.cache(), &source, None, &LIMITS).await.unwrap();
+    // The same stack moved to another repository: its cache starts over.
+    let elsewhere = fx.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let other = git_http::create_repo(&elsewhere, "other.git").await;
+    let moved = git_http::commit_files(&other, "main", &[("moved", "yes")], "Moved").await;
+    let local = Source {
+        url: other.to_str().unwrap().to_owned(),
+        branch: "main".to_owned(),
+        credential: None,
+    };
+    let fetched = git::fetch(&fx.cache(), &local, None, &LIMITS).await.unwrap();
+    assert_eq!(fetched.commit, moved);
+    let error = git::checkout(&fx.cache(), &first, &fx.dir.path().join("out"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GitError::CommitNotFetched(_)), "{error:?}");
+
+    let file_url = Source {
+        url: format!("file://{}", other.display()),
+        ..local
+    };
+    assert_eq!(
+        git::fetch(&fx.cache(), &file_url, None, &LIMITS).await.unwrap().commit,
+        moved
+    );
+}
+
+#[tokio::test]
+async fn ssh_runs_with_the_key_and_says_when_the_host_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(made.success());
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let source = Source {
+        url: format!("ssh://git@127.0.0.1:{port}/app.git"),
+        branch: "main".to_owned(),
+        credential: Some(Credential::SshKey {
+            private_key: std::fs::read_to_string(&key).unwrap(),
+        }),
+    };
+    // A quote, spaces, a backslash and a %, for the shell and for ssh.
+    let cache = dir.path().join("it's a \\ 100% \"cache\"");
+    let error = git::fetch(&cache, &source, None, &LIMITS).await.unwrap_err();
+    assert!(
+        matches!(&error, GitError::Unreachable { detail, .. } if detail.contains("refused")),
+        "{error:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.to_string_lossy().starts_with(".tmp")),
+        "the key is left: {left:?}"
+    );
+}

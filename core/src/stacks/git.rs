@@ -288,6 +288,9 @@ async fn fetch_in(
 pub async fn checkout(cache: &Path, commit: &str, dest: &Path) -> Result<()> {
     let commit = validate_commit(commit)?;
     let repo = repository(cache);
+    if !tokio::fs::try_exists(&repo).await.unwrap_or(false) {
+        return Err(GitError::CommitNotFetched(commit));
+    }
     let git = Git::new(cache, None, "").await?;
     let full = resolve(&git, &repo, &commit)
         .await
@@ -412,9 +415,18 @@ fn classify(stderr: &str, ctx: &Context) -> GitError {
     }
 }
 
-/// The last few lines git printed, where it says what went wrong.
+/// The last few lines git printed, where it says what went wrong, without
+/// the advice it adds to every failed connection.
 fn last_lines(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    const BOILERPLATE: [&str; 2] = [
+        "Please make sure you have the correct access rights",
+        "and the repository exists.",
+    ];
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !BOILERPLATE.contains(l))
+        .collect();
     let text = lines[lines.len().saturating_sub(3)..].join(" / ");
     if text.is_empty() {
         "git exited without saying why".to_owned()
@@ -463,8 +475,8 @@ impl Git {
         let mut mask = Mask::default();
         let mut ssh = format!(
             "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 \
-             -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={}",
-            shell_quote(&cache.join("known_hosts"))
+             -o StrictHostKeyChecking=accept-new -o {}",
+            shell_quote(&format!("UserKnownHostsFile={}", ssh_quote(&cache.join("known_hosts"))))
         );
         match credential {
             Some(Credential::Token { user, token }) => {
@@ -480,6 +492,7 @@ impl Git {
                 let mut text = private_key.trim_end().to_owned();
                 text.push('\n');
                 write_private(&key, text.as_bytes()).await?;
+                let key = key.display().to_string().replace('%', "%%");
                 ssh = format!("{ssh} -o IdentitiesOnly=yes -i {}", shell_quote(&key));
             }
             None => {}
@@ -561,8 +574,24 @@ fn spawn_error(e: io::Error) -> GitError {
     }
 }
 
-fn shell_quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+/// One word for the shell that runs `GIT_SSH_COMMAND`.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// A path as an `ssh -o` value: ssh splits option values on spaces, reads
+/// quotes and backslashes, and expands `%` tokens.
+fn ssh_quote(path: &Path) -> String {
+    let mut quoted = String::from('"');
+    for c in path.display().to_string().chars() {
+        match c {
+            '\\' | '"' | '\'' => quoted.extend(['\\', c]),
+            '%' => quoted.push_str("%%"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 async fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
@@ -901,8 +930,8 @@ mod tests {
                 |e| matches!(e, Unreachable { .. }),
             ),
             (
-                "ssh: connect to host git.example port 22: Connection refused\nfatal: Could not read from remote repository.",
-                |e| matches!(e, Unreachable { .. }),
+                "ssh: connect to host git.example port 22: Connection refused\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n",
+                |e| matches!(e, Unreachable { detail, .. } if detail.starts_with("ssh: connect to host git.example port 22: Connection refused")),
             ),
             (
                 "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.",
