@@ -128,6 +128,10 @@ pub async fn run(
         hosts.clone(),
         config.data_dir.join("stacks"),
     );
+    let ended = stacks.recover().await?;
+    if ended > 0 {
+        tracing::warn!(deploys = ended, "deploys left unfinished by the last run were marked failed");
+    }
     let berth = Berth {
         stacks,
         alerts,

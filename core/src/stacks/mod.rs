@@ -18,6 +18,7 @@
 
 pub mod compose;
 mod deploy;
+pub mod hooks;
 pub mod git;
 pub mod mask;
 pub mod output;
@@ -112,6 +113,26 @@ impl Stacks {
                 queues: queue::Queues::default(),
             }),
         }
+    }
+
+    /// At start: the deploys a stopped berth left queued or running are
+    /// failed, and recorded so. Their stacks run what they ran.
+    pub async fn recover(&self) -> Result<usize> {
+        let reason = "berth stopped during the deploy; what was running stayed as it was";
+        let ended = self
+            .inner
+            .store
+            .blocking(move |db| store::fail_unfinished(db, reason, now_ns()))
+            .await?;
+        for d in &ended {
+            let event = NewEvent::new(crate::model::EventKind::DeployFinish, crate::model::Actor::system())
+                .host(d.host.0.clone())
+                .target(format!("stack:{}", d.stack))
+                .outcome(Outcome::Error(reason.into()))
+                .details(serde_json::json!({ "deploy": d.id, "stack": d.stack, "state": d.state.as_str() }));
+            self.inner.events.append(event).await?;
+        }
+        Ok(ended.len())
     }
 
     /// Every compose project on the hosts the caller sees, and every stack

@@ -205,6 +205,38 @@ pub(crate) fn deploy(db: &Database, id: DeployId) -> Result<Option<Deploy>> {
     }
 }
 
+/// Ends the deploys a stopped berth left queued or running: failed, with
+/// the reason. Returns them.
+pub(crate) fn fail_unfinished(db: &Database, reason: &str, at_ns: i64) -> Result<Vec<Deploy>> {
+    let unfinished: Vec<Deploy> = {
+        let tx = db.begin_read()?;
+        let table = read_table!(tx, DEPLOYS);
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let d: Deploy = decode(&format!("deploy {}", k.value()), v.value())?;
+            if !d.state.is_done() {
+                out.push(d);
+            }
+        }
+        out
+    };
+    let tx = db.begin_write()?;
+    let mut ended = Vec::new();
+    {
+        let mut table = tx.open_table(DEPLOYS)?;
+        for mut d in unfinished {
+            d.state = crate::model::DeployState::Failed;
+            d.error = Some(reason.to_string());
+            d.finished_ns = Some(at_ns);
+            table.insert(d.id.0, encode(&d).as_slice())?;
+            ended.push(d);
+        }
+    }
+    tx.commit()?;
+    Ok(ended)
+}
+
 /// A stack's deploys, newest first, at most `limit`.
 pub(crate) fn stack_deploys(db: &Database, host: &str, name: &str, limit: usize) -> Result<Vec<Deploy>> {
     let tx = db.begin_read()?;

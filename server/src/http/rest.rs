@@ -3,6 +3,7 @@
 //! pages by cursor. A caller signs in with the session cookie of the pages or
 //! an API key (`Authorization: Bearer`); core decides what each may do.
 
+mod hooks;
 mod input;
 mod log;
 mod logs;
@@ -40,6 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/events/export", get(export))
         .route("/openapi.json", get(openapi::document))
         .merge(users::routes())
+        .merge(hooks::routes())
         .merge(log::routes())
         .merge(logs::routes())
         .merge(ops::routes())

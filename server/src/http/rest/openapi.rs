@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::stored_logs::search,
         super::logs::lines, super::logs::download,
         terminal::ticket, terminal::recording,
+        super::hooks::receive,
     ),
     // Used only as parameter types or in `Failures`, so listed here to be registered.
     components(schemas(super::ExportFormatName, super::ErrorBody)),
