@@ -204,11 +204,14 @@ ensure_browser() {
 TEST_IMAGE=berth-test/busybox:1
 ensure_docker() {
   local root=0; [ "$(id -u)" = 0 ] && root=1
-  if ! command -v dockerd >/dev/null || ! dpkg -s busybox-static >/dev/null 2>&1; then
-    [ $root = 1 ] || die "the tests need Docker and busybox: sudo apt-get install docker.io busybox-static"
-    say "installing docker.io and busybox-static (Debian packages)"
+  # Stacks run the real compose: Debian has only v1 (docker-compose 1.29);
+  # berth uses `docker compose` (v2) instead where a host has it.
+  if ! command -v dockerd >/dev/null || ! dpkg -s busybox-static >/dev/null 2>&1 \
+    || { ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; }; then
+    [ $root = 1 ] || die "the tests need Docker, busybox and compose: sudo apt-get install docker.io busybox-static docker-compose"
+    say "installing docker.io, busybox-static and docker-compose (Debian packages)"
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io busybox-static >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io busybox-static docker-compose >&2
   fi
   if ! docker info >/dev/null 2>&1; then
     [ $root = 1 ] || die "start the Docker engine first (the tests need one)"

@@ -75,6 +75,7 @@ fn defined(op: Operation, tag: &str, rule: u64) -> Option<(Route, Value)> {
     use Operation as O;
     use berth_core::model::ops::*;
     let act = |verb: &str| Some((ContainerAct::ROUTE, json!({ "host": HOST, "id": NONE, "action": verb })));
+    let stack_act = |verb: &str| Some((StackAct::ROUTE, json!({ "host": HOST, "name": NONE, "action": verb })));
     let on_host = |route: Route, fields: Value| {
         let mut v = fields;
         v["host"] = json!(HOST);
@@ -156,6 +157,24 @@ fn defined(op: Operation, tag: &str, rule: u64) -> Option<(Route, Value)> {
             CollectLogs::ROUTE,
             json!({ "change": { "key": format!("name:{NONE}"), "collect": false } }),
         ),
+        O::ListStacks => Some((ListStacks::ROUTE, json!({}))),
+        O::ViewStack => on_host(GetStack::ROUTE, json!({ "name": NONE })),
+        O::StackUp => stack_act("up"),
+        O::StackStop => stack_act("stop"),
+        O::StackStart => stack_act("start"),
+        O::StackRestart => stack_act("restart"),
+        O::StackPull => stack_act("pull"),
+        O::StackDown => stack_act("down"),
+        // Allowed, a spec without a name is refused after the decision: nothing is made.
+        O::CreateStack => Some((CreateStack::ROUTE, json!({ "spec": bad_stack() }))),
+        O::UpdateStack => on_host(UpdateStack::ROUTE, json!({ "name": NONE, "spec": bad_stack() })),
+        O::DeleteStack => on_host(DeleteStack::ROUTE, json!({ "name": NONE })),
+        O::ValidateCompose => on_host(ValidateCompose::ROUTE, json!({ "compose": "services: [" })),
+        O::DeployStack => on_host(DeployStack::ROUTE, json!({ "name": NONE })),
+        O::CancelDeploy => on_host(CancelDeploy::ROUTE, json!({ "name": NONE, "id": NO_USER })),
+        O::RollbackStack => on_host(RollbackStack::ROUTE, json!({ "name": NONE, "to": NO_USER })),
+        O::SetStackWebhook => on_host(SetStackWebhook::ROUTE, json!({ "name": NONE, "enabled": true })),
+        O::RevealStackSecret => on_host(RevealStackSecret::ROUTE, json!({ "name": NONE, "var": "TOKEN" })),
         _ => None,
     }
 }
@@ -189,6 +208,11 @@ fn derived_rest(route: Route, request: Value) -> (reqwest::Method, String, Optio
     }
     let method = reqwest::Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
     (method, path, body)
+}
+
+/// A stack on the host that is refused once allowed (it has no name).
+fn bad_stack() -> Value {
+    json!({ "name": "", "host": HOST, "source": { "kind": "inline", "compose": "services: {}" } })
 }
 
 /// A rule about the host that is refused once allowed (it has no name).
@@ -285,6 +309,11 @@ fn ticket_fn(op: Operation) -> Option<(&'static str, Value, &'static str)> {
             "terminal_ticket",
             json!({ "host": HOST, "id": NONE }),
             "/ws/terminal?cols=80&rows=24&",
+        )),
+        Operation::ViewStack => Some((
+            "deploy_ticket",
+            json!({ "host": HOST }),
+            "/ws/deploy?stack=berth-matrix-none&deploy=1&",
         )),
         _ => None,
     }
@@ -478,7 +507,22 @@ fn when_allowed(op: Operation) -> &'static [u16] {
         | O::AcceptFingerprint
         | O::UpdateChannel
         | O::DeleteChannel
-        | O::TestChannel => &[404],
+        | O::TestChannel
+        | O::StackStop
+        | O::StackStart
+        | O::StackRestart
+        | O::StackDown
+        | O::DeleteStack
+        | O::DeployStack
+        | O::CancelDeploy
+        | O::RollbackStack
+        | O::SetStackWebhook
+        | O::RevealStackSecret => &[404],
+        // No such stack over REST; the ticket to follow one of its deploys is issued.
+        O::ViewStack => &[200, 404],
+        // Up and pull need the compose files, which a stack berth does not deploy has not given it.
+        O::StackUp | O::StackPull => &[400],
+        O::CreateStack | O::UpdateStack => &[400],
         // The REST read of a missing container's lines is a 404; its ticket is issued.
         O::ReadLogs => &[200, 404],
         // Event 1 has a proof over REST; the page's proof of it, once issued, too.

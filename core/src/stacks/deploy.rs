@@ -42,6 +42,8 @@ impl Stacks {
 
     /// Queues a deploy that runs the images an earlier one ran.
     pub async fn rollback(&self, caller: &Caller, host: &str, name: &str, to: DeployId) -> Result<Deploy> {
+        // Decided (and a refusal recorded) before anything about the stack is told.
+        self.check(caller, Operation::RollbackStack, host, name).await?;
         let target = self.inner.store.blocking(move |db| store::deploy(db, to)).await?;
         let target = target
             .filter(|d| d.host.0 == host && d.stack == name)

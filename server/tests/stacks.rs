@@ -1,0 +1,449 @@
+//! Stacks against a real server, the real engine, the real compose
+//! (Debian's docker-compose 1.29, or `docker compose` where present) and a
+//! real git repository served over HTTP with basic auth (`git
+//! http-backend`):
+//! - a compose project started by hand shows up on /stacks and is stopped,
+//!   started and taken down from berth;
+//! - a stack from git is deployed (one service built from the repository,
+//!   one from an image, a secret), versioned, redeployed by a GitHub-signed
+//!   webhook (forged, empty, replayed and ping deliveries each answered
+//!   and recorded), and a commit whose healthcheck never passes fails at
+//!   its timeout and rolls back; the secret is in the container's
+//!   environment and nowhere in a deploy's output, an event or a page.
+
+mod common;
+
+#[path = "../../core/tests/support/git_http.rs"]
+#[allow(dead_code)]
+mod git_http;
+
+use common::docker::{IMAGE, docker};
+use common::*;
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+use std::process::Command;
+
+const SECRET_VALUE: &str = "s3cr3t-token-for-the-worker";
+
+/// Removes a compose project's containers and networks by its label.
+struct Project(String);
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let label = format!("label=com.docker.compose.project={}", self.0);
+        if let Ok(out) = Command::new("docker").args(["ps", "-aq", "--filter", &label]).output() {
+            for id in text(&out.stdout).split_whitespace() {
+                let _ = Command::new("docker").args(["rm", "-f", id]).output();
+            }
+        }
+        let _ = Command::new("docker").args(["network", "prune", "-f", "--filter", &label]).output();
+    }
+}
+
+fn compose_v1_or_v2() -> Vec<&'static str> {
+    let v2 = Command::new("docker").args(["compose", "version"]).output();
+    if v2.is_ok_and(|o| o.status.success()) {
+        vec!["docker", "compose"]
+    } else {
+        vec!["docker-compose"]
+    }
+}
+
+async fn stack(server: &Server, c: &reqwest::Client, name: &str) -> Value {
+    get_json(server, c, &format!("/api/v1/hosts/local/stacks/{name}")).await
+}
+
+async fn act(server: &Server, c: &reqwest::Client, name: &str, action: &str) -> Value {
+    let r = c
+        .post(server.url(&format!("/api/v1/hosts/local/stacks/{name}/{action}")))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{action}: {body}");
+    body
+}
+
+fn states(stack: &Value) -> Vec<String> {
+    stack["stack"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["containers"].as_array().unwrap().clone())
+        .map(|c| c["state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compose_project_started_by_hand_is_found_and_operated_from_berth() {
+    assert_engine_running();
+    let (_dir, server) = Server::with_admin().await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let name = format!("byhand{}", std::process::id());
+    let _cleanup = Project(name.clone());
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(
+        files.path().join("docker-compose.yml"),
+        format!(
+            "version: '3.7'\nservices:\n  app:\n    image: {IMAGE}\n    command: [\"sleep\", \"600\"]\n  \
+             side:\n    image: {IMAGE}\n    command: [\"sleep\", \"600\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = compose_v1_or_v2();
+    let program = cmd.remove(0);
+    let out = Command::new(program)
+        .args(&cmd)
+        .args(["-p", &name, "up", "-d"])
+        .current_dir(files.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "compose up: {}", text(&out.stderr));
+
+    let listed = until("the project is listed", 20, async || {
+        let all = get_json(&server, &admin, "/api/v1/stacks").await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name.as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(listed["managed"], false);
+    let services: Vec<&str> = listed["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["app", "side"]);
+    let config = listed["config_files"].as_str().unwrap_or_default();
+    assert!(config.ends_with("docker-compose.yml"), "the labels' compose file: {listed}");
+
+    assert_eq!(act(&server, &admin, &name, "stop").await["containers"], 2);
+    until("both stopped", 20, async || {
+        let s = stack(&server, &admin, &name).await;
+        states(&s).iter().all(|st| st == "exited").then_some(())
+    })
+    .await;
+    act(&server, &admin, &name, "start").await;
+    until("both running again", 20, async || {
+        let s = stack(&server, &admin, &name).await;
+        states(&s).iter().all(|st| st == "running").then_some(())
+    })
+    .await;
+
+    // Up needs the compose files berth keeps only for the stacks it deploys.
+    let up = admin
+        .post(server.url(&format!("/api/v1/hosts/local/stacks/{name}/up")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 400);
+    assert!(up.text().await.unwrap().contains("compose files"));
+
+    act(&server, &admin, &name, "down").await;
+    let left = docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={name}")]);
+    assert!(left.is_empty(), "down left containers: {left}");
+    let events = events(&server, &admin, "kind=stack.down").await;
+    assert_eq!(events["events"][0]["outcome"]["status"], "ok", "{events}");
+    server.stop().await.unwrap();
+}
+
+fn compose_file(health: &str) -> String {
+    format!(
+        r#"version: "3.7"
+services:
+  web:
+    build: .
+    healthcheck:
+      test: {health}
+      interval: 1s
+      timeout: 2s
+      retries: 2
+  worker:
+    image: {IMAGE}
+    command: ["sh", "-c", "echo worker starting; sleep 600"]
+    environment:
+      - API_TOKEN=${{API_TOKEN}}
+      - GREETING=${{GREETING}}
+"#
+    )
+}
+
+const HEALTHY: &str = r#"["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]"#;
+const NEVER_HEALTHY: &str = r#"["CMD", "false"]"#;
+
+fn dockerfile() -> String {
+    // The secret is echoed at build time if the build ever saw it: it must not.
+    format!(
+        "FROM {IMAGE}\nCOPY index.html /www/index.html\nRUN echo building; echo \"token=$API_TOKEN\"\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"
+    )
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+async fn deliver(server: &Server, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(server.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn push_body(commit: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "ref": "refs/heads/main",
+        "after": commit,
+        "head_commit": { "id": commit, "message": message },
+        "pusher": { "name": "ci" },
+    }))
+    .unwrap()
+}
+
+/// Waits for a deploy to end; returns its detail.
+async fn finished(server: &Server, c: &reqwest::Client, name: &str, id: u64, secs: u64) -> Value {
+    until(&format!("deploy {id} ends"), secs, async || {
+        let d = get_json(server, c, &format!("/api/v1/hosts/local/stacks/{name}/deploys/{id}")).await;
+        let state = d["deploy"]["state"].as_str().unwrap_or_default().to_string();
+        (!["queued", "running"].contains(&state.as_str())).then_some(d)
+    })
+    .await
+}
+
+fn served(container: &str) -> String {
+    docker(&["exec", container, "wget", "-q", "-O", "-", "http://127.0.0.1:8080/"])
+}
+
+fn web_container(name: &str) -> String {
+    docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=com.docker.compose.service=web",
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_back() {
+    assert_engine_running();
+    let repos = tempfile::tempdir().unwrap();
+    let git = git_http::GitServer::start(repos.path(), "deployer", "repo-password").await;
+    git_http::create_repo(repos.path(), "app.git").await;
+    let first = git
+        .push_files(
+            "app.git",
+            "main",
+            &[
+                ("compose.yaml", &compose_file(HEALTHY)),
+                ("Dockerfile", &dockerfile()),
+                ("index.html", "version one\n"),
+            ],
+            "first version",
+        )
+        .await;
+
+    let (_dir, server) = Server::with_admin().await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let name = format!("app{}", std::process::id());
+    let _cleanup = Project(name.clone());
+
+    let spec = json!({
+        "name": name, "host": "local",
+        "source": { "kind": "git", "url": git.url("app.git"), "branch": "main",
+                    "credential": { "kind": "token", "user": "deployer" } },
+        "git_secret": "repo-password",
+        "vars": [
+            { "name": "GREETING", "value": "hello" },
+            { "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true },
+        ],
+        "timeout_s": 120, "on_push": true, "keep_versions": 3,
+    });
+    let r = admin.post(server.url("/api/v1/stacks")).json(&spec).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    // Deploy 1, from the API.
+    let r = admin
+        .post(server.url(&format!("/api/v1/hosts/local/stacks/{name}/deploys")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let queued: Value = r.json().await.unwrap();
+    let one = finished(&server, &admin, &name, queued["id"].as_u64().unwrap(), 240).await;
+    assert_eq!(one["deploy"]["state"], "succeeded", "{}", one["log"].as_str().unwrap_or_default());
+    assert_eq!(one["deploy"]["version"], 1);
+    assert_eq!(one["deploy"]["commit"], first.as_str());
+    let steps: Vec<&str> = one["deploy"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["fetch", "check", "build", "up", "wait"]);
+    println!("deploy 1 timeline:");
+    for s in one["deploy"]["steps"].as_array().unwrap() {
+        let ms = (s["finished_ns"].as_i64().unwrap() - s["started_ns"].as_i64().unwrap()) / 1_000_000;
+        println!("  {:<6} {:>6} ms  {}", s["name"].as_str().unwrap(), ms, s["note"].as_str().unwrap());
+    }
+    let images = one["deploy"]["images"].as_array().unwrap();
+    let web_image = images.iter().find(|i| i["service"] == "web").unwrap();
+    assert_eq!(web_image["reference"], format!("berth/{name}-web:1"));
+    assert!(web_image["id"].as_str().unwrap().starts_with("sha256:"));
+    // Tagged by version and by commit, labelled with where it came from.
+    let by_commit = docker(&["image", "inspect", "-f", "{{.Id}}", &format!("berth/{name}-web:{}", &first[..7])]);
+    assert_eq!(by_commit, web_image["id"].as_str().unwrap());
+    let revision = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"org.opencontainers.image.revision\"}}",
+        &format!("berth/{name}-web:1"),
+    ]);
+    assert_eq!(revision, first);
+    let web = web_container(&name);
+    assert_eq!(served(&web), "version one");
+    // The secret reached the worker's environment, and nothing else.
+    let worker = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=com.docker.compose.service=worker",
+    ]);
+    let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
+    assert!(env.contains(&format!("API_TOKEN={SECRET_VALUE}")), "{env}");
+    assert!(env.contains("GREETING=hello"), "{env}");
+    assert!(one["log"].as_str().unwrap().contains("building"), "the build's output is kept");
+    assert!(!one.to_string().contains(SECRET_VALUE), "the deploy shows the secret");
+    assert!(!one.to_string().contains("repo-password"), "the deploy shows the git password");
+    let page = admin
+        .get(server.url(&format!("/hosts/local/stacks/{name}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(SECRET_VALUE), "the stack's page shows the secret");
+
+    // A webhook, a second commit, a signed push.
+    let hook: Value = admin
+        .put(server.url(&format!("/api/v1/hosts/local/stacks/{name}/webhook")))
+        .json(&json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let path = hook["path"].as_str().unwrap().to_string();
+    let second = git
+        .push_files("app.git", "main", &[("index.html", "version two\n")], "second version")
+        .await;
+    let body = push_body(&second, "second version");
+    let headers = |sig: String, delivery: &str, event: &str| {
+        vec![
+            ("x-hub-signature-256", sig),
+            ("x-github-event", event.to_string()),
+            ("x-github-delivery", delivery.to_string()),
+        ]
+    };
+    let (status, answer) = deliver(&server, &path, &headers(sign(&secret, &body), "d-1", "push"), &body).await;
+    assert_eq!(status, 202, "{answer}");
+    let two = finished(&server, &admin, &name, answer["deploy"].as_u64().unwrap(), 240).await;
+    assert_eq!(two["deploy"]["state"], "succeeded", "{}", two["log"]);
+    assert_eq!(two["deploy"]["version"], 2);
+    assert_eq!(two["deploy"]["trigger"]["kind"], "webhook");
+    assert_eq!(served(&web_container(&name)), "version two");
+
+    let forged = sign("not the secret", &body);
+    let (status, _) = deliver(&server, &path, &headers(forged, "d-2", "push"), &body).await;
+    assert_eq!(status, 403, "a forged signature");
+    let (status, _) = deliver(&server, &path, &headers(String::new(), "d-3", "push"), &body).await;
+    assert_eq!(status, 401, "an empty signature");
+    let (status, answer) = deliver(&server, &path, &headers(sign(&secret, &body), "d-1", "push"), &body).await;
+    assert_eq!((status, answer["verdict"].as_str()), (200, Some("duplicate")), "a replay");
+    let ping = br#"{"zen":"Keep it logically awesome."}"#;
+    let (status, answer) = deliver(&server, &path, &headers(sign(&secret, ping), "d-4", "ping"), ping).await;
+    assert_eq!((status, answer["verdict"].as_str()), (200, Some("pong")));
+    let deliveries = get_json(&server, &admin, &format!("/api/v1/hosts/local/stacks/{name}/deliveries")).await;
+    let verdicts: Vec<&str> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["pong", "duplicate", "refused", "refused", "deploy"]);
+    println!("webhook verdicts, newest first:");
+    for d in deliveries.as_array().unwrap() {
+        println!(
+            "  {:<10} {:<6} {:<5} {:<12} {}",
+            d["verdict"].as_str().unwrap(),
+            d["event"].as_str().unwrap_or("-"),
+            d["delivery_id"].as_str().unwrap_or("-"),
+            d["deploy"].as_u64().map_or("-".into(), |d| format!("deploy {d}")),
+            d["reason"].as_str().unwrap_or(""),
+        );
+    }
+    let recorded = events(&server, &admin, "kind=webhook.delivery&limit=100").await;
+    assert_eq!(recorded["events"].as_array().unwrap().len(), 5, "each delivery is one event");
+
+    // A commit whose healthcheck never passes: failed at the timeout, rolled back.
+    let mut shorter = spec.clone();
+    shorter["timeout_s"] = json!(25);
+    shorter.as_object_mut().unwrap().remove("git_secret");
+    shorter["vars"][1] = json!({ "name": "API_TOKEN", "secret": true });
+    let r = admin
+        .put(server.url(&format!("/api/v1/hosts/local/stacks/{name}")))
+        .json(&shorter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let third = git
+        .push_files(
+            "app.git",
+            "main",
+            &[("compose.yaml", &compose_file(NEVER_HEALTHY)), ("index.html", "version three\n")],
+            "a broken healthcheck",
+        )
+        .await;
+    let body = push_body(&third, "a broken healthcheck");
+    let (status, answer) = deliver(&server, &path, &headers(sign(&secret, &body), "d-5", "push"), &body).await;
+    assert_eq!(status, 202, "{answer}");
+    let three = finished(&server, &admin, &name, answer["deploy"].as_u64().unwrap(), 240).await;
+    assert_eq!(three["deploy"]["state"], "rolled_back", "{}", three["log"]);
+    assert!(three["deploy"]["error"].as_str().unwrap().contains("not settled"), "{three}");
+    assert!(three["log"].as_str().unwrap().contains("rolling back to version 2"));
+    assert_eq!(served(&web_container(&name)), "version two", "the old version runs again");
+    let rollback = events(&server, &admin, "kind=deploy.rollback").await;
+    assert_eq!(rollback["events"][0]["details"]["version"], 2, "{rollback}");
+
+    // Every event berth recorded about this stack is free of the secret.
+    let all = events(&server, &admin, "limit=1000").await;
+    assert!(!all.to_string().contains(SECRET_VALUE), "an event holds the secret");
+    assert!(!all.to_string().contains("repo-password"), "an event holds the git password");
+    let finish = events(&server, &admin, "kind=deploy.finish").await;
+    let f = &finish["events"][0]["details"];
+    assert!(f["log_sha256"].as_str().unwrap().len() == 64, "{f}");
+    server.stop().await.unwrap();
+}
