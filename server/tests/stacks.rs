@@ -447,3 +447,78 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     assert!(f["log_sha256"].as_str().unwrap().len() == 64, "{f}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
+    use common::agent::{AgentDir, berth_with, reachable};
+    assert_engine_running();
+    let repos = tempfile::tempdir().unwrap();
+    let git = git_http::GitServer::start(repos.path(), "deployer", "repo-password").await;
+    git_http::create_repo(repos.path(), "edge.git").await;
+    git.push_files(
+        "edge.git",
+        "main",
+        &[
+            ("compose.yaml", &compose_file(HEALTHY)),
+            ("Dockerfile", &dockerfile()),
+            ("index.html", "served by the agent's engine\n"),
+        ],
+        "first",
+    )
+    .await;
+    // The agent fronts this machine's engine: a host of its own to berth.
+    let agent_dir = AgentDir::init(&[]);
+    let _agent = agent_dir.start(None, &[]);
+    let (_dir, server, admin) = berth_with(vec![agent_dir.host("edge")]).await;
+    reachable(&server, &admin, "edge", 30).await;
+    let name = format!("edge{}", std::process::id());
+    let _cleanup = Project(name.clone());
+    let spec = json!({
+        "name": name, "host": "edge",
+        "source": { "kind": "git", "url": git.url("edge.git"), "branch": "main",
+                    "credential": { "kind": "token", "user": "deployer" } },
+        "git_secret": "repo-password",
+        "vars": [
+            { "name": "GREETING", "value": "hello" },
+            { "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true },
+        ],
+        "timeout_s": 120,
+    });
+    let r = admin.post(server.url("/api/v1/stacks")).json(&spec).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = admin
+        .post(server.url(&format!("/api/v1/hosts/edge/stacks/{name}/deploys")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let done = until("the agent's deploy ends", 240, async || {
+        let d = get_json(&server, &admin, &format!("/api/v1/hosts/edge/stacks/{name}/deploys/{id}")).await;
+        let state = d["deploy"]["state"].as_str().unwrap_or_default().to_string();
+        (!["queued", "running"].contains(&state.as_str())).then_some(d)
+    })
+    .await;
+    let log = done["log"].as_str().unwrap();
+    assert_eq!(done["deploy"]["state"], "succeeded", "{log}");
+    assert!(log.contains("edge's agent runs docker"), "{log}");
+    assert!(!log.contains(SECRET_VALUE));
+    assert_eq!(served(&web_container(&name)), "served by the agent's engine");
+    // The agent keeps the files for compose's relative paths, never the environment.
+    let kept = std::env::temp_dir().join("berth-agent-stacks").join(&name).join("v1");
+    assert!(kept.join("compose.yaml").is_file(), "{}", kept.display());
+    assert!(!kept.join(".env").exists(), "the agent kept the run's .env");
+    let stacks = get_json(&server, &admin, "/api/v1/stacks").await;
+    let found = stacks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == "edge" && s["name"] == name.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(found["managed"], true);
+    assert_eq!(found["last_deploy"]["state"], "succeeded");
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join("berth-agent-stacks").join(&name));
+    server.stop().await.unwrap();
+}

@@ -555,6 +555,14 @@ impl Engine for AgentEngine {
         .await
     }
 
+    fn compose(
+        &self,
+        job: crate::engine::ComposeJob,
+    ) -> BoxStream<'static, Result<crate::engine::ComposeItem, EngineError>> {
+        // A build's output may be long: held whole rather than cut.
+        self.subscribe_holding(protocol::Compose { job }, 1 << 16)
+    }
+
     async fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), EngineError> {
         self.call(protocol::TagImage {
             image: image.into(),

@@ -17,7 +17,7 @@
 //! A request an agent does not know is answered with an error, not a
 //! closed connection.
 
-use crate::engine::EngineError;
+use crate::engine::{ComposeItem, ComposeJob, EngineError};
 use crate::model::{
     Container, ContainerAction, ContainerDetail, EngineEvent, EngineStats, EngineVersion, ExecExit, ExecSpec,
     HostLimits, HostSample, Image, ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport,
@@ -230,6 +230,8 @@ pub enum Request {
     /// Added after the first release: an older agent answers that it does
     /// not know the operation.
     TagImage(TagImage),
+    /// Added with stacks: compose on the agent's machine.
+    Compose(Compose),
     Events(Events),
     Stats(Stats),
     Logs(Logs),
@@ -240,7 +242,7 @@ impl Request {
     /// Whether it runs a process in a container (refused by an agent
     /// started `--no-exec` or `--read-only`).
     pub fn executes(&self) -> bool {
-        matches!(self, Request::Exec(_))
+        matches!(self, Request::Exec(_) | Request::Compose(_))
     }
 
     /// Whether it changes something on the host (refused by a read-only agent).
@@ -256,6 +258,7 @@ impl Request {
                 | Request::RemoveVolume(_)
                 | Request::PruneVolumes(_)
                 | Request::TagImage(_)
+                | Request::Compose(_)
         )
     }
 
@@ -283,6 +286,7 @@ impl Request {
             Request::RemoveVolume(_) => "RemoveVolume",
             Request::PruneVolumes(_) => "PruneVolumes",
             Request::TagImage(_) => "TagImage",
+            Request::Compose(_) => "Compose",
             Request::Events(_) => "Events",
             Request::Stats(_) => "Stats",
             Request::Logs(_) => "Logs",
@@ -331,6 +335,11 @@ subscription!(
         #[serde(default)]
         every_ms: u64,
     } => EngineStats
+);
+subscription!(
+    /// Compose run on the agent's machine against its engine, as
+    /// `Engine::compose`: `Started`, the output's lines, then `Exit`.
+    Compose { job: ComposeJob } => ComposeItem
 );
 subscription!(
     /// A container's log lines, as `Engine::logs`, in batches of the lines

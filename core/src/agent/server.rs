@@ -301,7 +301,7 @@ async fn connection(
         let (shared, outbox) = (shared.clone(), outbox.clone());
         match request {
             Request::Exec(exec) => terminals.start(shared.engine.clone(), id, exec, outbox),
-            Request::Events(_) | Request::Stats(_) | Request::Logs(_) => {
+            Request::Events(_) | Request::Stats(_) | Request::Logs(_) | Request::Compose(_) => {
                 streams.retain(|_, h| !h.is_finished());
                 let handle = work.spawn(async move { stream(&shared, id, request, &outbox).await });
                 if let Some(old) = streams.insert(id, handle) {
@@ -541,7 +541,7 @@ async fn answer(shared: &Shared, request: Request) -> Result<Value, EngineError>
         Request::RemoveVolume(r) => to_value(engine.remove_volume(&r.name, r.force).await?),
         Request::PruneVolumes(r) => to_value(engine.prune_volumes(r.label.as_deref()).await?),
         Request::TagImage(r) => to_value(engine.tag_image(&r.image, &r.repo, &r.tag).await?),
-        Request::Events(_) | Request::Stats(_) | Request::Logs(_) | Request::Exec(_) => {
+        Request::Events(_) | Request::Stats(_) | Request::Logs(_) | Request::Exec(_) | Request::Compose(_) => {
             Err(EngineError::Rejected("a stream is not a call".into()))
         }
     }
@@ -566,6 +566,7 @@ async fn stream(shared: &Shared, id: u64, request: Request, outbox: &mpsc::Sende
                 .boxed(),
             Err(why) => futures_util::stream::iter([Err(EngineError::Rejected(why))]).boxed(),
         },
+        Request::Compose(r) => crate::stacks::agent::run(r.job).map(|i| i.and_then(to_value)).boxed(),
         _ => return,
     };
     futures_util::pin_mut!(items);

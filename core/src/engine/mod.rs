@@ -10,9 +10,11 @@
 //! Not here: who may do what and the audit record (`Host` wraps every call
 //! in both), the shared container list, reconnecting (`hosts::watch`).
 
+pub mod compose;
 mod error;
 mod exec;
 
+pub use compose::{ComposeItem, ComposeJob, ProjectFile};
 pub use error::{EngineError, Object};
 pub use exec::{ExecControl, ExecSession};
 
@@ -21,6 +23,7 @@ use crate::model::{
     ImageDetail, ImageRemoval, Network, NetworkDetail, NewContainer, PruneReport, Transport, Volume, VolumeDetail,
 };
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use std::time::Duration;
 
@@ -131,6 +134,14 @@ pub trait Engine: Send + Sync {
     /// agent runs such commands on its own machine).
     fn address(&self) -> Option<EngineAddress> {
         None
+    }
+
+    /// Runs compose on the engine's own machine (`engine::compose`), for an
+    /// engine berth's command line cannot reach (`address` is `None`).
+    fn compose(&self, job: ComposeJob) -> BoxStream<'static, Result<ComposeItem, EngineError>> {
+        let _ = job;
+        let why = "this engine runs no compose of its own; berth runs compose against its address".to_string();
+        futures_util::stream::iter([Err(EngineError::Rejected(why))]).boxed()
     }
 }
 

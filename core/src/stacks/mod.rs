@@ -17,6 +17,7 @@
 //!   GitLab) over the raw body, and reading what it asks for.
 
 pub mod compose;
+pub mod agent;
 mod deploy;
 pub mod hooks;
 pub mod git;

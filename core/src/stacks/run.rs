@@ -405,6 +405,10 @@ impl Runner {
     }
 
     async fn compose_run(&self, p: &Prepared, args: &[&str], cancellable: bool) -> Result<()> {
+        let host = self.host()?;
+        if host.engine().address().is_none() {
+            return self.compose_on_agent(&host, p, args, cancellable).await;
+        }
         let compose = self.compose().await?;
         let (vars, masker) = self.env().await?;
         let target = self.target()?;
@@ -456,6 +460,77 @@ impl Runner {
             )));
         }
         Ok(())
+    }
+
+    /// Compose run by the host's agent on its own machine: the version's
+    /// files and the override sent along, the environment for this run.
+    async fn compose_on_agent(&self, host: &Host, p: &Prepared, args: &[&str], cancellable: bool) -> Result<()> {
+        let root = self.stack_dir().join(format!("v{}", p.version));
+        let dir = p
+            .dir
+            .strip_prefix(&root)
+            .map_err(|_| StackError::Failed("the project directory is outside its version".into()))?
+            .to_string_lossy()
+            .into_owned();
+        let files = project_files(&root).map_err(io)?;
+        let (vars, masker) = self.env().await?;
+        let mut env = vars.clone();
+        env.extend(self.computed(p));
+        let deadline = if cancellable {
+            self.deadline
+        } else {
+            Instant::now() + Duration::from_secs(u64::from(self.def.timeout_s))
+        };
+        let job = crate::engine::ComposeJob {
+            project: self.def.name.clone(),
+            version: format!("v{}", p.version),
+            files,
+            dir,
+            compose_files: p.files.clone(),
+            override_json: std::fs::read_to_string(self.override_path(p.version)).map_err(io)?,
+            env,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            timeout_s: deadline.saturating_duration_since(Instant::now()).as_secs().max(1) as u32,
+        };
+        job.validate().map_err(StackError::Invalid)?;
+        let mut items = host.engine().compose(job);
+        let mut cancel = self.cancel.clone();
+        let sleep = tokio::time::sleep_until(deadline);
+        tokio::pin!(sleep);
+        loop {
+            let item = tokio::select! {
+                item = items.next() => item,
+                _ = cancel.wait_for(|c| *c), if cancellable => {
+                    return Err(StackError::Failed("cancelled".into()));
+                }
+                () = &mut sleep => {
+                    return Err(StackError::Failed(format!(
+                        "the deploy ran past its {} s timeout during `{}`",
+                        self.def.timeout_s, args[0]
+                    )));
+                }
+            };
+            match item {
+                Some(Ok(crate::engine::ComposeItem::Started { compose })) => {
+                    self.out.note(&format!("{}'s agent runs {compose}", self.def.host));
+                }
+                Some(Ok(crate::engine::ComposeItem::Line { text, .. })) => self.out.line(&masker.mask(&text)),
+                Some(Ok(crate::engine::ComposeItem::Exit { success: true, .. })) => return Ok(()),
+                Some(Ok(crate::engine::ComposeItem::Exit { status, .. })) => {
+                    return Err(StackError::Failed(format!(
+                        "compose {} failed on {}'s agent ({status}); its output is above",
+                        args[0], self.def.host
+                    )));
+                }
+                Some(Err(e)) => return Err(StackError::Failed(masker.mask(&e.to_string()))),
+                None => {
+                    return Err(StackError::Failed(format!(
+                        "{}'s agent ended compose {} without saying how it went",
+                        self.def.host, args[0]
+                    )));
+                }
+            }
+        }
     }
 
     /// Where compose reaches the host's engine.
@@ -642,6 +717,33 @@ fn git_credential(kind: &crate::model::GitCredentialKind, secret: Option<String>
     }
 }
 
+/// Every regular file under `root`, for an agent (symbolic links are not sent).
+fn project_files(root: &Path) -> std::io::Result<Vec<crate::engine::ProjectFile>> {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                let path = entry.path();
+                let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                out.push(crate::engine::ProjectFile {
+                    path: rel,
+                    mode: entry.metadata()?.permissions().mode(),
+                    data: base64::engine::general_purpose::STANDARD.encode(std::fs::read(&path)?),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
 /// The compose file a checkout has, by compose's own default names.
 fn default_file(dir: &Path) -> Result<String> {
     const NAMES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
@@ -670,10 +772,10 @@ fn top_level_version(text: &str) -> Option<String> {
 
 /// A `.env` written for one run (mode 0600) where the project has none,
 /// removed when dropped.
-struct DotEnv(Option<PathBuf>);
+pub(super) struct DotEnv(Option<PathBuf>);
 
 impl DotEnv {
-    fn write(dir: &Path, env: &[(String, String)]) -> Result<DotEnv> {
+    pub(super) fn write(dir: &Path, env: &[(String, String)]) -> Result<DotEnv> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let path = dir.join(".env");
