@@ -1,4 +1,5 @@
 //! The command line: `berth [serve]`, `berth user ...`, `berth host ...`,
+//! `berth stack ...` (its subcommands are in `commands::stack`),
 //! `berth events ...`, `berth monitor ...`, `berth agent [init]`.
 
 use berth_core::agent;
@@ -96,6 +97,17 @@ pub(crate) enum Command {
         server: ServerFlags,
         #[command(flatten)]
         args: HostArgs,
+    },
+    /// List, show, start, stop, define and deploy the compose stacks of a
+    /// running berth (through its REST API, with your API key).
+    ///
+    /// Example: `berth stack list --server https://berth.example.com
+    /// --api-key-file ~/.berth-key`, then `berth stack show HOST NAME`.
+    Stack {
+        #[command(flatten)]
+        server: ServerFlags,
+        #[command(flatten)]
+        args: crate::commands::StackArgs,
     },
     /// Check and export the event log, and prove that an event is in it.
     Events {

@@ -211,3 +211,90 @@ fn a_killed_server_restarts_on_its_repaired_database() {
     let out = berth(&["events", "verify", "--data-dir", data], "");
     assert!(text(&out.stdout).starts_with("OK: "), "{}", text(&out.stdout));
 }
+
+#[test]
+fn stack_help_lists_its_subcommands() {
+    let out = berth(&["stack", "--help"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let words = "list show up down stop start restart pull create edit delete deploy deploys cancel rollback \
+                 webhook --server --api-key-file";
+    for word in words.split_whitespace() {
+        assert!(
+            help.lines().any(|l| l.split_whitespace().next() == Some(word)),
+            "`berth stack --help` lacks {word}:\n{help}"
+        );
+    }
+    let out = berth(&["stack", "deploy", "--help"], "");
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("--follow") && help.contains("Example: berth stack deploy"),
+        "{help}"
+    );
+}
+
+/// A new API key of the signed-in `client`, narrowed to `grants` when given,
+/// in a file for `--api-key-file`.
+async fn key_file(
+    server: &Server,
+    client: &reqwest::Client,
+    dir: &std::path::Path,
+    grants: Option<serde_json::Value>,
+) -> String {
+    let name = format!("cli-{}", grants.is_some());
+    let made = client
+        .post(server.url("/api/v1/me/keys"))
+        .json(&serde_json::json!({ "name": name, "grants": grants }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let key: serde_json::Value = made.json().await.unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, format!("{}\n", key["token"].as_str().unwrap())).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_list_and_deploy_against_a_running_berth() {
+    let (dir, server) = Server::with_admin().await;
+    let admin = client();
+    assert_eq!(sign_in(&server, &admin, ADMIN, PASSWORD).await.status(), 200);
+    let all = key_file(&server, &admin, dir.path(), None).await;
+    // The engine beside berth is this machine's, where other tests run
+    // compose projects: a key that sees only a host without any (one that
+    // is not there) is how a list of no stacks is sure to look.
+    let none = serde_json::json!([{ "host": "elsewhere", "level": "manage" }]);
+    let nothing = key_file(&server, &admin, dir.path(), Some(none)).await;
+    let stack = |key: &str, args: &[&str]| {
+        let remote = ["--server", &server.base, "--api-key-file", key];
+        berth(&[&["stack"], args, &remote[..]].concat(), "")
+    };
+
+    let out = stack(&nothing, &["list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "no stacks on the hosts you may see (`berth stack create` defines one berth deploys)\n"
+    );
+
+    let out = stack(&all, &["deploy", "local", "nothing-here", "--follow"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("berth does not deploy a stack 'nothing-here' on local: define it first"),
+        "{err}"
+    );
+    assert_eq!(text(&out.stdout), "", "nothing was deployed, so nothing is said to be");
+
+    // A key the server refuses: its message, not a table.
+    std::fs::write(&all, "berth_not-a-key\n").unwrap();
+    let out = stack(&all, &["list"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("the API key was refused"),
+        "{}",
+        text(&out.stderr)
+    );
+    server.stop().await.unwrap();
+}

@@ -5,25 +5,25 @@
 //!
 //! Not here: what the operations do (`berth_core::hosts::HostAdmin`).
 
+use super::remote::Api;
 use crate::cli::{HostArgs, HostCommand};
 use crate::config::{Config, read_token};
 use anyhow::{Context, anyhow, bail};
 use axum::http::Method;
 use berth_core::model::{HostEntry, HostOrigin};
-use berth_core::outbound::{Outbound, OutboundError, Request};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// A probe waits up to 10 s for the agent; this leaves room for it.
-const TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest answer read (a long host list fits many times).
-const ANSWER_LIMIT: usize = 4 << 20;
 
 pub(crate) fn host(config: Config, args: HostArgs) -> anyhow::Result<ExitCode> {
-    let api = Api::new(&config, &args)?;
+    let api = Api::new(
+        &config,
+        args.server.as_deref(),
+        args.api_key_file.as_deref(),
+        "berth host",
+        " (`berth host` needs an admin's API key)",
+    )?;
     super::runtime()?.block_on(async move {
         match args.command {
             HostCommand::Add {
@@ -186,93 +186,6 @@ async fn list(api: &Api) -> anyhow::Result<ExitCode> {
         println!("\nHosts from the configuration file ([[hosts]]) are changed there, not with `berth host`.");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// berth's REST API, called with an API key.
-struct Api {
-    base: String,
-    key: String,
-    client: Outbound,
-}
-
-impl Api {
-    fn new(config: &Config, args: &HostArgs) -> anyhow::Result<Api> {
-        let base = match &args.server {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let mut listen = config.listen;
-                if listen.ip().is_unspecified() {
-                    listen.set_ip([127, 0, 0, 1].into());
-                }
-                format!("http://{listen}")
-            }
-        };
-        if !base.starts_with("http://") && !base.starts_with("https://") {
-            bail!("--server {base}: write the address as http://HOST:PORT or https://HOST");
-        }
-        let key = match (&args.api_key_file, std::env::var("BERTH_API_KEY")) {
-            (Some(file), _) => std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the API key file {}", file.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            (None, Ok(key)) => key.trim().to_string(),
-            (None, Err(_)) => bail!(
-                "`berth host` talks to the running berth with an admin's API key: create one on your account \
-                 page (or POST /api/v1/me/keys), save it in a file and pass --api-key-file FILE, or set \
-                 BERTH_API_KEY"
-            ),
-        };
-        if key.is_empty() {
-            bail!("the API key is empty: the file's first line (or BERTH_API_KEY) must hold it");
-        }
-        // No roots on this machine: plain http still works, and https
-        // fails with the TLS error.
-        let client = Outbound::new_or_plain(TIMEOUT).context("cannot set up TLS")?;
-        Ok(Api { base, key, client })
-    }
-
-    /// Sends `method path` with `body` as JSON; the answer's JSON when it
-    /// succeeded (`null` when empty), else the server's error message.
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut request = Request::new(method.clone(), &url)
-            .bearer(&self.key)
-            .map_err(|_| anyhow!("the API key has characters a header cannot carry"))?;
-        if let Some(b) = body {
-            request = request.body("application/json", serde_json::to_vec(&b)?);
-        }
-        let answer = self.client.send(request, ANSWER_LIMIT).await.map_err(|e| match e {
-            OutboundError::Connect(why) => anyhow!(
-                "cannot reach berth at {}: {why} (is berth running there? --server URL reaches another)",
-                self.base
-            ),
-            OutboundError::Timeout(_) => anyhow!("{method} {url}: no answer within {} s", TIMEOUT.as_secs()),
-            OutboundError::BadUrl(_) | OutboundError::BadHeader(_) => anyhow!("{url}: {e}"),
-            other => anyhow!("berth's answer broke off: {other}"),
-        })?;
-        let (status, body) = (answer.status, answer.body);
-        let value: Value = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
-        };
-        if status.is_success() {
-            return Ok(value);
-        }
-        let message = value["error"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| value.to_string());
-        let hint = match status.as_u16() {
-            401 => " (the API key was refused: is it current, and its owner enabled?)",
-            403 => " (`berth host` needs an admin's API key)",
-            _ => "",
-        };
-        bail!("{message}{hint}")
-    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,15 @@ mod events;
 mod host;
 mod monitor;
 mod prove;
+mod remote;
+mod stack;
 mod user;
 
 pub(crate) use agent::agent;
 pub(crate) use events::events;
 pub(crate) use host::host;
 pub(crate) use monitor::monitor;
+pub(crate) use stack::{StackArgs, stack};
 pub(crate) use user::user;
 
 use crate::cli::{Cli, Command, ServerFlags};
@@ -107,6 +110,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Serve { server } => (server, Box::new(serve)),
         Command::User { server, command } => (server, Box::new(move |c| user(c, command))),
         Command::Host { server, args } => (server, Box::new(move |c| host(c, args))),
+        Command::Stack { server, args } => (server, Box::new(move |c| stack(c, args))),
         Command::Events { server, command } => (server, Box::new(move |c| events(c, command))),
         Command::Monitor { server, args } => (server, Box::new(move |c| monitor(c, args))),
     };
