@@ -40,6 +40,8 @@ pub struct Config {
     /// (1 to 4096, default 8). More speeds up searches that read the same
     /// pages again, and the server stays that much bigger for good.
     pub db_cache_mib: u32,
+    /// The largest git repository a stack may fetch, in MiB (1 to 65536).
+    pub stacks_repo_max_mib: u32,
     /// Seconds between statistics readings.
     pub stats_interval_secs: u32,
     /// How long each tier of statistics is kept (`[stats_retention]` in TOML).
@@ -307,6 +309,7 @@ impl Default for Config {
             session_hours: 12,
             log: "info".to_string(),
             db_cache_mib: (berth_core::store::DEFAULT_CACHE_BYTES >> 20) as u32,
+            stacks_repo_max_mib: (berth_core::stacks::DEFAULT_REPO_MAX_BYTES >> 20) as u32,
             stats_interval_secs: 5,
             stats_retention: Retention::default(),
             metrics_token: None,
@@ -330,7 +333,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 11] = [
     "listen",
     "data_dir",
     "public_url",
@@ -338,6 +341,7 @@ const ENV_KEYS: [&str; 10] = [
     "session_hours",
     "log",
     "db_cache_mib",
+    "stacks_repo_max_mib",
     "stats_interval_secs",
     "metrics_token",
     "ticket_ttl_secs",
@@ -383,6 +387,12 @@ impl Config {
             return Err(format!(
                 "db_cache_mib must be between 1 and 4096, not {}",
                 self.db_cache_mib
+            ));
+        }
+        if !(1..=65536).contains(&self.stacks_repo_max_mib) {
+            return Err(format!(
+                "stacks_repo_max_mib must be between 1 and 65536, not {}",
+                self.stacks_repo_max_mib
             ));
         }
         if !(1..=3600).contains(&self.stats_interval_secs) {

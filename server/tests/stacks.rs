@@ -169,6 +169,8 @@ services:
     environment:
       - API_TOKEN=${{API_TOKEN}}
       - GREETING=${{GREETING}}
+      - PORT=${{WEB_PORT}}
+      - DATA=${{DATA_DIR}}
 "#
     )
 }
@@ -271,6 +273,8 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
         "vars": [
             { "name": "GREETING", "value": "hello" },
             { "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true },
+            { "name": "WEB_PORT", "computed": "free_port" },
+            { "name": "DATA_DIR", "computed": "volume_path" },
         ],
         "timeout_s": 120, "on_push": true, "keep_versions": 3,
     });
@@ -331,6 +335,13 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
     assert!(env.contains(&format!("API_TOKEN={SECRET_VALUE}")), "{env}");
     assert!(env.contains("GREETING=hello"), "{env}");
+    assert!(env.contains(&format!("DATA=/var/lib/berth-stacks/{name}/data_dir")), "{env}");
+    let port = |env: &str| -> u16 {
+        let at = env.find("PORT=").expect("a PORT") + 5;
+        env[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let first_port = port(&env);
+    assert!((20000..=29999).contains(&first_port), "{env}");
     assert!(one["log"].as_str().unwrap().contains("building"), "the build's output is kept");
     assert!(!one.to_string().contains(SECRET_VALUE), "the deploy shows the secret");
     assert!(!one.to_string().contains("repo-password"), "the deploy shows the git password");
@@ -374,6 +385,16 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     assert_eq!(two["deploy"]["version"], 2);
     assert_eq!(two["deploy"]["trigger"]["kind"], "webhook");
     assert_eq!(served(&web_container(&name)), "version two");
+    let worker = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=com.docker.compose.service=worker",
+    ]);
+    let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
+    assert_eq!(port(&env), first_port, "a free_port variable keeps its port across deploys");
 
     let forged = sign("not the secret", &body);
     let (status, _) = deliver(&server, &path, &headers(forged, "d-2", "push"), &body).await;

@@ -229,6 +229,47 @@ pub enum GitCredentialKind {
     Ssh,
 }
 
+/// A variable's value that berth works out at each deploy (NSM's variable
+/// types), for the compose file to use as `${NAME}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Computed {
+    /// The host's name in berth.
+    HostName,
+    /// A port no container on the host publishes, chosen at the first
+    /// deploy and kept across deploys until the variable is removed.
+    FreePort,
+    /// A directory on the host that outlives deploys:
+    /// `/var/lib/berth-stacks/STACK/NAME` (the engine makes it on first use).
+    VolumePath,
+    /// A directory on the host for one deploy only:
+    /// `/tmp/berth-deploys/STACK/DEPLOY`.
+    ScratchDir,
+}
+
+impl Computed {
+    pub const ALL: [Computed; 4] = [
+        Computed::HostName,
+        Computed::FreePort,
+        Computed::VolumePath,
+        Computed::ScratchDir,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Computed::HostName => "host_name",
+            Computed::FreePort => "free_port",
+            Computed::VolumePath => "volume_path",
+            Computed::ScratchDir => "scratch_dir",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Computed> {
+        Computed::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
 /// One environment variable of a stack, as shown: a secret's value is
 /// never in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,6 +280,9 @@ pub struct StackVar {
     #[serde(default)]
     pub value: Option<String>,
     pub secret: bool,
+    /// Worked out at each deploy instead of given.
+    #[serde(default)]
+    pub computed: Option<Computed>,
 }
 
 /// A variable as a person sends it: a secret sent without a value keeps the
@@ -251,6 +295,9 @@ pub struct StackVarInput {
     pub value: Option<String>,
     #[serde(default)]
     pub secret: bool,
+    /// Worked out at each deploy instead of given (then no value).
+    #[serde(default)]
+    pub computed: Option<Computed>,
 }
 
 /// The shortest secret value berth accepts: shorter ones cannot be masked
@@ -350,6 +397,12 @@ impl StackSpec {
                 return Err(format!("the variable {} is given twice", v.name));
             }
             names.push(&v.name);
+            if v.computed.is_some() {
+                if v.value.is_some() || v.secret {
+                    return Err(format!("{} is worked out at each deploy: give it no value, and it is no secret", v.name));
+                }
+                continue;
+            }
             if let Some(value) = &v.value {
                 if value.len() > 64 * 1024 {
                     return Err(format!("the value of {} is over 64 KiB", v.name));
@@ -710,6 +763,7 @@ mod tests {
                 name: "TOKEN".into(),
                 value: Some("s3cret-value".into()),
                 secret: true,
+                computed: None,
             }],
             timeout_s: 300,
             on_push: false,

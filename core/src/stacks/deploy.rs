@@ -292,7 +292,7 @@ impl Stacks {
         });
         self.event(EventKind::DeployStart, &caller, &deploy, details).await;
 
-        let runner = Runner::new(self.clone(), def, out.clone(), cancel).with_actor(&caller);
+        let runner = Runner::new(self.clone(), def, out.clone(), cancel).with_actor(&caller, deploy.id);
         let mut rolled_back_to = None;
         let result = self.steps(&runner, &mut deploy, &work).await;
         match result {

@@ -28,7 +28,7 @@ use tokio::process::Command;
 use crate::ErrorKind;
 
 /// The setting that raises [`Limits::max_bytes`], named in the refusal.
-const MAX_BYTES_SETTING: &str = "stacks.git_max_bytes";
+const MAX_BYTES_SETTING: &str = "stacks_repo_max_mib";
 /// Writing files out of the local repository; no network involved.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(600);
 /// How often the repository's size is measured while a fetch runs.

@@ -98,7 +98,12 @@ struct Inner {
     dir: PathBuf,
     /// Each stack's deploy queue, and the deploys running now.
     queues: queue::Queues,
+    /// The largest repository a stack may fetch, in bytes.
+    repo_cap: u64,
 }
+
+/// The largest repository a stack may fetch unless configured otherwise.
+pub const DEFAULT_REPO_MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The most deploys a stack's page lists.
 const HISTORY: usize = 50;
@@ -112,8 +117,17 @@ impl Stacks {
                 hosts,
                 dir,
                 queues: queue::Queues::default(),
+                repo_cap: DEFAULT_REPO_MAX_BYTES,
             }),
         }
+    }
+
+    /// With another cap on the repositories stacks fetch (before any deploy).
+    pub fn with_repo_cap(mut self, bytes: u64) -> Stacks {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.repo_cap = bytes;
+        }
+        self
     }
 
     /// At start: the deploys a stopped berth left queued or running are
@@ -562,6 +576,7 @@ fn definition_from(
             name: v.name.clone(),
             value: if v.secret { None } else { v.value.clone() },
             secret: v.secret,
+            computed: v.computed,
         });
     }
     for old in before.iter().flat_map(|b| &b.vars) {

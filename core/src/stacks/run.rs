@@ -18,7 +18,7 @@ use crate::access::Caller;
 use crate::events::now_ns;
 use crate::hosts::Host;
 use crate::model::{
-    Actor, DeployId, DeployState, ExpectedState, LogQuery, ServiceImage, StackDefinition, StackSource,
+    Actor, Computed, DeployId, DeployState, ExpectedState, LogQuery, ServiceImage, StackDefinition, StackSource,
     format_rfc3339,
 };
 use futures_util::StreamExt;
@@ -30,8 +30,9 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, watch};
 use tokio::time::Instant;
 
-/// The largest repository berth fetches for a stack.
-pub const MAX_REPO_BYTES: u64 = 512 * 1024 * 1024;
+/// Where `free_port` variables are chosen from.
+const FREE_PORTS: std::ops::RangeInclusive<u16> = 20000..=29999;
+
 
 /// What a version needs to run again: kept as `vN.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,6 +71,7 @@ pub(super) struct Runner {
     env: OnceCell<(Vec<(String, String)>, Masker)>,
     touched: AtomicBool,
     actor: Actor,
+    deploy: DeployId,
 }
 
 impl Runner {
@@ -85,11 +87,13 @@ impl Runner {
             env: OnceCell::new(),
             touched: AtomicBool::new(false),
             actor: Actor::system(),
+            deploy: DeployId(0),
         }
     }
 
-    pub fn with_actor(mut self, caller: &Caller) -> Runner {
+    pub fn with_actor(mut self, caller: &Caller, deploy: DeployId) -> Runner {
         self.actor = caller.actor();
+        self.deploy = deploy;
         self
     }
 
@@ -157,6 +161,10 @@ impl Runner {
                     .await?;
                 let mut env: Vec<(String, String)> = Vec::new();
                 for v in &self.def.vars {
+                    if let Some(c) = v.computed {
+                        env.push((v.name.clone(), self.computed_value(c, &v.name).await?));
+                        continue;
+                    }
                     let value = match &v.value {
                         Some(value) => value.clone(),
                         None => match secret_vars.iter().find(|(k, _)| *k == v.name) {
@@ -171,6 +179,40 @@ impl Runner {
                 Ok::<_, StackError>((env, Masker::new(secrets)))
             })
             .await
+    }
+
+    /// A computed variable's value for this deploy.
+    async fn computed_value(&self, c: Computed, var: &str) -> Result<String> {
+        let stack = &self.def.name;
+        Ok(match c {
+            Computed::HostName => self.def.host.0.clone(),
+            Computed::VolumePath => format!("/var/lib/berth-stacks/{stack}/{}", var.to_ascii_lowercase()),
+            Computed::ScratchDir => format!("/tmp/berth-deploys/{stack}/{}", self.deploy),
+            Computed::FreePort => {
+                let busy: Vec<u16> = self
+                    .host()?
+                    .containers()
+                    .iter()
+                    .flat_map(|c| c.ports.iter().filter_map(|p| p.public))
+                    .collect();
+                let (h, n, v) = (self.def.host.0.clone(), stack.clone(), var.to_string());
+                let port = self
+                    .stacks
+                    .inner
+                    .store
+                    .blocking(move |db| store::port_for(db, &h, &n, &v, &busy, FREE_PORTS))
+                    .await?
+                    .ok_or_else(|| {
+                        StackError::Failed(format!(
+                            "no free port is left for {var} on {} between {} and {}",
+                            self.def.host,
+                            FREE_PORTS.start(),
+                            FREE_PORTS.end()
+                        ))
+                    })?;
+                port.to_string()
+            }
+        })
     }
 
     /// The variables berth computes for every run.
@@ -225,7 +267,7 @@ impl Runner {
                 };
                 let left = self.deadline.saturating_duration_since(Instant::now());
                 let limits = git::Limits {
-                    max_bytes: MAX_REPO_BYTES,
+                    max_bytes: self.stacks.inner.repo_cap,
                     timeout: left.max(Duration::from_secs(1)),
                 };
                 let cache = self.stack_dir().join("git");

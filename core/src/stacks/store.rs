@@ -6,7 +6,9 @@
 
 use crate::model::{DeliveryRecord, Deploy, DeployId, StackDefinition};
 use crate::store::StoreError;
-use crate::store::tables::{DELIVERIES, DELIVERY_IDS, DEPLOY_LOGS, DEPLOYS, STACK_DEPLOYS, STACK_SECRETS, STACKS};
+use crate::store::tables::{
+    DELIVERIES, DELIVERY_IDS, DEPLOY_LOGS, DEPLOYS, STACK_DEPLOYS, STACK_PORTS, STACK_SECRETS, STACKS,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -72,6 +74,7 @@ pub(crate) fn save(db: &Database, def: &StackDefinition, secrets: &[SecretChange
             return Ok(false);
         }
         table.insert(key, encode(def).as_slice())?;
+        release_ports(&mut tx.open_table(STACK_PORTS)?, def)?;
         let mut secret_table = tx.open_table(STACK_SECRETS)?;
         for change in secrets {
             match change {
@@ -97,6 +100,7 @@ pub(crate) fn delete(db: &Database, host: &str, name: &str) -> Result<bool> {
         existed = tx.open_table(STACKS)?.remove((host, name))?.is_some();
         remove_prefix3(&mut tx.open_table(STACK_SECRETS)?, host, name)?;
         remove_prefix3(&mut tx.open_table(DELIVERY_IDS)?, host, name)?;
+        remove_prefix3(&mut tx.open_table(STACK_PORTS)?, host, name)?;
         let mut deliveries = tx.open_table(DELIVERIES)?;
         let keys: Vec<i64> = deliveries
             .range((host, name, i64::MIN)..=(host, name, i64::MAX))?
@@ -146,6 +150,65 @@ fn remove_prefix3<V: redb::Value + 'static>(
         table.remove((host, name, k.as_str()))?;
     }
     Ok(())
+}
+
+/// Drops the ports of variables that are no longer `free_port` ones.
+fn release_ports(table: &mut redb::Table<(&str, &str, &str), u16>, def: &StackDefinition) -> Result<()> {
+    let (host, name) = (def.host.0.as_str(), def.name.as_str());
+    let mut gone = Vec::new();
+    for row in table.range((host, name, "")..)? {
+        let (k, _) = row?;
+        let (h, n, var) = k.value();
+        if h != host || n != name {
+            break;
+        }
+        let kept = def
+            .vars
+            .iter()
+            .any(|v| v.name == var && v.computed == Some(crate::model::Computed::FreePort));
+        if !kept {
+            gone.push(var.to_string());
+        }
+    }
+    for var in gone {
+        table.remove((host, name, var.as_str()))?;
+    }
+    Ok(())
+}
+
+/// The port of a stack's `free_port` variable: the one chosen before, or
+/// the lowest of `range` that no container on the host publishes (`busy`)
+/// and no other stack's variable holds there, chosen and kept now.
+pub(crate) fn port_for(
+    db: &Database,
+    host: &str,
+    name: &str,
+    var: &str,
+    busy: &[u16],
+    range: std::ops::RangeInclusive<u16>,
+) -> Result<Option<u16>> {
+    let tx = db.begin_write()?;
+    let port;
+    {
+        let mut table = tx.open_table(STACK_PORTS)?;
+        if let Some(p) = table.get((host, name, var))? {
+            return Ok(Some(p.value()));
+        }
+        let mut held: Vec<u16> = busy.to_vec();
+        for row in table.range((host, "", "")..)? {
+            let (k, v) = row?;
+            if k.value().0 != host {
+                break;
+            }
+            held.push(v.value());
+        }
+        port = range.into_iter().find(|p| !held.contains(p));
+        if let Some(p) = port {
+            table.insert((host, name, var), p)?;
+        }
+    }
+    tx.commit()?;
+    Ok(port)
 }
 
 /// One secret's value.

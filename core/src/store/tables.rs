@@ -121,3 +121,6 @@ pub const DELIVERIES: TableDefinition<(&str, &str, i64), &[u8]> = TableDefinitio
 /// Delivery ids seen per stack, so a replay never deploys twice:
 /// (host, name, delivery id) -> when it was first seen (ns).
 pub const DELIVERY_IDS: TableDefinition<(&str, &str, &str), i64> = TableDefinition::new("delivery_ids");
+/// Ports berth chose for stacks' `free_port` variables, kept across
+/// deploys: (host, stack, variable) -> port.
+pub const STACK_PORTS: TableDefinition<(&str, &str, &str), u16> = TableDefinition::new("stack_ports");

@@ -112,6 +112,10 @@ fn show_text(view: &StackView) -> String {
             }
             for v in &d.vars {
                 match (&v.value, v.secret) {
+                    _ if v.computed.is_some() => {
+                        let kind = v.computed.map(|c| c.as_str()).unwrap_or_default();
+                        let _ = writeln!(out, "  var:      {} (worked out at each deploy: {kind})", v.name);
+                    }
                     (Some(value), false) => {
                         let _ = writeln!(out, "  var:      {}={value}", v.name);
                     }
@@ -250,11 +254,13 @@ mod tests {
                         name: "MODE".into(),
                         value: Some("prod".into()),
                         secret: false,
+                        computed: None,
                     },
                     StackVar {
                         name: "TOKEN".into(),
                         value: Some("must-not-show".into()),
                         secret: true,
+                        computed: None,
                     },
                 ],
                 timeout_s: 300,
