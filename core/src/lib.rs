@@ -43,9 +43,9 @@ pub mod outbound;
 #[cfg(feature = "engine")]
 mod services;
 #[cfg(feature = "engine")]
-pub mod stats;
-#[cfg(feature = "engine")]
 pub mod stacks;
+#[cfg(feature = "engine")]
+pub mod stats;
 #[cfg(feature = "engine")]
 pub mod store;
 #[cfg(feature = "engine")]

@@ -131,7 +131,10 @@ pub async fn run(
     .with_repo_cap(u64::from(config.stacks_repo_max_mib) << 20);
     let ended = stacks.recover().await?;
     if ended > 0 {
-        tracing::warn!(deploys = ended, "deploys left unfinished by the last run were marked failed");
+        tracing::warn!(
+            deploys = ended,
+            "deploys left unfinished by the last run were marked failed"
+        );
     }
     let berth = Berth {
         stacks,

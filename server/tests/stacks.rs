@@ -14,7 +14,6 @@
 mod common;
 
 #[path = "../../core/tests/support/git_http.rs"]
-#[allow(dead_code)]
 mod git_http;
 
 use common::docker::{IMAGE, docker};
@@ -36,7 +35,9 @@ impl Drop for Project {
                 let _ = Command::new("docker").args(["rm", "-f", id]).output();
             }
         }
-        let _ = Command::new("docker").args(["network", "prune", "-f", "--filter", &label]).output();
+        let _ = Command::new("docker")
+            .args(["network", "prune", "-f", "--filter", &label])
+            .output();
     }
 }
 
@@ -120,7 +121,10 @@ async fn a_compose_project_started_by_hand_is_found_and_operated_from_berth() {
         .collect();
     assert_eq!(services, ["app", "side"]);
     let config = listed["config_files"].as_str().unwrap_or_default();
-    assert!(config.ends_with("docker-compose.yml"), "the labels' compose file: {listed}");
+    assert!(
+        config.ends_with("docker-compose.yml"),
+        "the labels' compose file: {listed}"
+    );
 
     assert_eq!(act(&server, &admin, &name, "stop").await["containers"], 2);
     until("both stopped", 20, async || {
@@ -145,7 +149,12 @@ async fn a_compose_project_started_by_hand_is_found_and_operated_from_berth() {
     assert!(up.text().await.unwrap().contains("compose files"));
 
     act(&server, &admin, &name, "down").await;
-    let left = docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={name}")]);
+    let left = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+    ]);
     assert!(left.is_empty(), "down left containers: {left}");
     let events = events(&server, &admin, "kind=stack.down").await;
     assert_eq!(events["events"][0]["outcome"]["status"], "ok", "{events}");
@@ -189,7 +198,10 @@ fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
-    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 async fn deliver(server: &Server, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
@@ -278,7 +290,12 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
         ],
         "timeout_s": 120, "on_push": true, "keep_versions": 3,
     });
-    let r = admin.post(server.url("/api/v1/stacks")).json(&spec).send().await.unwrap();
+    let r = admin
+        .post(server.url("/api/v1/stacks"))
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 
     // Deploy 1, from the API.
@@ -291,7 +308,12 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     assert_eq!(r.status(), 202);
     let queued: Value = r.json().await.unwrap();
     let one = finished(&server, &admin, &name, queued["id"].as_u64().unwrap(), 240).await;
-    assert_eq!(one["deploy"]["state"], "succeeded", "{}", one["log"].as_str().unwrap_or_default());
+    assert_eq!(
+        one["deploy"]["state"],
+        "succeeded",
+        "{}",
+        one["log"].as_str().unwrap_or_default()
+    );
     assert_eq!(one["deploy"]["version"], 1);
     assert_eq!(one["deploy"]["commit"], first.as_str());
     let steps: Vec<&str> = one["deploy"]["steps"]
@@ -304,14 +326,25 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     println!("deploy 1 timeline:");
     for s in one["deploy"]["steps"].as_array().unwrap() {
         let ms = (s["finished_ns"].as_i64().unwrap() - s["started_ns"].as_i64().unwrap()) / 1_000_000;
-        println!("  {:<6} {:>6} ms  {}", s["name"].as_str().unwrap(), ms, s["note"].as_str().unwrap());
+        println!(
+            "  {:<6} {:>6} ms  {}",
+            s["name"].as_str().unwrap(),
+            ms,
+            s["note"].as_str().unwrap()
+        );
     }
     let images = one["deploy"]["images"].as_array().unwrap();
     let web_image = images.iter().find(|i| i["service"] == "web").unwrap();
     assert_eq!(web_image["reference"], format!("berth/{name}-web:1"));
     assert!(web_image["id"].as_str().unwrap().starts_with("sha256:"));
     // Tagged by version and by commit, labelled with where it came from.
-    let by_commit = docker(&["image", "inspect", "-f", "{{.Id}}", &format!("berth/{name}-web:{}", &first[..7])]);
+    let by_commit = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        &format!("berth/{name}-web:{}", &first[..7]),
+    ]);
     assert_eq!(by_commit, web_image["id"].as_str().unwrap());
     let revision = docker(&[
         "image",
@@ -335,16 +368,25 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
     assert!(env.contains(&format!("API_TOKEN={SECRET_VALUE}")), "{env}");
     assert!(env.contains("GREETING=hello"), "{env}");
-    assert!(env.contains(&format!("DATA=/var/lib/berth-stacks/{name}/data_dir")), "{env}");
+    assert!(
+        env.contains(&format!("DATA=/var/lib/berth-stacks/{name}/data_dir")),
+        "{env}"
+    );
     let port = |env: &str| -> u16 {
         let at = env.find("PORT=").expect("a PORT") + 5;
         env[at..].split('"').next().unwrap().parse().unwrap()
     };
     let first_port = port(&env);
     assert!((20000..=29999).contains(&first_port), "{env}");
-    assert!(one["log"].as_str().unwrap().contains("building"), "the build's output is kept");
+    assert!(
+        one["log"].as_str().unwrap().contains("building"),
+        "the build's output is kept"
+    );
     assert!(!one.to_string().contains(SECRET_VALUE), "the deploy shows the secret");
-    assert!(!one.to_string().contains("repo-password"), "the deploy shows the git password");
+    assert!(
+        !one.to_string().contains("repo-password"),
+        "the deploy shows the git password"
+    );
     let page = admin
         .get(server.url(&format!("/hosts/local/stacks/{name}")))
         .send()
@@ -394,7 +436,11 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
         "label=com.docker.compose.service=worker",
     ]);
     let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
-    assert_eq!(port(&env), first_port, "a free_port variable keeps its port across deploys");
+    assert_eq!(
+        port(&env),
+        first_port,
+        "a free_port variable keeps its port across deploys"
+    );
 
     let forged = sign("not the secret", &body);
     let (status, _) = deliver(&server, &path, &headers(forged, "d-2", "push"), &body).await;
@@ -402,11 +448,20 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     let (status, _) = deliver(&server, &path, &headers(String::new(), "d-3", "push"), &body).await;
     assert_eq!(status, 401, "an empty signature");
     let (status, answer) = deliver(&server, &path, &headers(sign(&secret, &body), "d-1", "push"), &body).await;
-    assert_eq!((status, answer["verdict"].as_str()), (200, Some("duplicate")), "a replay");
+    assert_eq!(
+        (status, answer["verdict"].as_str()),
+        (200, Some("duplicate")),
+        "a replay"
+    );
     let ping = br#"{"zen":"Keep it logically awesome."}"#;
     let (status, answer) = deliver(&server, &path, &headers(sign(&secret, ping), "d-4", "ping"), ping).await;
     assert_eq!((status, answer["verdict"].as_str()), (200, Some("pong")));
-    let deliveries = get_json(&server, &admin, &format!("/api/v1/hosts/local/stacks/{name}/deliveries")).await;
+    let deliveries = get_json(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/local/stacks/{name}/deliveries"),
+    )
+    .await;
     let verdicts: Vec<&str> = deliveries
         .as_array()
         .unwrap()
@@ -426,7 +481,11 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
         );
     }
     let recorded = events(&server, &admin, "kind=webhook.delivery&limit=100").await;
-    assert_eq!(recorded["events"].as_array().unwrap().len(), 5, "each delivery is one event");
+    assert_eq!(
+        recorded["events"].as_array().unwrap().len(),
+        5,
+        "each delivery is one event"
+    );
 
     // A commit whose healthcheck never passes: failed at the timeout, rolled back.
     let mut shorter = spec.clone();
@@ -444,7 +503,10 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
         .push_files(
             "app.git",
             "main",
-            &[("compose.yaml", &compose_file(NEVER_HEALTHY)), ("index.html", "version three\n")],
+            &[
+                ("compose.yaml", &compose_file(NEVER_HEALTHY)),
+                ("index.html", "version three\n"),
+            ],
             "a broken healthcheck",
         )
         .await;
@@ -453,16 +515,26 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     assert_eq!(status, 202, "{answer}");
     let three = finished(&server, &admin, &name, answer["deploy"].as_u64().unwrap(), 240).await;
     assert_eq!(three["deploy"]["state"], "rolled_back", "{}", three["log"]);
-    assert!(three["deploy"]["error"].as_str().unwrap().contains("not settled"), "{three}");
+    assert!(
+        three["deploy"]["error"].as_str().unwrap().contains("not settled"),
+        "{three}"
+    );
     assert!(three["log"].as_str().unwrap().contains("rolling back to version 2"));
-    assert_eq!(served(&web_container(&name)), "version two", "the old version runs again");
+    assert_eq!(
+        served(&web_container(&name)),
+        "version two",
+        "the old version runs again"
+    );
     let rollback = events(&server, &admin, "kind=deploy.rollback").await;
     assert_eq!(rollback["events"][0]["details"]["version"], 2, "{rollback}");
 
     // Every event berth recorded about this stack is free of the secret.
     let all = events(&server, &admin, "limit=1000").await;
     assert!(!all.to_string().contains(SECRET_VALUE), "an event holds the secret");
-    assert!(!all.to_string().contains("repo-password"), "an event holds the git password");
+    assert!(
+        !all.to_string().contains("repo-password"),
+        "an event holds the git password"
+    );
     let finish = events(&server, &admin, "kind=deploy.finish").await;
     let f = &finish["events"][0]["details"];
     assert!(f["log_sha256"].as_str().unwrap().len() == 64, "{f}");
@@ -505,7 +577,12 @@ async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
         ],
         "timeout_s": 120,
     });
-    let r = admin.post(server.url("/api/v1/stacks")).json(&spec).send().await.unwrap();
+    let r = admin
+        .post(server.url("/api/v1/stacks"))
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let r = admin
         .post(server.url(&format!("/api/v1/hosts/edge/stacks/{name}/deploys")))
@@ -516,7 +593,12 @@ async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
     assert_eq!(r.status(), 202);
     let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     let done = until("the agent's deploy ends", 240, async || {
-        let d = get_json(&server, &admin, &format!("/api/v1/hosts/edge/stacks/{name}/deploys/{id}")).await;
+        let d = get_json(
+            &server,
+            &admin,
+            &format!("/api/v1/hosts/edge/stacks/{name}/deploys/{id}"),
+        )
+        .await;
         let state = d["deploy"]["state"].as_str().unwrap_or_default().to_string();
         (!["queued", "running"].contains(&state.as_str())).then_some(d)
     })

@@ -125,10 +125,18 @@ fn relative(path: &str) -> Result<(), String> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ComposeItem {
     /// Which compose runs it ("docker-compose 1.29.2"); first.
-    Started { compose: String },
-    Line { stderr: bool, text: String },
+    Started {
+        compose: String,
+    },
+    Line {
+        stderr: bool,
+        text: String,
+    },
     /// The run ended; last.
-    Exit { success: bool, status: String },
+    Exit {
+        success: bool,
+        status: String,
+    },
 }
 
 #[cfg(test)]

@@ -62,9 +62,10 @@ pub use resources::{
     Image, ImageDetail, ImageRemoval, Network, NetworkDetail, PruneReport, Volume, VolumeDetail, human_bytes,
 };
 pub use stacks::{
-    Computed, ComposeCheck, ComposeProblem, DeliveryRecord, DeployDetail, WebhookSetting, Deploy, DeployId, DeployState, DeployStep, DeploySummary, DeployTrigger, GitCredentialKind, MAX_COMPOSE_BYTES,
-    MAX_VARS, MIN_SECRET_LEN, ServiceImage, Stack, StackDefinition, StackService, StackSource, StackSpec, StackVar,
-    StackVarInput, StackVerb, StackView, group_stacks, validate_stack_name, validate_var_name,
+    ComposeCheck, ComposeProblem, Computed, DeliveryRecord, Deploy, DeployDetail, DeployId, DeployState, DeployStep,
+    DeploySummary, DeployTrigger, GitCredentialKind, MAX_COMPOSE_BYTES, MAX_VARS, MIN_SECRET_LEN, ServiceImage, Stack,
+    StackDefinition, StackService, StackSource, StackSpec, StackVar, StackVarInput, StackVerb, StackView,
+    WebhookSetting, group_stacks, validate_stack_name, validate_var_name,
 };
 pub use stats::{
     Chart, ChartRange, ChartSet, ContainerSample, Dashboard, Drift, Expectation, ExpectedState, FsUsage, HostSample,

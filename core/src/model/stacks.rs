@@ -355,14 +355,21 @@ impl StackSpec {
         validate_stack_name(&self.name)?;
         super::validate_host_name(&self.host.0)?;
         if !(10..=3600).contains(&self.timeout_s) {
-            return Err(format!("the deploy timeout must be 10 to 3600 seconds, not {}", self.timeout_s));
+            return Err(format!(
+                "the deploy timeout must be 10 to 3600 seconds, not {}",
+                self.timeout_s
+            ));
         }
         if !(1..=50).contains(&self.keep_versions) {
             return Err(format!("keep 1 to 50 old versions, not {}", self.keep_versions));
         }
         match &self.source {
             StackSource::Git {
-                url, branch, path, files, ..
+                url,
+                branch,
+                path,
+                files,
+                ..
             } => {
                 if url.trim().is_empty() {
                     return Err("the repository's URL is empty".into());
@@ -399,7 +406,10 @@ impl StackSpec {
             names.push(&v.name);
             if v.computed.is_some() {
                 if v.value.is_some() || v.secret {
-                    return Err(format!("{} is worked out at each deploy: give it no value, and it is no secret", v.name));
+                    return Err(format!(
+                        "{} is worked out at each deploy: give it no value, and it is no secret",
+                        v.name
+                    ));
                 }
                 continue;
             }
@@ -444,7 +454,11 @@ pub fn validate_var_name(name: &str) -> Result<(), String> {
 /// where `empty_ok` (the repository's root).
 fn validate_relative(path: &str, what: &str, empty_ok: bool) -> Result<(), String> {
     if path.is_empty() {
-        return if empty_ok { Ok(()) } else { Err(format!("{what} is empty")) };
+        return if empty_ok {
+            Ok(())
+        } else {
+            Err(format!("{what} is empty"))
+        };
     }
     if path.len() > 512
         || path.starts_with('/')
@@ -452,7 +466,9 @@ fn validate_relative(path: &str, what: &str, empty_ok: bool) -> Result<(), Strin
         || path.contains('\\')
         || path.split('/').any(|p| p == "..")
     {
-        return Err(format!("{what} '{path}' must be a relative path inside the repository, without '..'"));
+        return Err(format!(
+            "{what} '{path}' must be a relative path inside the repository, without '..'"
+        ));
     }
     Ok(())
 }
@@ -737,7 +753,11 @@ mod tests {
         let names: Vec<_> = stacks.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["blog", "shop"]);
         let shop = &stacks[1];
-        let services: Vec<_> = shop.services.iter().map(|s| (s.name.as_str(), s.containers.len())).collect();
+        let services: Vec<_> = shop
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s.containers.len()))
+            .collect();
         assert_eq!(services, [("db", 1), ("web", 2)]);
         assert_eq!(shop.running(), (2, 3));
     }
@@ -774,7 +794,11 @@ mod tests {
         spec.vars[0].value = Some("abc".into());
         assert!(spec.validate().unwrap_err().contains("shorter"));
         spec.vars[0].value = None;
-        assert_eq!(spec.validate(), Ok(()), "a secret sent without a value keeps the stored one");
+        assert_eq!(
+            spec.validate(),
+            Ok(()),
+            "a secret sent without a value keeps the stored one"
+        );
         if let StackSource::Git { path, .. } = &mut spec.source {
             *path = "../etc".into();
         }

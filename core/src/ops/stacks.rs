@@ -65,7 +65,10 @@ impl Resolve for req::DeployStack {
 
 impl Resolve for req::GetDeploy {
     async fn resolve(self, berth: &Berth, caller: &Caller) -> Result<Self::Response, OpError> {
-        Ok(berth.stacks.deploy_detail(caller, &self.host.0, &self.name, self.id).await?)
+        Ok(berth
+            .stacks
+            .deploy_detail(caller, &self.host.0, &self.name, self.id)
+            .await?)
     }
 }
 

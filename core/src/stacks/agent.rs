@@ -58,7 +58,11 @@ async fn drive(job: ComposeJob, tx: &Tx) -> Result<(), EngineError> {
     let _ = tx.send(Ok(ComposeItem::Started {
         compose: compose.describe(),
     }));
-    let dir = if job.dir.is_empty() { root.clone() } else { root.join(&job.dir) };
+    let dir = if job.dir.is_empty() {
+        root.clone()
+    } else {
+        root.join(&job.dir)
+    };
     let mut files: Vec<PathBuf> = job.compose_files.iter().map(|f| dir.join(f)).collect();
     files.push(override_path);
     let project = Project {
@@ -88,7 +92,14 @@ async fn drive(job: ComposeJob, tx: &Tx) -> Result<(), EngineError> {
         cancel: std::future::pending::<()>(),
     };
     let status = compose
-        .run(&target, &project, &args, &mut sink, &Masker::new(Vec::<String>::new()), stop)
+        .run(
+            &target,
+            &project,
+            &args,
+            &mut sink,
+            &Masker::new(Vec::<String>::new()),
+            stop,
+        )
         .await
         .map_err(|e| EngineError::Engine(e.to_string()))?;
     let _ = tx.send(Ok(ComposeItem::Exit {
@@ -130,7 +141,7 @@ fn prune(stack: &Path) {
             Some((name.strip_prefix('v')?.parse().ok()?, e.path()))
         })
         .collect();
-    versions.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_unstable_by_key(|v| std::cmp::Reverse(v.0));
     for (v, path) in versions.into_iter().skip(KEEP_VERSIONS) {
         let _ = std::fs::remove_dir_all(path);
         let _ = std::fs::remove_file(stack.join(format!("v{v}.override.json")));

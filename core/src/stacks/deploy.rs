@@ -124,7 +124,11 @@ impl Stacks {
                 error: None,
                 log_sha256: None,
             };
-            let deploy = self.inner.store.blocking(move |db| store::insert_deploy(db, deploy)).await?;
+            let deploy = self
+                .inner
+                .store
+                .blocking(move |db| store::insert_deploy(db, deploy))
+                .await?;
             let cancel = self.inner.queues.cancel_switch(deploy.id);
             slot.busy.fetch_add(1, Ordering::SeqCst);
             let job = Job {
@@ -309,7 +313,11 @@ impl Stacks {
                     deploy.id,
                     if cancelled { "cancelled" } else { "failed" }
                 ));
-                deploy.state = if cancelled { DeployState::Cancelled } else { DeployState::Failed };
+                deploy.state = if cancelled {
+                    DeployState::Cancelled
+                } else {
+                    DeployState::Failed
+                };
                 let wants_back = cancelled || runner.definition().rollback_on_failure;
                 if runner.touched_services() && wants_back {
                     rolled_back_to = self.roll_back_after_failure(&runner, &caller, &mut deploy).await;
@@ -330,7 +338,9 @@ impl Stacks {
                 let def = runner.definition().clone();
                 d.version = def.next_version;
                 self.bump_version(&def).await?;
-                let fetched = self.step(runner, d, "fetch", runner.fetch(d.version, commit.as_deref())).await?;
+                let fetched = self
+                    .step(runner, d, "fetch", runner.fetch(d.version, commit.as_deref()))
+                    .await?;
                 d.commit = fetched.commit.clone();
                 d.compose = Some(runner.compose_name().await?);
                 let mut p = self.step(runner, d, "check", runner.check(fetched)).await?;
@@ -428,10 +438,15 @@ impl Stacks {
             .into_iter()
             .find(|p| p.id != id && p.state == DeployState::Succeeded)
         else {
-            runner.out().note("no earlier version succeeded; nothing to roll back to");
+            runner
+                .out()
+                .note("no earlier version succeeded; nothing to roll back to");
             return None;
         };
-        runner.out().note(&format!("rolling back to version {} (deploy {})", prev.version, prev.id));
+        runner.out().note(&format!(
+            "rolling back to version {} (deploy {})",
+            prev.version, prev.id
+        ));
         let back = async {
             let p = runner.read_manifest(prev.version)?;
             runner.up_unbounded(&p).await?;
@@ -454,7 +469,11 @@ impl Stacks {
         let event = NewEvent::new(EventKind::DeployRollback, caller.actor())
             .host(d.host.0.clone())
             .target(format!("stack:{}", d.stack))
-            .outcome(if ok { Outcome::Ok } else { Outcome::Error("the rollback failed".into()) })
+            .outcome(if ok {
+                Outcome::Ok
+            } else {
+                Outcome::Error("the rollback failed".into())
+            })
             .details(details);
         if let Err(e) = self.inner.events.append(event).await {
             tracing::error!(error = %e, "could not record a rollback");

@@ -79,6 +79,26 @@ impl Stacks {
         let delivery: Delivery = match checked {
             Ok(d) => d,
             Err(why) => {
+                // What the unverified headers claim, for the record (never trusted).
+                let claimed = |names: &[&str]| {
+                    names.iter().find_map(|n| {
+                        let v = headers.get(*n)?.to_str().ok()?;
+                        let v: String = v
+                            .chars()
+                            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                            .take(128)
+                            .collect();
+                        (!v.is_empty()).then_some(v)
+                    })
+                };
+                record.event = claimed(&["x-github-event", "x-gitea-event", "x-gitlab-event", "x-berth-event"])
+                    .unwrap_or_default();
+                record.delivery_id = claimed(&[
+                    "x-github-delivery",
+                    "x-gitea-delivery",
+                    "x-gitlab-event-uuid",
+                    "x-berth-delivery",
+                ]);
                 record.reason = Some(why.to_string());
                 return self.refuse(host, name, record, why.status(), source).await;
             }

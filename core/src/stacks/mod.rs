@@ -16,11 +16,11 @@
 //! - `webhook`: checking a push delivery's signature (GitHub, Gitea,
 //!   GitLab) over the raw body, and reading what it asks for.
 
-pub mod compose;
 pub mod agent;
+pub mod compose;
 mod deploy;
-pub mod hooks;
 pub mod git;
+pub mod hooks;
 pub mod mask;
 pub mod output;
 mod queue;
@@ -33,8 +33,9 @@ use crate::engine::EngineError;
 use crate::events::{EventError, EventLog, now_ns};
 use crate::hosts::{Host, HostError, Hosts};
 use crate::model::{
-    ComposeCheck, ComposeProblem, ContainerAction, ContainerState, DeliveryRecord, MAX_COMPOSE_BYTES, ErrorKind, GitCredentialKind, NewEvent, Operation, Outcome, Stack,
-    StackDefinition, StackSource, StackSpec, StackVar, StackVerb, StackView, WebhookSetting, group_stacks,
+    ComposeCheck, ComposeProblem, ContainerAction, ContainerState, DeliveryRecord, ErrorKind, GitCredentialKind,
+    MAX_COMPOSE_BYTES, NewEvent, Operation, Outcome, Stack, StackDefinition, StackSource, StackSpec, StackVar,
+    StackVerb, StackView, WebhookSetting, group_stacks,
 };
 use crate::store::{Store, StoreError};
 use std::path::PathBuf;
@@ -193,7 +194,9 @@ impl Stacks {
                 ))
             })
             .await?;
-        let found = group_stacks(h.id(), &h.containers()).into_iter().find(|s| s.name == name);
+        let found = group_stacks(h.id(), &h.containers())
+            .into_iter()
+            .find(|s| s.name == name);
         let mut stack = match (found, &definition) {
             (Some(s), _) => s,
             (None, Some(def)) => empty_stack(def),
@@ -354,7 +357,9 @@ impl Stacks {
                 .blocking(move |db| store::save(db, &d, &secrets, create))
                 .await?;
             if !saved {
-                return Err(StackError::Conflict(format!("a stack '{name}' is defined on {host} already")));
+                return Err(StackError::Conflict(format!(
+                    "a stack '{name}' is defined on {host} already"
+                )));
             }
             Ok(def)
         }
@@ -589,7 +594,9 @@ fn definition_from(
             (GitCredentialKind::None, _) => secrets.push(SecretChange::Remove("git".into())),
             (_, Some(s)) if !s.is_empty() => secrets.push(SecretChange::Set("git".into(), s.clone())),
             (_, _) if before.is_none() => {
-                return Err(StackError::Invalid("the repository's credential needs its token or key".into()));
+                return Err(StackError::Invalid(
+                    "the repository's credential needs its token or key".into(),
+                ));
             }
             _ => {}
         }

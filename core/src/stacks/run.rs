@@ -33,7 +33,6 @@ use tokio::time::Instant;
 /// Where `free_port` variables are chosen from.
 const FREE_PORTS: std::ops::RangeInclusive<u16> = 20000..=29999;
 
-
 /// What a version needs to run again: kept as `vN.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Prepared {
@@ -302,7 +301,9 @@ impl Runner {
         for name in &f.files {
             let path = f.dir.join(name);
             if !path.starts_with(&f.root) || name.split('/').any(|p| p == "..") {
-                return Err(StackError::Invalid(format!("the compose file {name} is outside the checkout")));
+                return Err(StackError::Invalid(format!(
+                    "the compose file {name} is outside the checkout"
+                )));
             }
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| StackError::Invalid(format!("the compose file {name} cannot be read: {e}")))?;
@@ -335,7 +336,12 @@ impl Runner {
             .filter(|s| s.build.is_some())
             .map(|s| (s.name.clone(), self.image_ref(&s.name, f.version)))
             .collect();
-        let note = format!("{} services ({}), {} to build", services.len(), services.join(", "), to_build.len());
+        let note = format!(
+            "{} services ({}), {} to build",
+            services.len(),
+            services.join(", "),
+            to_build.len()
+        );
         let p = Prepared {
             version: f.version,
             commit: f.commit,
@@ -354,7 +360,13 @@ impl Runner {
         let service: String = service
             .to_ascii_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         format!("berth/{}-{service}:{version}", self.def.name)
     }
@@ -590,7 +602,11 @@ impl Runner {
             Some(paths) => {
                 let dir = self.stacks.inner.dir.join(".tls").join(&self.def.host.0);
                 std::fs::create_dir_all(&dir).map_err(io)?;
-                for (name, from) in [("ca.pem", &paths.ca), ("cert.pem", &paths.cert), ("key.pem", &paths.key)] {
+                for (name, from) in [
+                    ("ca.pem", &paths.ca),
+                    ("cert.pem", &paths.cert),
+                    ("key.pem", &paths.key),
+                ] {
                     let link = dir.join(name);
                     let _ = std::fs::remove_file(&link);
                     std::os::unix::fs::symlink(from, &link).map_err(io)?;
@@ -672,7 +688,9 @@ impl Runner {
                 ..LogQuery::default()
             };
             let lines = host.engine().logs(id, &query).take(20).collect::<Vec<_>>();
-            let lines = tokio::time::timeout(Duration::from_secs(5), lines).await.unwrap_or_default();
+            let lines = tokio::time::timeout(Duration::from_secs(5), lines)
+                .await
+                .unwrap_or_default();
             self.out.note(&format!("last lines of {service}"));
             for line in lines.into_iter().flatten() {
                 self.out.line(&format!("{service} | {}", masker.mask(&line.text)));
@@ -719,9 +737,13 @@ impl Runner {
                 kept.push(d.version);
             }
         }
-        let Some(&oldest_kept) = kept.iter().min() else { return Ok(()) };
+        let Some(&oldest_kept) = kept.iter().min() else {
+            return Ok(());
+        };
         let dir = self.stack_dir();
-        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
         let engine = self.host()?.engine().clone();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -740,7 +762,8 @@ impl Runner {
             let _ = std::fs::remove_dir_all(dir.join(format!("v{v}")));
             let _ = std::fs::remove_file(dir.join(format!("v{v}.json")));
             let _ = std::fs::remove_file(self.override_path(v));
-            self.out.note(&format!("dropped version {v} (keeping {})", self.def.keep_versions));
+            self.out
+                .note(&format!("dropped version {v} (keeping {})", self.def.keep_versions));
         }
         Ok(())
     }
@@ -773,7 +796,11 @@ fn project_files(root: &Path) -> std::io::Result<Vec<crate::engine::ProjectFile>
                 dirs.push(entry.path());
             } else if kind.is_file() {
                 let path = entry.path();
-                let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
                 out.push(crate::engine::ProjectFile {
                     path: rel,
                     mode: entry.metadata()?.permissions().mode(),
@@ -788,7 +815,12 @@ fn project_files(root: &Path) -> std::io::Result<Vec<crate::engine::ProjectFile>
 
 /// The compose file a checkout has, by compose's own default names.
 fn default_file(dir: &Path) -> Result<String> {
-    const NAMES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+    const NAMES: [&str; 4] = [
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+    ];
     NAMES
         .iter()
         .find(|n| dir.join(n).is_file())

@@ -231,7 +231,10 @@ pub(crate) fn secrets(db: &Database, host: &str, name: &str, prefix: &str) -> Re
         if h != host || n != name || !key.starts_with(prefix) {
             break;
         }
-        out.push((key[prefix.len()..].to_string(), String::from_utf8_lossy(v.value()).into_owned()));
+        out.push((
+            key[prefix.len()..].to_string(),
+            String::from_utf8_lossy(v.value()).into_owned(),
+        ));
     }
     Ok(out)
 }
@@ -306,7 +309,11 @@ pub(crate) fn stack_deploys(db: &Database, host: &str, name: &str, limit: usize)
     let by_stack = read_table!(tx, STACK_DEPLOYS);
     let deploys = read_table!(tx, DEPLOYS);
     let mut out = Vec::new();
-    for row in by_stack.range((host, name, 0)..=(host, name, u64::MAX))?.rev().take(limit) {
+    for row in by_stack
+        .range((host, name, 0)..=(host, name, u64::MAX))?
+        .rev()
+        .take(limit)
+    {
         let id = row?.0.value().2;
         if let Some(v) = deploys.get(id)? {
             out.push(decode(&format!("deploy {id}"), v.value())?);
@@ -397,7 +404,11 @@ pub(crate) fn deliveries(db: &Database, host: &str, name: &str, limit: usize) ->
     let tx = db.begin_read()?;
     let table = read_table!(tx, DELIVERIES);
     let mut out = Vec::new();
-    for row in table.range((host, name, i64::MIN)..=(host, name, i64::MAX))?.rev().take(limit) {
+    for row in table
+        .range((host, name, i64::MIN)..=(host, name, i64::MAX))?
+        .rev()
+        .take(limit)
+    {
         out.push(decode("delivery", row?.1.value())?);
     }
     Ok(out)

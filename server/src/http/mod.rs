@@ -3,8 +3,8 @@
 //! the session layer and the guards, gzipped on the way out.
 
 mod compress;
-mod guard;
 mod deploy_ws;
+mod guard;
 mod logs_ws;
 mod metrics;
 mod rest;
