@@ -625,3 +625,93 @@ async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join("berth-agent-stacks").join(&name));
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts a second dockerd: needs root, run with --ignored (./dev.sh test does as root)"]
+async fn a_stack_deploys_to_a_remote_engine_over_tls() {
+    use common::second_engine::SecondEngine;
+    let engine = SecondEngine::start();
+    let repos = tempfile::tempdir().unwrap();
+    let git = git_http::GitServer::start(repos.path(), "deployer", "repo-password").await;
+    git_http::create_repo(repos.path(), "far.git").await;
+    git.push_files(
+        "far.git",
+        "main",
+        &[
+            ("compose.yaml", &compose_file(HEALTHY)),
+            ("Dockerfile", &dockerfile()),
+            ("index.html", "built and run on the TLS engine\n"),
+        ],
+        "first",
+    )
+    .await;
+    let files = engine.client.clone();
+    let (_dir, server, admin) = stats_server(|c| {
+        c.hosts = vec![berth_server::HostConfig::tls_engine(
+            "far",
+            &engine.tls_url,
+            files.ca.clone(),
+            files.cert.clone(),
+            files.key.clone(),
+        )];
+    })
+    .await;
+    common::agent::reachable(&server, &admin, "far", 30).await;
+    let name = "tlsapp";
+    let spec = json!({
+        "name": name, "host": "far",
+        "source": { "kind": "git", "url": git.url("far.git"), "branch": "main",
+                    "credential": { "kind": "token", "user": "deployer" } },
+        "git_secret": "repo-password",
+        "vars": [{ "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true }],
+        "timeout_s": 120,
+    });
+    let r = admin
+        .post(server.url("/api/v1/stacks"))
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = admin
+        .post(server.url(&format!("/api/v1/hosts/far/stacks/{name}/deploys")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let done = until("the TLS engine's deploy ends", 240, async || {
+        let d = get_json(
+            &server,
+            &admin,
+            &format!("/api/v1/hosts/far/stacks/{name}/deploys/{id}"),
+        )
+        .await;
+        let state = d["deploy"]["state"].as_str().unwrap_or_default().to_string();
+        (!["queued", "running"].contains(&state.as_str())).then_some(d)
+    })
+    .await;
+    let log = done["log"].as_str().unwrap();
+    assert_eq!(done["deploy"]["state"], "succeeded", "{log}");
+    assert!(!log.contains(SECRET_VALUE));
+    // Built and run on the second engine, not on this machine's.
+    let web = engine.docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=com.docker.compose.service=web",
+    ]);
+    let page = engine.docker(&["exec", &web, "wget", "-q", "-O", "-", "http://127.0.0.1:8080/"]);
+    assert_eq!(page.trim(), "built and run on the TLS engine");
+    let here = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+    ]);
+    assert!(here.is_empty(), "the stack ran on the local engine: {here}");
+    server.stop().await.unwrap();
+}
