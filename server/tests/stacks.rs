@@ -715,3 +715,204 @@ async fn a_stack_deploys_to_a_remote_engine_over_tls() {
     assert!(here.is_empty(), "the stack ran on the local engine: {here}");
     server.stop().await.unwrap();
 }
+
+/// A deploy of `name` that ends; its detail.
+async fn deploy_once(server: &Server, c: &reqwest::Client, name: &str, body: Value) -> Value {
+    let r = c
+        .post(server.url(&format!("/api/v1/hosts/local/stacks/{name}/deploys")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    finished(server, c, name, id, 240).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_fails_in_words_and_leaves_the_running_version_alone() {
+    assert_engine_running();
+    let repos = tempfile::tempdir().unwrap();
+    let git = git_http::GitServer::start(repos.path(), "deployer", "repo-password").await;
+    git_http::create_repo(repos.path(), "bad.git").await;
+    let good = format!("services:\n  worker:\n    image: {IMAGE}\n    command: [\"sleep\", \"600\"]\n");
+    git.push_files("bad.git", "main", &[("compose.yaml", &good)], "good")
+        .await;
+    let (_dir, server, admin) = stats_server(|_| {}).await;
+    let name = format!("bad{}", std::process::id());
+    let _cleanup = Project(name.clone());
+    let spec = |url: String, secret: &str| {
+        json!({
+            "name": name, "host": "local",
+            "source": { "kind": "git", "url": url, "branch": "main",
+                        "credential": { "kind": "token", "user": "deployer" } },
+            "git_secret": secret, "timeout_s": 60, "rollback_on_failure": false,
+        })
+    };
+    let r = admin
+        .post(server.url("/api/v1/stacks"))
+        .json(&spec(git.url("bad.git"), "repo-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let ok = deploy_once(&server, &admin, &name, json!({})).await;
+    assert_eq!(ok["deploy"]["state"], "succeeded", "{}", ok["log"]);
+    let running = || {
+        docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={name}"),
+        ])
+    };
+    let before = running();
+    assert!(!before.is_empty());
+
+    let mut failures = Vec::new();
+    let mut expect = async |what: &str, step: &str, words: &str, body: Value| {
+        let d = deploy_once(&server, &admin, &name, body).await;
+        let error = d["deploy"]["error"].as_str().unwrap_or_default().to_string();
+        let failed_step = d["deploy"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["state"] == "failed")
+            .map(|s| s["name"].as_str().unwrap().to_string());
+        assert_eq!(d["deploy"]["state"], "failed", "{what}: {}", d["log"]);
+        assert_eq!(failed_step.as_deref(), Some(step), "{what}: {error}");
+        assert!(error.contains(words), "{what}: {error}");
+        assert!(
+            !d.to_string().contains("repo-password"),
+            "{what} shows the git password"
+        );
+        assert_eq!(running(), before, "{what} changed the running version");
+        failures.push(format!("{what:<28} {step:<6} {error}"));
+    };
+
+    git.push_files(
+        "bad.git",
+        "main",
+        &[("compose.yaml", "services:\n  worker: [\n")],
+        "malformed",
+    )
+    .await;
+    expect(
+        "a malformed compose file",
+        "check",
+        "compose refused the files",
+        json!({}),
+    )
+    .await;
+    let outside = format!("services:\n  worker:\n    image: {IMAGE}\n    volumes:\n      - /etc:/host-etc\n");
+    git.push_files("bad.git", "main", &[("compose.yaml", &outside)], "outside")
+        .await;
+    expect(
+        "a path outside the checkout",
+        "check",
+        "outside the checkout",
+        json!({}),
+    )
+    .await;
+    let broken_build = "services:\n  web:\n    build: .\n";
+    let dockerfile = format!("FROM {IMAGE}\nRUN echo about to fail && false\n");
+    git.push_files(
+        "bad.git",
+        "main",
+        &[("compose.yaml", broken_build), ("Dockerfile", &dockerfile)],
+        "broken build",
+    )
+    .await;
+    expect("a build that fails", "build", "failed", json!({})).await;
+    let unknown = "0123456789abcdef0123456789abcdef01234567";
+    expect(
+        "a commit not on the branch",
+        "fetch",
+        "not",
+        json!({ "commit": unknown }),
+    )
+    .await;
+
+    let edit = |url: String, secret: &str| {
+        let mut s = spec(url, secret);
+        s.as_object_mut().unwrap();
+        s
+    };
+    for (what, url, secret, words) in [
+        (
+            "a repository that is not there",
+            git.url("nothing.git"),
+            "repo-password",
+            "does not exist",
+        ),
+        (
+            "credentials refused",
+            git.url("bad.git"),
+            "wrong-password",
+            "refused the credentials",
+        ),
+    ] {
+        let r = admin
+            .put(server.url(&format!("/api/v1/hosts/local/stacks/{name}")))
+            .json(&edit(url, secret))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        expect(what, "fetch", words, json!({})).await;
+    }
+    println!("refused deploys (what, step, error):");
+    for f in &failures {
+        println!("  {f}");
+    }
+    assert!(!failures.join("\n").contains("wrong-password"));
+
+    // Requests refused before anything is stored.
+    let mut unknown_host = spec(git.url("bad.git"), "repo-password");
+    unknown_host["host"] = json!("nowhere");
+    unknown_host["name"] = json!("other");
+    let r = admin
+        .post(server.url("/api/v1/stacks"))
+        .json(&unknown_host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "an unknown host");
+    let r = admin
+        .post(server.url("/api/v1/stacks"))
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a malformed JSON body");
+    let hook: Value = admin
+        .put(server.url(&format!("/api/v1/hosts/local/stacks/{name}/webhook")))
+        .json(&json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let huge = vec![b'x'; 25 * 1024 * 1024];
+    let (status, answer) = deliver(&server, hook["path"].as_str().unwrap(), &[], &huge).await;
+    assert_eq!(status, 413, "{answer}");
+    let deliveries = get_json(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/local/stacks/{name}/deliveries"),
+    )
+    .await;
+    assert!(
+        deliveries[0]["reason"].as_str().unwrap().contains("over 5 MiB"),
+        "{deliveries}"
+    );
+    let stored = stack(&server, &admin, &name).await;
+    assert_eq!(
+        stored["definition"]["name"],
+        name.as_str(),
+        "the definition is still there"
+    );
+    server.stop().await.unwrap();
+}

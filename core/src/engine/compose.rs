@@ -43,7 +43,7 @@ pub struct ComposeJob {
     pub dir: String,
     /// The compose files, relative to `dir`.
     pub compose_files: Vec<String>,
-    /// berth's override file (JSON), given last.
+    /// berth's override file (JSON), given last; empty for none.
     pub override_json: String,
     /// The environment for this run (may hold secrets).
     pub env: Vec<(String, String)>,

@@ -51,7 +51,9 @@ async fn drive(job: ComposeJob, tx: &Tx) -> Result<(), EngineError> {
     }
     let override_path = stack.join(format!("{}.override.json", job.version));
     std::fs::create_dir_all(&stack).map_err(|e| io("make the stack's directory", e))?;
-    std::fs::write(&override_path, &job.override_json).map_err(|e| io("write the override file", e))?;
+    if !job.override_json.is_empty() {
+        std::fs::write(&override_path, &job.override_json).map_err(|e| io("write the override file", e))?;
+    }
     let compose = Compose::detect(None)
         .await
         .map_err(|e| EngineError::Engine(e.to_string()))?;
@@ -64,7 +66,9 @@ async fn drive(job: ComposeJob, tx: &Tx) -> Result<(), EngineError> {
         root.join(&job.dir)
     };
     let mut files: Vec<PathBuf> = job.compose_files.iter().map(|f| dir.join(f)).collect();
-    files.push(override_path);
+    if !job.override_json.is_empty() {
+        files.push(override_path);
+    }
     let project = Project {
         name: ProjectName::parse(&job.project).map_err(|e| EngineError::Rejected(e.to_string()))?,
         dir: dir.clone(),

@@ -469,7 +469,11 @@ impl Runner {
         let mut env = vars.clone();
         env.extend(self.computed(p));
         let mut files: Vec<PathBuf> = p.files.iter().map(|f| p.dir.join(f)).collect();
-        files.push(self.override_path(p.version));
+        // Nothing built, nothing to pin: no override (compose v1 reads an
+        // override without services as a version 1 file and refuses it).
+        if !p.built.is_empty() {
+            files.push(self.override_path(p.version));
+        }
         let project = Project {
             name: ProjectName::parse(&self.def.name).map_err(failed)?,
             dir: p.dir.clone(),
@@ -541,7 +545,11 @@ impl Runner {
             files,
             dir,
             compose_files: p.files.clone(),
-            override_json: std::fs::read_to_string(self.override_path(p.version)).map_err(io)?,
+            override_json: if p.built.is_empty() {
+                String::new()
+            } else {
+                std::fs::read_to_string(self.override_path(p.version)).map_err(io)?
+            },
             env,
             args: args.iter().map(|a| a.to_string()).collect(),
             timeout_s: deadline.saturating_duration_since(Instant::now()).as_secs().max(1) as u32,

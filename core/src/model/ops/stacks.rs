@@ -222,7 +222,8 @@ impl Request for DeployStack {
         "stacks",
         "Deploy a stack (recorded; answered once the deploy is queued)",
     )
-    .status(202);
+    .status(202)
+    .body(Body::Fields);
     fn operation(&self) -> Operation {
         Operation::DeployStack
     }
