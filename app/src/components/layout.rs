@@ -24,6 +24,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/" exact=true>"Dashboard"</A>
                 <A href="/hosts">"Hosts"</A>
                 <A href="/containers">"Containers"</A>
+                <A href="/stacks">"Stacks"</A>
                 <A href="/logs" exact=true>"Logs"</A>
                 <A href="/images">"Images"</A>
                 <A href="/networks">"Networks"</A>
