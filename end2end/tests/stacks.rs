@@ -19,7 +19,10 @@ const ADMIN: &str = "admin";
 const PASSWORD: &str = "correct horse battery";
 const STACK: &str = "berth-e2e-stack";
 const SECRET: &str = "e2e-Secret-Value-7731";
-const COMPOSE: &str = "services:\n  app:\n    image: berth-test/busybox:1\n    # NAP comes from the stack's variables\n    command: sleep ${NAP}\n    environment:\n      API_TOKEN: \"${API_TOKEN}\"\n";
+/// `version` given: docker-compose 1.29 refuses berth's override file
+/// (versionless, so "version 1" to it) beside a compose file without one
+/// when the override pins no image (nothing built); see the report.
+const COMPOSE: &str = "version: \"3.9\"\nservices:\n  app:\n    image: berth-test/busybox:1\n    # NAP comes from the stack's variables\n    command: sleep ${NAP}\n    environment:\n      API_TOKEN: \"${API_TOKEN}\"\n";
 /// Not YAML: an unclosed flow sequence.
 const BROKEN: &str = "services:\n  app:\n    image: [berth-test/busybox:1\n";
 
@@ -185,7 +188,8 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
     })
     .await?;
     wait_hydrated(client).await?;
-    wait_until("the deploy to succeed", Duration::from_secs(120), || async {
+    // Ended: its state, and the output when it did not succeed.
+    let ended = wait_until("the deploy to end", Duration::from_secs(120), || async {
         let state = client
             .execute(
                 "const b = document.querySelector('#deploy-state .badge'); return b ? b.dataset.state : null;",
@@ -193,15 +197,15 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
             )
             .await?;
         Ok(match state.as_str() {
-            Some("succeeded") => Check::Done(()),
-            Some(s @ ("failed" | "rolled_back" | "cancelled")) => {
-                let log = text_of(client, "#deploy-log").await?.unwrap_or_default();
-                return Err(format!("the deploy ended {s}:\n{log}").into());
-            }
+            Some(s @ ("succeeded" | "failed" | "rolled_back" | "cancelled")) => Check::Done(s.to_string()),
             other => Check::NotYet(format!("state {other:?}")),
         })
     })
     .await?;
+    if ended != "succeeded" {
+        let log = text_of(client, "#deploy-log").await?.unwrap_or_default();
+        return Err(format!("the deploy ended {ended}:\n{log}").into());
+    }
     let log = wait_for_text(client, "#deploy-log", "==> wait").await?;
     let mut at = 0;
     for step in ["fetch", "check", "build", "up", "wait"] {

@@ -138,6 +138,14 @@ fn deploy_view(
             });
         }
     };
+    // The pane follows the newest line while output comes.
+    let pane = NodeRef::<leptos::html::Pre>::new();
+    Effect::new(move |_| {
+        out.text.track();
+        if let Some(p) = pane.get_untracked() {
+            p.set_scroll_top(p.scroll_height());
+        }
+    });
     let kept = detail.log;
     let truncated = detail.truncated;
     let log = move || {
@@ -166,7 +174,7 @@ fn deploy_view(
         </div>
         {move || out.error.get().map(|e| view! { <div class="alert alert-error" role="alert">{e}</div> })}
         {truncated.then(|| view! { <p class="note">"Output past the deploy's limit was not kept."</p> })}
-        <pre class="deploy-log" id="deploy-log" aria-live="polite">{log}</pre>
+        <pre class="deploy-log" id="deploy-log" node_ref=pane>{log}</pre>
     }
 }
 
@@ -248,7 +256,8 @@ fn images(d: &Deploy) -> impl IntoView {
 
 /// Opens `/ws/deploy` once, when the deploy shown is not over: appends
 /// its text to `out`, fetches the deploy again as each step begins
-/// (berth's own lines start with "==> ") and when the socket closes.
+/// (berth's own lines start with "==> ") and when the socket closes; a
+/// socket that drops while the deploy runs is opened again.
 fn follow(
     here: Here,
     id: DeployId,
@@ -338,6 +347,9 @@ mod live {
                     .error
                     .set(Some("the browser could not open the deploy's output".into()));
             };
+            // The first frame is everything kept so far: it replaces what
+            // an earlier socket showed.
+            let mut first = true;
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 let Some(text) = m.data().as_string() else { return };
                 if let Some(problem) = text.strip_prefix("error: ") {
@@ -346,14 +358,29 @@ mod live {
                 }
                 out.following.set(true);
                 let step = text.starts_with("==> ") || text.contains("\n==> ");
-                out.text.update(|t| t.push_str(&text));
+                if std::mem::take(&mut first) {
+                    out.text.set(text);
+                } else {
+                    out.text.update(|t| t.push_str(&text));
+                }
                 if step {
                     refresh.update(|n| *n += 1);
                 }
             });
-            let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
+            let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
                 out.following.set(false);
                 refresh.update(|n| *n += 1);
+                // Dropped, not ended (1000) nor refused (4000+): open it
+                // again shortly if the deploy still runs then.
+                if e.code() != 1000 && e.code() < 4000 {
+                    set_timeout(
+                        move || {
+                            slot.try_set_value(None);
+                            refresh.update(|n| *n += 1);
+                        },
+                        std::time::Duration::from_secs(3),
+                    );
+                }
             });
             ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
