@@ -3,7 +3,7 @@
 //! compose file on `/stacks/new` (a variable in its command, a secret in
 //! its environment), has compose check it, saves it, deploys it from the
 //! stack's page, watches the deploy's steps come on its page until it
-//! succeeds, and takes the stack down (asked twice): its container is
+//! succeeds (its output followed live), and takes the stack down (asked twice): its container is
 //! gone. The secret's value is on none of the pages. Needs the engine,
 //! docker-compose and the `berth-test/busybox:1` image (`./dev.sh test`).
 
@@ -22,7 +22,7 @@ const SECRET: &str = "e2e-Secret-Value-7731";
 /// `version` given: docker-compose 1.29 refuses berth's override file
 /// (versionless, so "version 1" to it) beside a compose file without one
 /// when the override pins no image (nothing built); see the report.
-const COMPOSE: &str = "version: \"3.9\"\nservices:\n  app:\n    image: berth-test/busybox:1\n    # NAP comes from the stack's variables\n    command: sleep ${NAP}\n    environment:\n      API_TOKEN: \"${API_TOKEN}\"\n";
+const COMPOSE: &str = "version: \"3.9\"\nservices:\n  app:\n    image: berth-test/busybox:1\n    # NAP comes from the stack's variables\n    command: sleep ${NAP}\n    environment:\n      API_TOKEN: \"${API_TOKEN}\"\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 8s\n";
 /// Not YAML: an unclosed flow sequence.
 const BROKEN: &str = "services:\n  app:\n    image: [berth-test/busybox:1\n";
 
@@ -188,6 +188,23 @@ async fn walk(client: &Client, berth: &Berth) -> Result {
     })
     .await?;
     wait_hydrated(client).await?;
+    // Followed live while it runs (its healthcheck keeps the wait step
+    // going for seconds): the output pane says so and fills.
+    let live = wait_until("the page to follow the deploy live", PATIENCE, || async {
+        let live = text_of(client, "#deploy-live").await?.unwrap_or_default();
+        Ok(if live.contains("following") {
+            Check::Done(true)
+        } else if live.contains("as kept") {
+            Check::Done(false)
+        } else {
+            Check::NotYet(live)
+        })
+    })
+    .await?;
+    assert!(live, "the deploy was over before its page followed it");
+    wait_for_text(client, "#deploy-log", "==> up").await?;
+    screenshots(client, "stacks-deploy-running").await?;
+
     // Ended: its state, and the output when it did not succeed.
     let ended = wait_until("the deploy to end", Duration::from_secs(120), || async {
         let state = client
