@@ -67,6 +67,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view={Lazy::<Home>::new()}/>
                     <Route path=path!("hosts") view={Lazy::<Hosts>::new()}/>
                     <Route path=path!("hosts/:host") view={Lazy::<Host>::new()}/>
+                    <Route path=path!("stacks") view={Lazy::<Stacks>::new()}/>
+                    <Route path=path!("stacks/new") view={Lazy::<NewStack>::new()}/>
+                    <Route path=path!("hosts/:host/stacks/:name") view={Lazy::<Stack>::new()}/>
+                    <Route path=path!("hosts/:host/stacks/:name/edit") view={Lazy::<EditStack>::new()}/>
+                    <Route path=path!("hosts/:host/stacks/:name/deploys/:id") view={Lazy::<StackDeploy>::new()}/>
                     <Route path=path!("containers") view={Lazy::<Containers>::new()}/>
                     <Route path=path!("containers/:host/:id") view={Lazy::<Container>::new()}/>
                     <Route path=path!("containers/:host/:id/terminal") view={Lazy::<Terminal>::new()}/>
@@ -170,6 +175,13 @@ page_groups! {
         ContainerLogs => pages::logs::ContainerLogsPage,
         MergedLogs => pages::logs::MergedLogsPage,
         StoredLogs => pages::stored_logs::StoredLogsPage,
+    }
+    stack_pages {
+        Stacks => pages::stacks::StacksPage,
+        Stack => pages::stack::StackPage,
+        NewStack => pages::stack_form::NewStackPage,
+        EditStack => pages::stack_form::EditStackPage,
+        StackDeploy => pages::deploy::DeployPage,
     }
     alert_pages {
         Alerts => pages::alerts::AlertsPage,

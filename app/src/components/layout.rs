@@ -13,6 +13,7 @@ pub fn Layout() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let hosts = Resource::new(|| (), |_| host_statuses());
     let location = leptos_router::hooks::use_location();
+    let pathname = location.pathname;
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -22,8 +23,10 @@ pub fn Layout() -> impl IntoView {
             </a>
             <nav class="nav" aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
-                <A href="/hosts">"Hosts"</A>
+                // A stack's pages live under its host's address but belong to Stacks.
+                <a href="/hosts" aria-current=move || (section(&pathname.get()) == "hosts").then_some("page")>"Hosts"</a>
                 <A href="/containers">"Containers"</A>
+                <a href="/stacks" aria-current=move || (section(&pathname.get()) == "stacks").then_some("page")>"Stacks"</a>
                 <A href="/logs" exact=true>"Logs"</A>
                 <A href="/images">"Images"</A>
                 <A href="/networks">"Networks"</A>
@@ -73,5 +76,17 @@ pub fn Layout() -> impl IntoView {
             </Suspense>
             <Outlet/>
         </main>
+    }
+}
+
+/// Which of Hosts and Stacks a path belongs to: `/hosts/H/stacks/...` is a
+/// stack's page.
+fn section(path: &str) -> &'static str {
+    if path == "/stacks" || path.starts_with("/stacks/") || (path.starts_with("/hosts/") && path.contains("/stacks/")) {
+        "stacks"
+    } else if path == "/hosts" || path.starts_with("/hosts/") {
+        "hosts"
+    } else {
+        ""
     }
 }

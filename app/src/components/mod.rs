@@ -21,3 +21,4 @@ pub mod log_view;
 pub mod socket;
 pub mod status;
 pub mod xterm;
+pub mod yaml_editor;
