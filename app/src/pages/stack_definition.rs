@@ -154,8 +154,11 @@ fn variables(here: Here, vars: Vec<StackVar>, may_reveal: bool) -> impl IntoView
                     {vars.into_iter().map(|v| {
                         let name = v.name.clone();
                         let shown = name.clone();
-                        let (secret, plain) = (v.secret, v.value.clone());
+                        let (secret, plain, computed) = (v.secret, v.value.clone(), v.computed);
                         let value = move || match &plain {
+                            _ if computed.is_some() => {
+                                format!("worked out at each deploy ({})", computed.map(|c| c.as_str()).unwrap_or_default())
+                            }
                             Some(plain) => plain.clone(),
                             None => revealed.with(|m| m.get(&shown).cloned()).unwrap_or_else(|| "••••••".into()),
                         };

@@ -14,7 +14,8 @@ use crate::components::yaml_editor::YamlEditor;
 use crate::error::AppError;
 use berth_core::model::ops as req;
 use berth_core::model::{
-    ComposeCheck, GitCredentialKind, HostId, Operation, StackDefinition, StackSource, StackSpec, StackVarInput,
+    ComposeCheck, Computed, GitCredentialKind, HostId, Operation, StackDefinition, StackSource, StackSpec,
+    StackVarInput,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,6 +30,8 @@ pub(super) struct VarRow {
     pub name: RwSignal<String>,
     pub value: RwSignal<String>,
     pub secret: RwSignal<bool>,
+    /// Worked out at each deploy (`Computed::as_str`), or "" for a given value.
+    pub computed: RwSignal<String>,
     /// A secret stored before this edit: empty keeps it.
     pub stored: bool,
 }
@@ -111,6 +114,9 @@ impl Form {
         }
         for v in &d.vars {
             f.add_var(&v.name, v.value.as_deref().unwrap_or(""), v.secret);
+            if let (Some(c), Some(row)) = (v.computed, f.vars.get_untracked().last()) {
+                row.computed.set(c.as_str().to_string());
+            }
         }
         f.timeout.set(d.timeout_s.to_string());
         f.on_push.set(d.on_push);
@@ -127,6 +133,7 @@ impl Form {
             name: RwSignal::new(name.to_string()),
             value: RwSignal::new(value.to_string()),
             secret: RwSignal::new(secret),
+            computed: RwSignal::new(String::new()),
             stored: secret && self.editing,
         };
         self.vars.update(|v| v.push(row));
@@ -174,10 +181,12 @@ impl Form {
             .into_iter()
             .map(|r| {
                 let (value, secret) = (r.value.get_untracked(), r.secret.get_untracked());
+                let computed = Computed::parse(&r.computed.get_untracked());
                 StackVarInput {
                     name: r.name.get_untracked().trim().to_string(),
-                    value: (!(secret && value.is_empty())).then_some(value),
-                    secret,
+                    value: (computed.is_none() && !(secret && value.is_empty())).then_some(value),
+                    secret: secret && computed.is_none(),
+                    computed,
                 }
             })
             .filter(|v| !(v.name.is_empty() && v.value.as_deref().unwrap_or("").is_empty()))
