@@ -541,40 +541,31 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
-    use common::agent::{AgentDir, berth_with, reachable};
-    assert_engine_running();
+/// A repository holding the two-service app (one built, a healthcheck),
+/// its page saying `page`, served with basic auth.
+async fn app_repository(repo: &str, page: &str) -> (tempfile::TempDir, git_http::GitServer) {
     let repos = tempfile::tempdir().unwrap();
     let git = git_http::GitServer::start(repos.path(), "deployer", "repo-password").await;
-    git_http::create_repo(repos.path(), "edge.git").await;
-    git.push_files(
-        "edge.git",
-        "main",
-        &[
-            ("compose.yaml", &compose_file(HEALTHY)),
-            ("Dockerfile", &dockerfile()),
-            ("index.html", "served by the agent's engine\n"),
-        ],
-        "first",
-    )
-    .await;
-    // The agent fronts this machine's engine: a host of its own to berth.
-    let agent_dir = AgentDir::init(&[]);
-    let _agent = agent_dir.start(None, &[]);
-    let (_dir, server, admin) = berth_with(vec![agent_dir.host("edge")]).await;
-    reachable(&server, &admin, "edge", 30).await;
-    let name = format!("edge{}", std::process::id());
-    let _cleanup = Project(name.clone());
+    git_http::create_repo(repos.path(), repo).await;
+    let files = [
+        ("compose.yaml", compose_file(HEALTHY)),
+        ("Dockerfile", dockerfile()),
+        ("index.html", format!("{page}\n")),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    git.push_files(repo, "main", &files, "first").await;
+    (repos, git)
+}
+
+/// Defines the app's stack `name` on `host` from `url`, deploys it and
+/// waits for the end; the deploy's detail.
+async fn define_and_deploy(server: &Server, admin: &reqwest::Client, host: &str, name: &str, url: String) -> Value {
     let spec = json!({
-        "name": name, "host": "edge",
-        "source": { "kind": "git", "url": git.url("edge.git"), "branch": "main",
+        "name": name, "host": host,
+        "source": { "kind": "git", "url": url, "branch": "main",
                     "credential": { "kind": "token", "user": "deployer" } },
         "git_secret": "repo-password",
-        "vars": [
-            { "name": "GREETING", "value": "hello" },
-            { "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true },
-        ],
+        "vars": [{ "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true }],
         "timeout_s": 120,
     });
     let r = admin
@@ -584,29 +575,42 @@ async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let stack = format!("/api/v1/hosts/{host}/stacks/{name}");
     let r = admin
-        .post(server.url(&format!("/api/v1/hosts/edge/stacks/{name}/deploys")))
+        .post(server.url(&format!("{stack}/deploys")))
         .json(&json!({}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
     let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
-    let done = until("the agent's deploy ends", 240, async || {
-        let d = get_json(
-            &server,
-            &admin,
-            &format!("/api/v1/hosts/edge/stacks/{name}/deploys/{id}"),
-        )
-        .await;
+    let done = until(&format!("the deploy on {host} ends"), 240, async || {
+        let d = get_json(server, admin, &format!("{stack}/deploys/{id}")).await;
         let state = d["deploy"]["state"].as_str().unwrap_or_default().to_string();
         (!["queued", "running"].contains(&state.as_str())).then_some(d)
     })
     .await;
     let log = done["log"].as_str().unwrap();
     assert_eq!(done["deploy"]["state"], "succeeded", "{log}");
-    assert!(log.contains("edge's agent runs docker"), "{log}");
     assert!(!log.contains(SECRET_VALUE));
+    done
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
+    use common::agent::{AgentDir, berth_with, reachable};
+    assert_engine_running();
+    let (_repos, git) = app_repository("edge.git", "served by the agent's engine").await;
+    // The agent fronts this machine's engine: a host of its own to berth.
+    let agent_dir = AgentDir::init(&[]);
+    let _agent = agent_dir.start(None, &[]);
+    let (_dir, server, admin) = berth_with(vec![agent_dir.host("edge")]).await;
+    reachable(&server, &admin, "edge", 30).await;
+    let name = format!("edge{}", std::process::id());
+    let _cleanup = Project(name.clone());
+    let done = define_and_deploy(&server, &admin, "edge", &name, git.url("edge.git")).await;
+    let log = done["log"].as_str().unwrap();
+    assert!(log.contains("edge's agent runs docker"), "{log}");
     assert_eq!(served(&web_container(&name)), "served by the agent's engine");
     // The agent keeps the files for compose's relative paths, never the environment.
     let kept = std::env::temp_dir().join("berth-agent-stacks").join(&name).join("v1");
@@ -631,20 +635,7 @@ async fn a_stack_deploys_to_a_host_reached_through_berth_agent() {
 async fn a_stack_deploys_to_a_remote_engine_over_tls() {
     use common::second_engine::SecondEngine;
     let engine = SecondEngine::start();
-    let repos = tempfile::tempdir().unwrap();
-    let git = git_http::GitServer::start(repos.path(), "deployer", "repo-password").await;
-    git_http::create_repo(repos.path(), "far.git").await;
-    git.push_files(
-        "far.git",
-        "main",
-        &[
-            ("compose.yaml", &compose_file(HEALTHY)),
-            ("Dockerfile", &dockerfile()),
-            ("index.html", "built and run on the TLS engine\n"),
-        ],
-        "first",
-    )
-    .await;
+    let (_repos, git) = app_repository("far.git", "built and run on the TLS engine").await;
     let files = engine.client.clone();
     let (_dir, server, admin) = stats_server(|c| {
         c.hosts = vec![berth_server::HostConfig::tls_engine(
@@ -658,43 +649,7 @@ async fn a_stack_deploys_to_a_remote_engine_over_tls() {
     .await;
     common::agent::reachable(&server, &admin, "far", 30).await;
     let name = "tlsapp";
-    let spec = json!({
-        "name": name, "host": "far",
-        "source": { "kind": "git", "url": git.url("far.git"), "branch": "main",
-                    "credential": { "kind": "token", "user": "deployer" } },
-        "git_secret": "repo-password",
-        "vars": [{ "name": "API_TOKEN", "value": SECRET_VALUE, "secret": true }],
-        "timeout_s": 120,
-    });
-    let r = admin
-        .post(server.url("/api/v1/stacks"))
-        .json(&spec)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let r = admin
-        .post(server.url(&format!("/api/v1/hosts/far/stacks/{name}/deploys")))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
-    let done = until("the TLS engine's deploy ends", 240, async || {
-        let d = get_json(
-            &server,
-            &admin,
-            &format!("/api/v1/hosts/far/stacks/{name}/deploys/{id}"),
-        )
-        .await;
-        let state = d["deploy"]["state"].as_str().unwrap_or_default().to_string();
-        (!["queued", "running"].contains(&state.as_str())).then_some(d)
-    })
-    .await;
-    let log = done["log"].as_str().unwrap();
-    assert_eq!(done["deploy"]["state"], "succeeded", "{log}");
-    assert!(!log.contains(SECRET_VALUE));
+    define_and_deploy(&server, &admin, "far", name, git.url("far.git")).await;
     // Built and run on the second engine, not on this machine's.
     let web = engine.docker(&[
         "ps",
