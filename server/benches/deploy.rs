@@ -451,7 +451,7 @@ async fn overhead(berth: &Berth, git: &git_http::GitServer, rounds: usize) {
         median(&ours)
     );
     println!(
-        "   berth, queued to finished (record): mean {:>5.0}  median {:>7.0}",
+        "   berth, queued to finished (record):  mean {:>4.0}  median {:>7.0}",
         mean(&recorded),
         median(&recorded)
     );
@@ -480,7 +480,7 @@ async fn overhead(berth: &Berth, git: &git_http::GitServer, rounds: usize) {
         .map(|(total, s)| total - s.iter().map(|(_, t)| t).sum::<f64>())
         .collect();
     println!(
-        "     outside the steps (queue, records, events): mean {:>5.0}  median {:>7.0}",
+        "     between the steps (finding compose, reading the images, records): mean {:>5.0}  median {:>7.0}",
         mean(&outside),
         median(&outside)
     );
