@@ -333,6 +333,18 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
             s["note"].as_str().unwrap()
         );
     }
+    let d = &one["deploy"];
+    let total = (d["finished_ns"].as_i64().unwrap() - d["queued_ns"].as_i64().unwrap()) / 1_000_000;
+    let steps: i64 = d["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["finished_ns"].as_i64().unwrap() - s["started_ns"].as_i64().unwrap()) / 1_000_000)
+        .sum();
+    println!(
+        "  queued to finished {total} ms, of which {} ms between the steps",
+        total - steps
+    );
     let images = one["deploy"]["images"].as_array().unwrap();
     let web_image = images.iter().find(|i| i["service"] == "web").unwrap();
     assert_eq!(web_image["reference"], format!("berth/{name}-web:1"));

@@ -101,6 +101,10 @@ struct Inner {
     queues: queue::Queues,
     /// The largest repository a stack may fetch, in bytes.
     repo_cap: u64,
+    /// The compose command line found on this machine, once (finding it
+    /// runs two commands: 0.4 s a deploy otherwise). Not kept while none is
+    /// found, so installing one later needs no restart.
+    compose: tokio::sync::OnceCell<compose::Compose>,
 }
 
 /// The largest repository a stack may fetch unless configured otherwise.
@@ -119,6 +123,7 @@ impl Stacks {
                 dir,
                 queues: queue::Queues::default(),
                 repo_cap: DEFAULT_REPO_MAX_BYTES,
+                compose: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -464,9 +469,7 @@ impl Stacks {
                 MAX_COMPOSE_BYTES / 1024
             )));
         }
-        let compose = compose::Compose::detect(None)
-            .await
-            .map_err(|e| StackError::Failed(e.to_string()))?;
+        let compose = self.compose().await?;
         let files = [("compose.yaml".to_string(), text.to_string())];
         let (services, problem) = match compose.validate(&files, None).await {
             Ok(model) => (model.services.into_iter().map(|s| s.name).collect(), None),
@@ -496,6 +499,15 @@ impl Stacks {
             .store
             .blocking(move |db| store::deliveries(db, &h, &n, 200))
             .await?)
+    }
+
+    /// The compose command line on this machine.
+    pub(crate) async fn compose(&self) -> Result<&compose::Compose> {
+        self.inner
+            .compose
+            .get_or_try_init(|| async { compose::Compose::detect(None).await })
+            .await
+            .map_err(|e| StackError::Failed(e.to_string()))
     }
 
     async fn check(&self, caller: &Caller, op: Operation, host: &str, name: &str) -> Result<(), AccessError> {

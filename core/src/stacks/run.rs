@@ -66,7 +66,6 @@ pub(super) struct Runner {
     out: Arc<Output>,
     cancel: watch::Receiver<bool>,
     deadline: Instant,
-    compose: OnceCell<Compose>,
     env: OnceCell<(Vec<(String, String)>, Masker)>,
     touched: AtomicBool,
     actor: Actor,
@@ -82,7 +81,6 @@ impl Runner {
             out,
             cancel,
             deadline,
-            compose: OnceCell::new(),
             env: OnceCell::new(),
             touched: AtomicBool::new(false),
             actor: Actor::system(),
@@ -136,9 +134,7 @@ impl Runner {
     }
 
     async fn compose(&self) -> Result<&Compose> {
-        self.compose
-            .get_or_try_init(|| async { Compose::detect(None).await.map_err(failed) })
-            .await
+        self.stacks.compose().await
     }
 
     /// Which compose runs the deploy ("docker-compose 1.29.2").
