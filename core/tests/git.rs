@@ -199,7 +199,7 @@ async fn a_repository_over_the_cap_is_removed() {
         panic!("{error:?}")
     };
     assert!(*size > 20_000 && *cap == 20_000, "{error:?}");
-    assert!(error.to_string().contains("stacks.git_max_bytes"), "{error}");
+    assert!(error.to_string().contains("stacks_repo_max_mib"), "{error}");
     assert!(!git::repository(&fx.cache()).exists());
 }
 
