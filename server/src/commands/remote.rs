@@ -255,10 +255,10 @@ mod tests {
             commit: None,
             queue: false,
         };
-        assert_eq!(
-            place(&deploy).unwrap().1,
-            "/api/v1/hosts/local/stacks/shop/deploys?queue=false"
-        );
+        let (_, path, body) = place(&deploy).unwrap();
+        assert_eq!(path, "/api/v1/hosts/local/stacks/shop/deploys");
+        let body: serde_json::Value = serde_json::from_slice(&body.unwrap()).unwrap();
+        assert_eq!(body["queue"], false, "{body}");
 
         let back = RollbackStack {
             host: HostId("local".into()),
