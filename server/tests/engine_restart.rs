@@ -51,15 +51,15 @@ async fn berth_survives_an_engine_restart_and_resyncs() {
     })
     .await;
 
-    // Stop the engine (its containers stop with it: no live-restore here).
-    let stopped = Command::new("pkill").args(["-TERM", "-x", "dockerd"]).status().unwrap();
-    assert!(stopped.success(), "could not stop dockerd");
-    let dockerd_gone = || {
-        !Command::new("pgrep")
-            .args(["-x", "dockerd"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
+    // Stop the engine (its containers stop with it: no live-restore here),
+    // by the process id in its own pidfile: never another dockerd on the
+    // machine (a second engine of another test has its own).
+    let pid = std::fs::read_to_string("/var/run/docker.pid").expect("the engine's pidfile, /var/run/docker.pid");
+    let pid = pid.trim().to_string();
+    assert!(pid.parse::<u32>().is_ok(), "the pidfile holds no process id: {pid:?}");
+    let stopped = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(stopped.success(), "could not stop dockerd (pid {pid})");
+    let dockerd_gone = || !std::path::Path::new(&format!("/proc/{pid}")).exists();
     until("dockerd has exited", 60, async || dockerd_gone().then_some(())).await;
     until("berth marks the host unreachable", 15, async || {
         (!state_of(&client).await.0).then_some(())
