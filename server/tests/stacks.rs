@@ -241,14 +241,29 @@ fn served(container: &str) -> String {
     docker(&["exec", container, "wget", "-q", "-O", "-", "http://127.0.0.1:8080/"])
 }
 
-fn web_container(name: &str) -> String {
+/// The running container of `service` in the compose project `name`.
+fn service_container(name: &str, service: &str) -> String {
     docker(&[
         "ps",
         "-q",
         "--filter",
         &format!("label=com.docker.compose.project={name}"),
         "--filter",
-        "label=com.docker.compose.service=web",
+        &format!("label=com.docker.compose.service={service}"),
+    ])
+}
+
+fn web_container(name: &str) -> String {
+    service_container(name, "web")
+}
+
+/// The environment the stack's worker runs with, as the engine has it.
+fn worker_env(name: &str) -> String {
+    docker(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Env}}",
+        &service_container(name, "worker"),
     ])
 }
 
@@ -369,15 +384,7 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     let web = web_container(&name);
     assert_eq!(served(&web), "version one");
     // The secret reached the worker's environment, and nothing else.
-    let worker = docker(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=com.docker.compose.project={name}"),
-        "--filter",
-        "label=com.docker.compose.service=worker",
-    ]);
-    let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
+    let env = worker_env(&name);
     assert!(env.contains(&format!("API_TOKEN={SECRET_VALUE}")), "{env}");
     assert!(env.contains("GREETING=hello"), "{env}");
     assert!(
@@ -439,15 +446,7 @@ async fn a_stack_from_git_deploys_versions_redeploys_on_a_signed_push_and_rolls_
     assert_eq!(two["deploy"]["version"], 2);
     assert_eq!(two["deploy"]["trigger"]["kind"], "webhook");
     assert_eq!(served(&web_container(&name)), "version two");
-    let worker = docker(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=com.docker.compose.project={name}"),
-        "--filter",
-        "label=com.docker.compose.service=worker",
-    ]);
-    let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &worker]);
+    let env = worker_env(&name);
     assert_eq!(
         port(&env),
         first_port,
